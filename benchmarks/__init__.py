@@ -1,0 +1,1 @@
+"""The proofs anyone can rerun: the chaos suite (make chaos) and the benchmarks (make bench)."""

@@ -1,0 +1,157 @@
+"""The benchmarks: webhook ack latency, single erasure latency, bulk purge against its floor and a plain
+baseline. Writes benchmarks/results.json and the table in README.md between the bench markers.
+
+    python -m benchmarks.bench                      # make bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from benchmarks.ack import Load, hammer, new_secret, start_receiver
+from benchmarks.erasure import single_erasures
+from benchmarks.profile import engine_command, summary
+from benchmarks.purge import Bulk, baseline_purge, slett_purge
+from benchmarks.stack import proof_stack, register
+from sandbox.server import running_sandbox
+from sandbox.world import Sandbox
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+TARGETS = {"webhook_ack_ms p99": 50, "single_erasure_s p95": 10, "bulk_purge ratio": 1.25,
+           "ratio_vs_baseline": 1.5, "peak RSS MB (any process)": 1024}
+
+
+def say(text: str) -> None:
+    """Progress on stdout, at once."""
+    sys.stdout.write(f"[bench {datetime.now(UTC):%H:%M:%S}] {text}\n")
+    sys.stdout.flush()
+
+
+def ack_section(db: str, load: Load, profiles: Path | None) -> dict[str, Any]:
+    """The receiver in front of a Prefect server (no workers: the started runs wait, as under a burst)."""
+    secret = new_secret()
+    with proof_stack(Sandbox(), workers=0, db=db) as stack, \
+            temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        asyncio.run(register(("erase-member", "release-holds", "recover-crashed"), 90))
+        url = start_receiver(stack, secret, profiles and profiles / "ack-receiver.txt")
+        say(f"webhook_ack_ms: {load.rate_per_s:.0f}/s for {load.seconds:.0f} s at {url}")
+        pids = {name: stack.processes[name].pid for name in ("server", "receiver")}
+        result = asyncio.run(hammer(url, secret, load, pids))
+        receiver = stack.processes["receiver"]
+        receiver.send_signal(signal.SIGINT)  # a clean stop, so that a profiler writes its profile
+        receiver.wait(timeout=60)
+        return result
+
+
+def work_section(db: str, single: int, at_once: int, bulk: Bulk, profiles: Path | None) -> dict[str, Any]:
+    """Single erasures through receiver and workers, then the bulk purge and its baseline, on one stack."""
+    secret, sandbox = new_secret(), Sandbox()
+    settings = {"SLETT_JOB_POLL_INTERVAL_S": "0.2"}
+    with proof_stack(sandbox, workers=2, worker_limit=8, db=db, settings=settings) as stack, \
+            temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        commands = {"erase-member": engine_command(profiles / "single-erasure-flow-run.txt"),
+                    "purge-guests": engine_command(profiles / "bulk-purge-flow-run.txt")} if profiles else {}
+        asyncio.run(register(("erase-member", "release-holds", "recover-crashed", "purge-guests"), 90,
+                             commands=commands))
+        url = start_receiver(stack, secret)
+        say(f"single_erasure_s: {single} settled members, {at_once} at a time, 50 ms per processor call")
+        result: dict[str, Any] = {"single_erasure_s": asyncio.run(
+            single_erasures(sandbox, url, secret, single, at_once, 0.05))}
+        for name in [n for n in stack.processes if n.startswith("worker")]:  # rate limits in their environment
+            stack.kill_group(name)
+        stack.env.update(bulk.settings())
+        for name in ("worker-1", "worker-2"):
+            stack.start_worker(name)
+        say(f"bulk_purge: {bulk.guests} guests at 3 processors, {bulk.per_second}/s each")
+        result["bulk_purge"] = asyncio.run(slett_purge(stack, sandbox, bulk))
+    say("baseline: the same purge by a plain asyncio + httpx script")
+    fresh = Sandbox()
+    with running_sandbox(fresh) as urls:
+        result["baseline"] = asyncio.run(baseline_purge(fresh, bulk, urls))
+    result["baseline"]["ratio_vs_baseline"] = round(
+        result["bulk_purge"]["wall_s"] / result["baseline"]["wall_s"], 3)
+    return result
+
+
+def table(results: dict[str, Any]) -> str:
+    """The figures against their targets, as a Markdown table."""
+    ack, one, bulk, base = (results.get(k, {}) for k in ("webhook_ack_ms", "single_erasure_s", "bulk_purge",
+                                                         "baseline"))
+    peak = max(bulk.get("peak_rss_mb", {}).values(), default=None)
+    rows = [("webhook_ack_ms p50 / p99", f"{ack.get('p50')} / {ack.get('p99')}", "p99 ≤ 50", ack.get("p99"), 50),
+            ("single_erasure_s p50 / p95", f"{one.get('p50')} / {one.get('p95')}", "p95 ≤ 10", one.get("p95"), 10),
+            ("bulk_purge wall / floor (s)", f"{bulk.get('wall_s')} / {bulk.get('floor_s')}", "ratio ≤ 1.25",
+             bulk.get("ratio"), 1.25),
+            ("bulk_purge vs baseline (s)", f"{bulk.get('wall_s')} / {base.get('wall_s')}", "ratio ≤ 1.5",
+             base.get("ratio_vs_baseline"), 1.5),
+            ("peak RSS, any process (MB)", f"{peak}", "≤ 1024", peak, 1024)]
+    lines = ["| figure | measured | target | met |", "|---|---|---|---|"]
+    for name, measured, target, value, limit in rows:
+        met = "not measured" if value is None else ("yes" if value <= limit else "no")
+        lines.append(f"| {name} | {measured} | {target} | {met} |")
+    lines.append(f"\nMeasured {results.get('finished_at', '')} with `make bench` "
+                 f"(task runs for the purge: {bulk.get('task_runs')}); figures in `benchmarks/results.json`.")
+    return "\n".join(lines)
+
+
+def write_table(results: dict[str, Any]) -> None:
+    """Replace the table between the bench markers in README.md."""
+    text = README.read_text()
+    if START not in text or END not in text:
+        say(f"README.md has no {START} ... {END} markers; table not written")
+        return
+    head, rest = text.split(START, 1)
+    README.write_text(f"{head}{START}\n{table(results)}\n{END}{rest.split(END, 1)[1]}")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # unwinds through the stacks' clean-up
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark, write results.json and the README table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "auto"), default="auto")
+    parser.add_argument("--ack-rate", type=float, default=100.0)
+    parser.add_argument("--ack-seconds", type=float, default=30.0)
+    parser.add_argument("--single", type=int, default=20)
+    parser.add_argument("--single-at-once", type=int, default=4)
+    parser.add_argument("--guests", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=2.0, help="each processor's rate limit, requests/s")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--profile", type=Path, help="profile receiver and flow runs (pyinstrument) into this folder")
+    parser.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md's table alone")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    started = time.monotonic()
+    results: dict[str, Any] = {"webhook_ack_ms": ack_section(args.db, Load(args.ack_rate, args.ack_seconds),
+                                                             args.profile)}
+    results.update(work_section(args.db, args.single, args.single_at_once, Bulk(args.guests, args.rate),
+                                args.profile))
+    if args.profile:
+        results["profiles"] = {path.stem: summary(path) for path in sorted(args.profile.glob("*.txt"))}
+    results["targets"] = TARGETS
+    results["took_s"] = round(time.monotonic() - started, 1)
+    results["command"] = "python -m benchmarks.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.readme:
+        write_table(results)
+    say(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

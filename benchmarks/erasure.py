@@ -1,0 +1,74 @@
+"""single_erasure_s: from the receiver's 202 to the run verified complete, one settled member at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prefect import get_client
+
+from benchmarks.ack import percentile
+from sandbox.webhooks import signature
+from sandbox.world import Sandbox
+
+DEMO = ("exceline", "ibooking", "mailchimp", "nets", "physica")
+
+
+def deliver(url: str, secret: str, member_id: str) -> tuple[float, UUID]:
+    """Send member.terminated for a member; when the receiver accepted it, and the run it started."""
+    body = json.dumps({"type": "member.terminated", "timestamp": datetime.now(UTC).isoformat(),
+                       "data": {"controller": "demo", "member_id": member_id}}).encode()
+    webhook_id, stamp = f"msg_single_{member_id}", int(time.time())
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    answer = httpx.post(f"{url}/webhooks/membership", content=body, timeout=30, headers={
+        "webhook-id": webhook_id, "webhook-timestamp": str(stamp),
+        "webhook-signature": signature(key, webhook_id, stamp, body), "content-type": "application/json"})
+    accepted = time.time()
+    answer.raise_for_status()
+    return accepted, UUID(answer.json()["flow_run_id"])
+
+
+async def finished(run_id: UUID, timeout_s: float) -> tuple[str, float]:
+    """Wait for the run to end; its state and when it ended (Unix seconds)."""
+    deadline = time.monotonic() + timeout_s
+    async with get_client() as client:
+        while time.monotonic() < deadline:
+            run = await client.read_flow_run(run_id)
+            if run.state and run.state.is_final():
+                return run.state.name or run.state.type.value, (run.end_time or run.state.timestamp).timestamp()
+            await asyncio.sleep(0.25)
+    return "TIMED OUT", time.time()
+
+
+async def single_erasures(sandbox: Sandbox, url: str, secret: str, count: int, at_once: int,
+                          latency_s: float) -> dict[str, Any]:
+    """`count` settled members with a journal (all five processors), `at_once` in flight; latency per call."""
+    for system in DEMO:
+        sandbox.faults[system].configure(latency=(latency_s, latency_s))
+    members = [sandbox.add_member(journal=True).member_id for _ in range(count)]
+    gate = asyncio.Semaphore(at_once)
+    seconds: list[float] = []
+    states: list[str] = []
+
+    async def one(member_id: str) -> None:
+        async with gate:
+            accepted, run_id = await asyncio.to_thread(deliver, url, secret, member_id)
+            state, ended = await finished(run_id, 300)
+            states.append(state)
+            if state == "Completed":
+                seconds.append(ended - accepted)
+
+    await asyncio.gather(*(one(member) for member in members))
+    for system in DEMO:
+        sandbox.faults[system].configure(latency=(0.0, 0.0))
+    return {"p50": round(percentile(seconds, 0.50), 2) if seconds else None,
+            "p95": round(percentile(seconds, 0.95), 2) if seconds else None,
+            "max": round(max(seconds), 2) if seconds else None, "requests": count, "at_once": at_once,
+            "completed": len(seconds), "states": {s: states.count(s) for s in set(states)},
+            "processors": list(DEMO), "sandbox_latency_ms": round(latency_s * 1000)}

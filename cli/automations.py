@@ -1,0 +1,136 @@
+"""Crash detection and recovery on a Prefect server: three automations, made idempotently.
+
+1. A run whose heartbeats stop (its process or machine died) is marked Crashed by the zombie automation;
+   a worker marks a run Crashed itself when the run's process exits badly; recover-crashed marks a run
+   Crashed that stayed Pending too long (its process died before it started).
+2. Each Crashed erase-member or release-holds run starts the recover-crashed deployment, which sweeps
+   every crashed run: rerun within the budget, escalate beyond it.
+3. A timer: when no sweep has finished for a while, one starts. After a server restart Prefect holds
+   back events that follow ones it saw before (up to 15 minutes) and forgets the zombie watch of the
+   last seconds; the sweep checks heartbeats itself, so nothing waits on those events.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from prefect import get_client
+from prefect.automations import ChangeFlowRunState, EventTrigger, Posture, RunDeployment
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import StateType
+from prefect.events.schemas.automations import Automation, AutomationCore
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import get_current_settings
+
+from flows.recover_crashed import RECOVERABLE
+
+SILENT_BEATS = 4
+ZOMBIES = "slett: crash flow runs whose heartbeat stopped"
+RECOVERY = "slett: recover crashed erasures"
+TIMER = "slett: sweep for crashed runs when none has for a while"
+SWEEPER = "recover-crashed/recover-crashed"
+# Events that end a run's heartbeats on purpose: a final state, or a suspension (no process while it waits).
+QUIET_ON_PURPOSE = frozenset({"Completed", "Failed", "Cancelled", "Cancelling", "Crashed", "Suspended", "Paused"})
+
+
+def default_silence_s() -> int:
+    """Four heartbeats' worth of silence at this environment's heartbeat frequency: one heartbeat lost while
+    the server restarts (the flow's event client reconnects) must not make a live run a zombie."""
+    return SILENT_BEATS * (get_current_settings().flows.heartbeat_frequency or 180)
+
+
+def zombie_automation(silence_s: int) -> AutomationCore:
+    """Marks a flow run Crashed once `silence_s` seconds pass after it started running, or after a heartbeat,
+    with no further heartbeat or final state (its process died)."""
+    return AutomationCore(
+        name=ZOMBIES,
+        description="A flow run's process died (kill -9, lost machine): nothing else would mark it. "
+                    "recover-crashed then reruns it within its budget.",
+        trigger=EventTrigger(
+            # Running is watched too: a process killed before its first heartbeat reached the server. Not
+            # Pending: on a busy machine a process may take minutes to start; recover-crashed waits longer.
+            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
+            expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{state}" for state in QUIET_ON_PURPOSE)},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=silence_s),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message=f"silent for {silence_s} s (no heartbeat): its process is gone")],
+    )
+
+
+def recovery_automation(sweeper: UUID, parameters: dict[str, int]) -> AutomationCore:
+    """Starts a recover-crashed run whenever a run of an erasure deployment crashes."""
+    return AutomationCore(
+        name=RECOVERY,
+        description="Rerun crashed erasures at once (within their budget) instead of waiting for the sweep.",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Crashed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "flow",
+                                                 "prefect.resource.name": list(RECOVERABLE)}),
+            posture=Posture.Reactive,
+            threshold=1,
+        ),
+        actions=[RunDeployment(source="selected", deployment_id=sweeper, parameters=dict(parameters))],
+    )
+
+
+def sweep_timer(sweeper: UUID, parameters: dict[str, int], every_s: int) -> AutomationCore:
+    """Starts a recover-crashed run when none has finished for `every_s` seconds."""
+    return AutomationCore(
+        name=TIMER,
+        description="The backstop for crashes no event announced: a sweep at least this often.",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Completed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "flow",
+                                                 "prefect.resource.name": "recover-crashed"}),
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=every_s),
+        ),
+        actions=[RunDeployment(source="selected", deployment_id=sweeper, parameters=dict(parameters))],
+    )
+
+
+async def _upsert(client: PrefectClient, wanted: AutomationCore) -> str:
+    existing: list[Automation] = list(await client.read_automations_by_name(wanted.name))
+    for duplicate in existing[1:]:
+        await client.delete_automation(duplicate.id)
+    if existing:
+        await client.update_automation(existing[0].id, wanted)
+        return "updated"
+    await client.create_automation(wanted)
+    return "created"
+
+
+async def ensure_crash_detection(silence_s: int | None = None, sweep_every_s: int = 600,
+                                 stuck_pending_s: int = 600) -> dict[str, str]:
+    """Create or update the three automations; what was done to each.
+
+    The recover-crashed deployment must be registered first (`slett serve`, `prefect deploy --all`).
+    """
+    silence = silence_s or default_silence_s()
+    done = {}
+    async with get_client() as client:
+        try:
+            sweeper = await client.read_deployment_by_name(SWEEPER)
+        except ObjectNotFound:
+            raise SetupError(f"no deployment {SWEEPER} yet: register the deployments first "
+                             "(slett serve, or prefect deploy --all)") from None
+        done[ZOMBIES] = f"{await _upsert(client, zombie_automation(silence))} (silence {silence} s)"
+        sweep = {"silence_s": silence, "stuck_pending_s": stuck_pending_s}
+        done[RECOVERY] = await _upsert(client, recovery_automation(sweeper.id, sweep))
+        done[TIMER] = f"{await _upsert(client, sweep_timer(sweeper.id, sweep, sweep_every_s))} " \
+                      f"(every {sweep_every_s} s without a sweep)"
+    return done
+
+
+class SetupError(Exception):
+    """The server is not ready for crash detection; the message says what to do first."""

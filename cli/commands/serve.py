@@ -1,0 +1,18 @@
+"""slett serve."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """How many flow runs at once."""
+    parser.add_argument("--limit", type=int, default=10)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the deployments until stopped."""
+    from cli.serve import serve_deployments
+
+    serve_deployments(limit=args.limit)
+    return 0

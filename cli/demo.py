@@ -1,0 +1,123 @@
+"""`slett demo`: one request per chain, sent in by the sandbox's membership system as signed webhooks,
+erased end to end on a local stack; evidence printed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prefect.client.schemas.objects import FlowRun
+
+from cli.runs import FINAL, evidence_rows, state_label, wait_for
+from cli.stack import Stack, local_stack
+from config.settings import PROJECT_ROOT
+from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
+from tasks.runs import confirm_step, waiting_for_person
+
+COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
+WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
+
+
+def table(rows: list[dict[str, str]]) -> str:
+    """Evidence rows as an aligned text table."""
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in COLUMNS}
+    lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS), "  ".join("-" * widths[c] for c in COLUMNS)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS) for r in rows]
+    return "\n".join(lines)
+
+
+async def delivered(sandbox: httpx.AsyncClient, webhook_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    """The receiver's answer to one of the sandbox's webhooks, once the sandbox has delivered it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        deliveries = (await sandbox.get("/_sandbox/webhooks")).json()["deliveries"]
+        found = next(d for d in deliveries if d["webhookId"] == webhook_id)
+        if found["delivered"]:
+            answer: dict[str, Any] = found["answer"]
+            return answer
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"webhook {webhook_id} was not delivered within {timeout_s:.0f} s "
+                       f"(answers so far: {found['statuses']}); see .slett/logs/receiver.log")
+
+
+async def run_demo(stack: Stack) -> int:
+    """Send each demo request in through the sandbox's membership system; pay, or confirm by hand, what a
+    run waits for; print each request's evidence. The number of requests that did not complete."""
+    async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
+        runs: dict[str, tuple[DemoRequest, str, UUID]] = {}
+        for asked in demo_requests():
+            event = "forget" if asked.kind == "erasure" else "terminate"
+            sent = await sandbox.post(f"/_sandbox/members/{asked.member_id}/{event}",
+                                      json={"controller": asked.controller})
+            answer = await delivered(sandbox, sent.raise_for_status().json()["webhookId"])
+            runs[asked.member_id] = (asked, answer["request_id"], UUID(answer["flow_run_id"]))
+            print(f"{WEBHOOK[asked.kind]} {asked.controller}/{asked.member_id}: {answer['status']} request "
+                  f"{answer['request_id']} ({asked.story})")
+        failures = 0
+        for member_id, (asked, request_id, run_id) in runs.items():
+            finished = await _see_through(sandbox, asked, request_id, run_id)
+            failures += finished != "COMPLETED"
+            print(f"\n== {request_id} ({asked.controller}, member {member_id}): {finished}")
+            print(table(await evidence_rows(request_id)))
+    return failures
+
+
+async def _see_through(sandbox: httpx.AsyncClient, asked: DemoRequest, request_id: str, run_id: UUID) -> str:
+    """Wait for the run; when it suspends, pay the open invoice or confirm the manual step, as asked."""
+    key: str | None = None
+    while True:
+        run = await _next_stop(run_id, key)
+        if state_label(run) != "SUSPENDED":
+            return state_label(run)
+        key = run.state.state_details.pause_key if run.state else None
+        step = waiting_for_person(run)
+        if step is not None and asked.confirms:
+            print(f"{request_id}: waiting for a person to confirm {step}; confirming it as the UI's form would")
+            await confirm_step(run, "slett demo", f"{step}: done by hand for the demo", date.today())
+        elif step is None and asked.settles:
+            print(f"{request_id}: suspended, an invoice is open; paying it in the membership system")
+            await sandbox.post(f"/_sandbox/members/{asked.member_id}/settle")
+            await _settled(sandbox, asked.member_id)
+        else:
+            return f"SUSPENDED ({key})"
+
+
+async def _next_stop(run_id: UUID, passed_key: str | None, timeout_s: float = 300) -> FlowRun:
+    """The run once it has ended or suspended on another key than the one just answered."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = await wait_for(run_id, FINAL | {"SUSPENDED"}, timeout_s=max(1.0, deadline - time.monotonic()))
+        key = run.state.state_details.pause_key if run.state else None
+        if state_label(run) != "SUSPENDED" or key != passed_key or time.monotonic() > deadline:
+            return run
+        await asyncio.sleep(1)
+
+
+def demo_requests() -> list[DemoRequest]:
+    """One request per chain (sandbox/demo_requests.py)."""
+    return list(DEMO_REQUESTS)
+
+
+async def _settled(sandbox: httpx.AsyncClient, member_id: str) -> None:
+    """Wait for the invoice.settled webhooks the payment sent; say which runs they resumed."""
+    deliveries = (await sandbox.get("/_sandbox/webhooks")).json()["deliveries"]
+    for sent in [d for d in deliveries if d["type"] == "invoice.settled" and d["memberId"] == member_id]:
+        answer = await delivered(sandbox, sent["webhookId"])
+        print(f"invoice.settled {member_id}: resumed {len(answer['resumed'])} run(s)")
+
+
+def demo(home: Path = PROJECT_ROOT) -> int:
+    """Run the demo on a local stack under `home` and stop it again; 0 when every request completed."""
+    started = time.monotonic()
+    with local_stack(home) as stack:
+        print(f"Prefect UI: {stack.ui_url}   receiver: {stack.receiver_url}   sandbox: {stack.sandbox_url}")
+        with stack.as_client():
+            failures = asyncio.run(run_demo(stack))
+        print(f"\nPrefect UI (while running): {stack.ui_url}  ·  database and results under {home / '.prefect'}")
+    print(f"demo finished in {time.monotonic() - started:.0f} s; {failures} request(s) not completed")
+    return 1 if failures else 0

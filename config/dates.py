@@ -1,0 +1,176 @@
+"""Retention date arithmetic: pure functions of dates, never of the clock."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
+
+
+def _last_day_of_month(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+@dataclass(frozen=True)
+class MonthDay:
+    """A day of the year without a year, such as the last day of a financial year."""
+
+    month: int
+    day: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month must be 1 to 12 (got {self.month})")
+        # A leap year (2000) admits 02-29; in other years it is clamped to 02-28 where used.
+        longest = _last_day_of_month(2000, self.month)
+        if not 1 <= self.day <= longest:
+            raise ValueError(f"day must be 1 to {longest} in month {self.month} (got {self.day})")
+
+    @classmethod
+    def parse(cls, text: str) -> MonthDay:
+        """Read "MM-DD", e.g. "12-31" or "06-30"."""
+        found = _MONTH_DAY.fullmatch(text.strip())
+        if found is None:
+            raise ValueError(f"a day of the year must look like MM-DD, e.g. 12-31 (got {text!r})")
+        return cls(int(found[1]), int(found[2]))
+
+    def in_year(self, year: int) -> date:
+        """This day in the given year, 29 February becoming 28 February outside leap years."""
+        return date(year, self.month, min(self.day, _last_day_of_month(year, self.month)))
+
+    def __str__(self) -> str:
+        return f"{self.month:02d}-{self.day:02d}"
+
+
+DEC_31 = MonthDay(12, 31)
+
+
+def financial_year_end(entry: date, year_end: MonthDay = DEC_31) -> date:
+    """The last day of the financial year that contains the entry."""
+    this_year = year_end.in_year(entry.year)
+    return this_year if entry <= this_year else year_end.in_year(entry.year + 1)
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day some months later, or that month's last day if it has no such day."""
+    year, month_index = divmod(start.year * 12 + start.month - 1 + months, 12)
+    month = month_index + 1
+    return date(year, month, min(start.day, _last_day_of_month(year, month)))
+
+
+def add_years(start: date, years: int) -> date:
+    """The same day some years later, 29 February becoming 28 February outside leap years."""
+    return add_months(start, 12 * years)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A retention period in whole years, months and days, written as ISO 8601 ("P3Y6M")."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.years, self.months, self.days) < 0:
+            raise ValueError(
+                f"period must be positive (got years={self.years}, months={self.months}, days={self.days})"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Read an ISO 8601 duration of whole years, months, weeks and days: P5Y, P3Y6M, P14D, P0D."""
+        cleaned = text.strip().upper()
+        if cleaned.startswith("-"):
+            raise ValueError(f"period must be positive (got {text})")
+        found = _DURATION.fullmatch(cleaned)
+        if found is None or cleaned == "P":
+            raise ValueError(
+                "period must be an ISO 8601 duration of whole years, months, weeks or days, "
+                f"e.g. P5Y, P3Y6M or P14D (got {text!r})"
+            )
+        years, months, weeks, days = (int(part) if part else 0 for part in found.groups())
+        return cls(years=years, months=months, days=7 * weeks + days)
+
+    def after(self, start: date) -> date:
+        """The day this period after start: years and months as calendar months, then days."""
+        return add_months(start, 12 * self.years + self.months) + timedelta(days=self.days)
+
+    def earliest_start_not_over_by(self, day: date) -> date:
+        """The first start whose period has not run out by `day`: starts before it have ended before `day`."""
+        # `after` clamps month ends (31 August + 6 months = 28 February), so several starts can share an
+        # end; step from the arithmetic guess to the exact boundary, a few days at most.
+        start = add_months(day - timedelta(days=self.days), -(12 * self.years + self.months))
+        while self.after(start - timedelta(days=1)) >= day:
+            start -= timedelta(days=1)
+        while self.after(start) < day:
+            start += timedelta(days=1)
+        return start
+
+    def __str__(self) -> str:
+        parts = [(self.years, "Y"), (self.months, "M"), (self.days, "D")]
+        written = "".join(f"{amount}{unit}" for amount, unit in parts if amount)
+        return f"P{written or '0D'}"
+
+
+def bookkeeping_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
+    """Last day primary bookkeeping documentation must be kept (bokføringsloven §13)."""
+    # §13 first paragraph: five years after the end of the financial year. Counted in financial years, so a
+    # year ending 29 February ends on the 29th again in a leap year (not on add_years' 28th).
+    return year_end.in_year(financial_year_end(entry, year_end).year + 5)
+
+
+def secondary_documentation_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
+    """Last day secondary documentation (contracts, correspondence) must be kept (bokføringsloven §13)."""
+    # §13 second paragraph: three years and six months after the end of the financial year.
+    return add_months(financial_year_end(entry, year_end), 3 * 12 + 6)
+
+
+def journal_review_day(last_entry: date) -> date:
+    """The day a clinician reviews a patient journal, ten years after its last entry."""
+    # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed;
+    # ten years after the last entry is the practice. A person decides; nothing is deleted by date.
+    return add_years(last_entry, 10)
+
+
+def gdpr_deadline(received: date, extended: bool = False) -> date:
+    """The day a data subject's request must be answered by: one month, or three when extended."""
+    # GDPR Art. 12(3): one month from receipt, extendable by two further months.
+    return add_months(received, 3 if extended else 1)
+
+
+def claim_last_day(due: date) -> date:
+    """Last day a settled claim's records are kept: the limitation period from its due date."""
+    # Foreldelsesloven § 2: three years; § 3: counted from the day the creditor could demand payment.
+    return add_years(due, 3)
+
+
+def purchase_last_day(purchased: date) -> date:
+    """Last day a chain that keeps purchase data two years keeps a purchase (Spenst's policy)."""
+    return add_years(purchased, 2)
+
+
+def withdrawal_last_day(paid: date) -> date:
+    """Last day of the 14-day right of withdrawal counted from the payment (angrerettloven)."""
+    return paid + timedelta(days=14)
+
+
+def footage_last_day(recorded: date) -> date:
+    """Last day camera footage is kept so that it is gone within a week of the recording."""
+    # A hold is released at 00:00 the day after its last day: footage from any hour of day 0 is then
+    # gone at the start of day 7, inside the week MOVA promises and Datatilsynet's practice allows.
+    return recorded + timedelta(days=6)
+
+
+def latest_action_day(start: date, buffer: Period) -> date:
+    """The last day a chain's buffer allows ("within 3 months after ..."); acting earlier is always allowed."""
+    return buffer.after(start)
+
+
+def stale_before(as_of: date, kept: Period) -> date:
+    """The cut-off for a rolling purge on `as_of`: what was last active before it has been kept `kept` in full."""
+    return kept.earliest_start_not_over_by(as_of)

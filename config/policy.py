@@ -1,0 +1,307 @@
+"""A chain's privacy policy as slett applies it: processors, actions, retention rules, buffer, purges."""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from config.dates import MonthDay, Period
+from config.yaml_lines import LinedYaml, load_lined
+from config.yaml_lines import Path as DataPath
+
+Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
+ActionName = Literal["delete", "anonymise", "restrict", "notify"]
+# What a retention period counts from; each is a date the processor reports in its holdings.
+Clock = Literal["financial_year_end", "last_journal_entry", "claim_due", "purchase", "recording",
+                "exclusion_end", "payment"]
+BufferClock = Literal["settlement", "relationship_end"]
+PurgeKind = Literal["guests", "course_participants"]
+# Processors with no API: a person acts there, so the policy names the real supplier and how long
+# the person may take before the step is escalated.
+OFFLINE = frozenset({"manual", "credicare"})
+
+
+class Basis(enum.StrEnum):
+    """The legal bases slett knows for keeping something back."""
+
+    BOOKKEEPING = "bokforingsloven-13"
+    BOOKKEEPING_SECONDARY = "bokforingsloven-13-secondary"
+    LEGAL_CLAIM = "gdpr-17-3-e"
+    JOURNAL = "pasientjournalloven-25"
+    LEGITIMATE_INTEREST = "gdpr-6-1-f"
+    WITHDRAWAL = "angrerettloven"
+
+    @property
+    def citation(self) -> str:
+        """The law in words a DPO and a member can read."""
+        return BASIS_TEXT[self]
+
+
+BASIS_TEXT = {
+    Basis.BOOKKEEPING: "bokføringsloven §13 (primary documentation, 5 years); GDPR Art. 17(3)(b)",
+    Basis.BOOKKEEPING_SECONDARY: "bokføringsloven §13 (secondary documentation, 3.5 years); "
+    "GDPR Art. 17(3)(b)",
+    Basis.LEGAL_CLAIM: "GDPR Art. 17(3)(e); foreldelsesloven §§ 2-3",
+    Basis.JOURNAL: "helsepersonelloven §§ 39-40; pasientjournalloven § 25; journalforskriften § 14",
+    Basis.LEGITIMATE_INTEREST: "GDPR Art. 6(1)(f) and 17(1)(c): the chain's stated legitimate interest, "
+    "for the period its policy gives",
+    Basis.WITHDRAWAL: "angrerettloven (14-day right of withdrawal); GDPR Art. 6(1)(b)",
+}
+
+
+def _period(value: object) -> Period:
+    return value if isinstance(value, Period) else Period.parse(str(value))
+
+
+class RetentionRule(BaseModel):
+    """One reason to keep something back, for how long, counted from what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    categories: tuple[str, ...]
+    basis: Basis
+    period: Period
+    clock: Clock
+    review_only: bool = Field(False, description="at expiry a person reviews; never deleted by slett")
+    holds_record: bool = Field(False, description="the whole record stays, restricted; at expiry the "
+                               "processor's own action is carried out")
+    until_settled: bool = Field(False, description="kept while anything is owed, whatever the date")
+    recheck: Period | None = Field(None, description="with until_settled: when to look again if still owed")
+    citation: str = Field(min_length=3, description="the seed sentence or law this rule comes from")
+
+    @field_validator("period", "recheck", mode="before")
+    @classmethod
+    def _parse_periods(cls, value: object) -> Period | None:
+        return None if value is None else _period(value)
+
+    @model_validator(mode="after")
+    def _recheck_with_settlement(self) -> RetentionRule:
+        if self.until_settled and self.recheck is None:
+            raise ValueError("until_settled needs recheck: when to look again if the amount is still owed")
+        return self
+
+
+class ProcessorRule(BaseModel):
+    """One processor of the chain: its role and what slett does there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: str
+    role: Role
+    action: ActionName
+    holds: tuple[str, ...] = ()
+    supplier: str | None = Field(None, description="the real supplier, for a processor slett reaches by a person")
+    confirm_within: Period | None = Field(None, description="how long a person may take before escalation")
+    when: Literal["always", "in_collection"] = "always"
+    assumption: bool = Field(False, description="the seed names no system for this role; we chose one")
+    reason: str | None = None
+
+    @field_validator("confirm_within", mode="before")
+    @classmethod
+    def _parse_period(cls, value: object) -> Period | None:
+        return None if value is None else _period(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ProcessorRule:
+        if self.system in OFFLINE and not self.supplier:
+            raise ValueError(f"supplier is required: {self.system} has no API, so name who a person contacts")
+        if self.system in OFFLINE and self.confirm_within is None:
+            raise ValueError("confirm_within is required: how long a person may take before escalation")
+        if self.assumption and not self.reason:
+            raise ValueError("an assumption needs a reason")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The step's name in a request: the system, with the supplier for processors without an API."""
+        slug = re.sub(r"[^a-z0-9]+", "-", (self.supplier or "").lower()).strip("-")
+        return self.system if not slug or slug.startswith(self.system) else f"{self.system}-{slug}"
+
+
+class Buffer(BaseModel):
+    """The latest day a chain promises to have erased a member by, counted from an event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: Period
+    clock: BufferClock
+    citation: str = Field(min_length=3)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _parse_period(cls, value: object) -> Period:
+        return _period(value)
+
+
+class PurgeRule(BaseModel):
+    """A rolling purge: people with no agreement, deleted in bulk once `period` has passed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: PurgeKind
+    systems: tuple[str, ...] = Field(min_length=1)
+    period: Period
+    citation: str = Field(min_length=3)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _parse_period(cls, value: object) -> Period:
+        return _period(value)
+
+
+class Policy(BaseModel):
+    """A controller's erasure policy, loaded from config/controllers/<controller>.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    controller: str
+    name: str
+    financial_year_end: MonthDay = MonthDay(12, 31)
+    processors: tuple[ProcessorRule, ...]
+    retention: tuple[RetentionRule, ...] = ()
+    buffer: Buffer | None = None
+    purges: tuple[PurgeRule, ...] = ()
+
+    @field_validator("financial_year_end", mode="before")
+    @classmethod
+    def _parse_year_end(cls, value: object) -> MonthDay:
+        return value if isinstance(value, MonthDay) else MonthDay.parse(str(value))
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Policy:
+        # load_policy reports these itself, each with its line; built any other way, fail here.
+        if not (info.context or {}).get("lines") and (found := self.problems()):
+            raise ValueError("; ".join(message for _, message in found))
+        return self
+
+    def problems(self) -> list[tuple[DataPath, str]]:
+        """What does not fit together in this policy, each with the path of the value at fault."""
+        found: list[tuple[DataPath, str]] = []
+        rules = {rule.name: rule for rule in self.retention}
+        systems = {p.system for p in self.processors}
+        keys: set[str] = set()
+        for i, processor in enumerate(self.processors):
+            if processor.key in keys:
+                found.append((("processors", i), "listed twice (give each a different supplier)"))
+            keys.add(processor.key)
+            for j, hold in enumerate(processor.holds):
+                if hold not in rules:
+                    found.append((("processors", i, "holds", j),
+                                  f"holds unknown rule {hold!r}"))
+                elif rules[hold].clock == "claim_due" and processor.role != "membership":
+                    found.append((("processors", i, "holds", j),
+                                  f"only the membership system holds a claim (rule {hold!r})"))
+        if [p.role for p in self.processors].count("membership") != 1:
+            found.append((("processors",), "exactly one processor must have role 'membership'"))
+        for i, purge in enumerate(self.purges):
+            for j, system in enumerate(purge.systems):
+                if system not in systems:
+                    found.append((("purges", i, "systems", j),
+                                  f"{system!r} is not a processor of the chain"))
+        return found
+
+    @property
+    def membership(self) -> str:
+        """The membership system: where contact details are looked up, and erased last."""
+        return next(p.system for p in self.processors if p.role == "membership")
+
+    def rule(self, name: str) -> RetentionRule:
+        """The retention rule called `name`."""
+        return next(rule for rule in self.retention if rule.name == name)
+
+    def processor(self, key: str) -> ProcessorRule:
+        """The processor whose step is called `key` (its system, or system-supplier)."""
+        return next(p for p in self.processors if p.key == key)
+
+    def marketing(self) -> tuple[ProcessorRule, ...]:
+        """Processors whose data goes at once, without waiting for settlement."""
+        return tuple(p for p in self.processors if p.role == "marketing")
+
+    def erasure_order(self, in_collection: bool = False) -> tuple[ProcessorRule, ...]:
+        """Processors erased after settlement, the membership system last; some only for a claim in collection."""
+        rest = [p for p in self.processors if p.role not in ("marketing", "membership")
+                and (p.when == "always" or in_collection)]
+        return (*rest, *(p for p in self.processors if p.role == "membership"))
+
+    def waits_for_settlement(self, open_invoices: int, in_collection: bool) -> bool:
+        """Whether an erasure must wait: something is owed, and not as a claim this chain holds instead."""
+        if in_collection and self.claim_rule is not None:
+            return False
+        return open_invoices > 0 or in_collection
+
+    @property
+    def claim_rule(self) -> RetentionRule | None:
+        """The rule that keeps a claim in collection at the membership system, if the chain has one."""
+        membership = next(p for p in self.processors if p.role == "membership")
+        return next((self.rule(h) for h in membership.holds if self.rule(h).clock == "claim_due"), None)
+
+
+class PolicyError(Exception):
+    """A policy file is wrong; the message names the file, the line and what to fix."""
+
+
+def load_policy(controller: str, directory: Path, known_systems: frozenset[str] | None = None) -> Policy:
+    """Load and check config/controllers/<controller>.yaml."""
+    path = directory / f"{controller}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise PolicyError(f"{path}: no policy for controller {controller!r} (available: {available})")
+    try:
+        lined = load_lined(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        policy = Policy.model_validate(lined.data, context={"lines": True})
+    except ValidationError as exc:
+        raise PolicyError("; ".join(_where(path, lined, tuple(e["loc"]), e["msg"]) for e in exc.errors())) from None
+    found = policy.problems()
+    for i, processor in enumerate(policy.processors):
+        if known_systems is not None and processor.system not in known_systems:
+            found.append((("processors", i, "system"),
+                          f"unknown processor {processor.system!r}; known: {sorted(known_systems)}"))
+    if policy.controller != controller:
+        found.append((("controller",), f"controller is {policy.controller!r}, expected {controller!r}"))
+    if found:
+        raise PolicyError("; ".join(_where(path, lined, where, message) for where, message in found))
+    return policy
+
+
+def _where(path: Path, lined: LinedYaml, loc: DataPath, message: str) -> str:
+    """One problem as 'file, line N, rule 'name', field: message'."""
+    line = lined.line_of(loc)
+    parts = [f"{path}, line {line}" if line else str(path)]
+    label, rest = _label(lined.data, loc)
+    if label:
+        parts.append(label)
+    text = message.removeprefix("Value error, ")
+    return ", ".join(parts) + (f", {'.'.join(str(p) for p in rest)}: " if rest else ": ") + text
+
+
+def _label(data: Any, loc: DataPath) -> tuple[str, DataPath]:
+    """The rule or processor a location is in ("rule 'bookkeeping'"), and the rest of the location."""
+    names = {"retention": ("rule", "name"), "processors": ("processor", "system"), "purges": ("purge", "name")}
+    if len(loc) >= 2 and loc[0] in names and isinstance(loc[1], int) and isinstance(data, dict):
+        kind, field = names[str(loc[0])]
+        items = data.get(str(loc[0]))
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        if isinstance(item, dict) and item.get(field):
+            supplier = f" ({item['supplier']})" if item.get("supplier") else ""
+            return f"{kind} {item[field]!r}{supplier}", loc[2:]
+    if loc and loc[0] == "buffer":
+        return "buffer", loc[1:]
+    return "", loc

@@ -1,0 +1,220 @@
+"""The connector contract: what every processor module takes and returns."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Protocol
+
+
+class Action(enum.StrEnum):
+    """What a processor is asked to do with a member's data."""
+
+    DELETE = "delete"
+    ANONYMISE = "anonymise"
+    RESTRICT = "restrict"
+    NOTIFY = "notify"
+    RELEASE = "release"  # delete what a hold kept, once the hold has expired
+
+
+class Status(enum.StrEnum):
+    """How a processor's step ended."""
+
+    ERASED = "erased"
+    ANONYMISED = "anonymised"
+    RESTRICTED = "restricted"
+    ALREADY_ABSENT = "already_absent"
+    ACCEPTED = "accepted"
+    MANUAL = "manual"
+    CONFIRMED = "confirmed"  # a manual step a person confirmed in the Prefect UI (who and when in the evidence)
+    REFUSED = "refused"
+    FAILED = "failed"
+    PENDING = "pending"
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the step needs nothing more from us."""
+        return self in DONE
+
+
+DONE = frozenset(
+    {Status.ERASED, Status.ANONYMISED, Status.RESTRICTED, Status.ALREADY_ABSENT, Status.REFUSED, Status.CONFIRMED}
+)
+
+
+class ConnectorError(Exception):
+    """A processor call that did not succeed; the message never holds personal data."""
+
+    def __init__(self, system: str, message: str) -> None:
+        super().__init__(f"{system}: {message}")
+        self.system = system
+
+
+class Retryable(ConnectorError):
+    """A failure worth trying again later: 429, 5xx, timeouts, dropped connections."""
+
+    def __init__(self, system: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(system, message)
+        self.retry_after = retry_after
+
+
+class Permanent(ConnectorError):
+    """A failure that another try will not fix: a 4xx other than 404/408/429."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The member as processors know them; lives only inside one task, never returned."""
+
+    controller: str
+    member_id: str
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Subject(controller={self.controller!r}, member_id={self.member_id!r}, <contact redacted>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class RetentionFacts:
+    """The dates and flags at a processor that drive retention; no personal data."""
+
+    last_invoice_date: date | None = None
+    open_invoices: int = 0
+    open_amount_ore: int = 0
+    in_collection: bool = False
+    last_journal_entry: date | None = None
+    last_transaction_date: date | None = None
+    last_payment_date: date | None = None
+    # The clocks of the chains' own rules (config/controllers/*.yaml), reported by the membership system.
+    claim_due: date | None = None  # the earliest due date of a claim in collection
+    last_purchase_date: date | None = None  # the newest purchase with the membership card
+    last_recording_date: date | None = None  # the newest camera snapshot kept with a visit
+    exclusion_ends: date | None = None  # the last day of an exclusion for breaking the house rules
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What one processor holds on a member: its own ids, data categories and retention facts."""
+
+    system: str
+    ids: tuple[str, ...] = ()
+    categories: frozenset[str] = field(default_factory=frozenset)
+    facts: RetentionFacts = field(default_factory=RetentionFacts)
+
+    @classmethod
+    def of(
+        cls,
+        system: str,
+        ids: list[str] | tuple[str, ...] = (),
+        categories: set[str] | frozenset[str] = frozenset(),
+        facts: RetentionFacts | None = None,
+    ) -> Holdings:
+        """Holdings from plain values."""
+        return cls(system, tuple(ids), frozenset(categories), facts or RetentionFacts())
+
+    @property
+    def found(self) -> bool:
+        """Whether the processor holds anything on the member."""
+        return bool(self.ids)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a step at one processor ended: statuses, counts and references, never personal data."""
+
+    system: str
+    status: Status
+    action: Action | None = None
+    count: int = 0
+    reference: str | None = None
+    detail: str = ""
+    verified: bool | None = None
+    attempts: int = 1
+
+    @classmethod
+    def erased(cls, system: str, count: int = 1, reference: str | None = None) -> Outcome:
+        """The data is gone."""
+        return cls(system, Status.ERASED, Action.DELETE, count=count, reference=reference)
+
+    @classmethod
+    def anonymised(cls, system: str, count: int = 1, detail: str = "") -> Outcome:
+        """The record stays with nothing that points to the member."""
+        return cls(system, Status.ANONYMISED, Action.ANONYMISE, count=count, detail=detail)
+
+    @classmethod
+    def restricted(cls, system: str, count: int = 1, detail: str = "") -> Outcome:
+        """The record stays, marked restricted (GDPR Art. 18) until its hold expires."""
+        return cls(system, Status.RESTRICTED, Action.RESTRICT, count=count, detail=detail)
+
+    @classmethod
+    def already_absent(cls, system: str, action: Action | None = None) -> Outcome:
+        """There was nothing left to erase; success."""
+        return cls(system, Status.ALREADY_ABSENT, action, count=0)
+
+    @classmethod
+    def accepted(cls, system: str, reference: str, action: Action = Action.DELETE) -> Outcome:
+        """The processor took an asynchronous job; poll `reference`."""
+        return cls(system, Status.ACCEPTED, action, reference=reference)
+
+    def with_(self, **changes: object) -> Outcome:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class Connector(Protocol):
+    """One processor's API, as slett uses it."""
+
+    system: str
+
+    async def lookup(self, subject: Subject) -> Holdings:
+        """What this processor holds on the member."""
+
+    async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
+        """Delete, anonymise or restrict what `holdings` found; `key` makes it idempotent."""
+
+    async def verify(self, holdings: Holdings, action: Action) -> Outcome:
+        """Read back: the member must be gone, anonymised or restricted as `action` planned."""
+
+    async def poll(self, reference: str) -> Outcome:
+        """The state of an asynchronous job this processor accepted."""
+
+
+class Releaser(Protocol):
+    """A processor that keeps records under a hold and can delete them once the hold expires."""
+
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
+        """Delete the held records of `categories` (invoices, transactions, ...) for good."""
+
+
+@dataclass(frozen=True)
+class GuestPage:
+    """One page of guests past their limit: the processor's ids, and where the next page starts."""
+
+    ids: tuple[str, ...]
+    next_cursor: str | None
+
+
+class GuestPurger(Protocol):
+    """A processor that can list guests (no paying agreement) past a date and delete them in batches."""
+
+    async def stale_guests(self, last_visit_before: date, limit: int, cursor: str | None) -> GuestPage:
+        """Guests whose last visit was before the date, a page at a time."""
+
+    async def purge(self, ids: tuple[str, ...], key: str) -> Outcome:
+        """Delete a batch of guests; idempotent by `key`; count says how many went."""
+
+
+class CoursePurger(Protocol):
+    """A processor that lists course participants past their course's end and deletes them in batches."""
+
+    async def expired_participants(self, course_ended_before: date, limit: int,
+                                   cursor: str | None) -> GuestPage:
+        """Participants whose every course ended before the date and who did not ask to be kept."""
+
+    async def purge_participants(self, ids: tuple[str, ...], key: str) -> Outcome:
+        """Delete a batch of participants; idempotent by `key`; count says how many went."""

@@ -1,0 +1,173 @@
+"""Exceline, the membership system: contact details, settlement, and anonymisation that keeps invoices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from connectors.actions import done, read_back, require
+from connectors.contract import (
+    Action,
+    GuestPage,
+    Holdings,
+    Outcome,
+    Permanent,
+    RetentionFacts,
+    Status,
+    Subject,
+)
+from connectors.http import ProcessorClient
+from connectors.registry import register
+from connectors.releases import BOOKKEEPING, releasable
+
+MEMBERS = "/api/v1/members"
+CONTACT_FIELDS = ("firstName", "lastName", "email", "mobile", "address")
+ENDPOINTS = {Action.ANONYMISE: "anonymise", Action.RESTRICT: "restriction"}
+STATUSES = {Action.ANONYMISE: Status.ANONYMISED, Action.RESTRICT: Status.RESTRICTED}
+KEPT = "invoice lines kept for bookkeeping (bokføringsloven § 13), restricted"
+# Records chains keep for a while after a member leaves (config/controllers/*.yaml): kind -> its date.
+RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn"}
+
+
+def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
+    """What the member owes and when they were last invoiced."""
+    owing = [i for i in invoices if i["openAmountOre"] > 0]
+    return RetentionFacts(
+        last_invoice_date=max((date.fromisoformat(i["invoiceDate"]) for i in invoices), default=None),
+        open_invoices=len(owing),
+        open_amount_ore=sum(i["openAmountOre"] for i in owing),
+        in_collection=any(i["status"] == "collection" for i in owing),
+        claim_due=min((date.fromisoformat(i["dueDate"]) for i in owing if i["status"] == "collection"),
+                      default=None),
+    )
+
+
+def with_records(facts: RetentionFacts, records: dict[str, list[dict[str, Any]]]) -> RetentionFacts:
+    """The facts with the dates the chains' own rules count from: newest purchase, recording, exclusion end."""
+    newest = {kind: max((date.fromisoformat(r[field]) for r in records.get(kind, [])), default=None)
+              for kind, field in RECORDS.items()}
+    return replace(facts, last_purchase_date=newest["purchases"], last_recording_date=newest["camera"],
+                   exclusion_ends=newest["exclusions"])
+
+
+@register("exceline")
+class ExcelineConnector:
+    """Exceline's partner API; the member's own id is the membership system's id."""
+
+    system = "exceline"
+
+    def __init__(self, client: ProcessorClient) -> None:
+        self._client = client
+
+    async def contact(self, member_id: str, controller: str = "") -> Subject | None:
+        """The member's e-mail, phone and name, for other processors' lookups; None once anonymised."""
+        found = await self._client.get(f"{MEMBERS}/{member_id}")
+        if found.status_code == 404:
+            return None
+        member = found.json()
+        if member["anonymised"]:
+            return None
+        name = " ".join(part for part in (member["firstName"], member["lastName"]) if part)
+        return Subject(controller, member_id, email=member["email"], phone=member["mobile"],
+                       name=name or None)
+
+    async def settlement(self, member_id: str) -> RetentionFacts:
+        """Open invoices, the amount owed, collection, and the last invoice date."""
+        return settlement_of(await self._list(member_id, "invoices"))
+
+    async def withdraw_consents(self, member_id: str, key: str) -> Outcome:
+        """Withdraw every marketing consent the member gave."""
+        answer = await self._client.post(f"{MEMBERS}/{member_id}/consents/withdraw",
+                                         headers={"Idempotency-Key": key})
+        if answer.status_code == 404:
+            return Outcome.already_absent(self.system, Action.DELETE)
+        return Outcome(self.system, Status.ERASED, Action.DELETE, count=answer.json()["withdrawn"],
+                       detail="consents withdrawn")
+
+    async def lookup(self, subject: Subject) -> Holdings:
+        """The member record's categories and the invoice facts that drive retention."""
+        found = await self._client.get(f"{MEMBERS}/{subject.member_id}")
+        if found.status_code == 404:
+            return Holdings.of(self.system)
+        member = found.json()
+        invoices = await self._list(subject.member_id, "invoices")
+        categories = {"invoices"} if invoices else set()
+        if any(member[field] for field in CONTACT_FIELDS):
+            categories.add("profile")
+        if member["hasPhoto"]:
+            categories.add("photo")
+        for part in ("visits", "consents"):
+            if await self._list(subject.member_id, part):
+                categories.add(part)
+        found_records = await self._client.get(f"{MEMBERS}/{subject.member_id}/records")
+        records = {} if found_records.status_code == 404 else dict(found_records.json())
+        categories |= {kind for kind, held in records.items() if held}
+        return Holdings.of(self.system, ids=[subject.member_id], categories=categories,
+                           facts=with_records(settlement_of(invoices), records))
+
+    async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
+        """Anonymise (invoice lines stay, restricted) or restrict the member; Exceline never deletes."""
+        require(self.system, action, *ENDPOINTS, why="invoices are kept by law")
+        changed = 0
+        for member_id in holdings.ids:
+            answer = await self._client.post(f"{MEMBERS}/{member_id}/{ENDPOINTS[action]}",
+                                             headers={"Idempotency-Key": key})
+            changed += answer.status_code != 404 and answer.json()["changed"]
+        return done(self.system, action, STATUSES[action], changed, detail=KEPT)
+
+    async def verify(self, holdings: Holdings, action: Action) -> Outcome:
+        """Anonymised: no contact details or visits left; restricted: the record says so; released: no invoice."""
+        if action in (Action.RELEASE, Action.DELETE):
+            left = sum([len(await self._list(member_id, "invoices")) for member_id in holdings.ids])
+            return read_back(self.system, action, Status.ERASED, left, "invoice(s)")
+        left = 0
+        for member_id in holdings.ids:
+            found = await self._client.get(f"{MEMBERS}/{member_id}")
+            if found.status_code == 404:
+                continue
+            member = found.json()
+            if action is Action.RESTRICT:
+                left += not member["restricted"]
+            else:
+                left += sum(member[field] is not None for field in CONTACT_FIELDS) + member["hasPhoto"]
+                left += len(await self._list(member_id, "visits"))
+        what = "unrestricted record(s)" if action is Action.RESTRICT else "personal field(s) or visit(s)"
+        return read_back(self.system, action, STATUSES.get(action, Status.ANONYMISED), left, what)
+
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
+        """Delete the invoice lines a bookkeeping hold kept, or the records of a chain's own rule, once expired."""
+        releasable(self.system, categories, BOOKKEEPING | frozenset(RECORDS))
+        parts = (["invoices"] if BOOKKEEPING & set(categories) else []) + [k for k in RECORDS if k in categories]
+        deleted = 0
+        for member_id in holdings.ids:
+            for part in parts:
+                path = f"{MEMBERS}/{member_id}/{part if part == 'invoices' else f'records/{part}'}"
+                once = key if part == "invoices" else f"{key}/{part}"
+                answer = await self._client.delete(path, headers={"Idempotency-Key": once})
+                deleted += 0 if answer.status_code == 404 else answer.json()["deleted"]
+        return done(self.system, Action.RELEASE, Status.ERASED, deleted,
+                    detail=f"{', '.join(parts)} deleted: the hold expired")
+
+    async def stale_guests(self, last_visit_before: date, limit: int, cursor: str | None) -> GuestPage:
+        """Guests (no paying agreement) whose last visit was before the date, a page at a time."""
+        params: dict[str, str | int] = {"lastVisitBefore": last_visit_before.isoformat(), "limit": limit}
+        if cursor:
+            params["after"] = cursor
+        found = (await self._client.get("/api/v1/guests", params=params, allow=frozenset())).json()
+        return GuestPage(tuple(g["guestId"] for g in found["guests"]), found["nextCursor"])
+
+    async def purge(self, ids: tuple[str, ...], key: str) -> Outcome:
+        """Delete a batch of guests in one call; a replay with the same key gets the first answer."""
+        answer = await self._client.post("/api/v1/guests/bulk-delete", json={"guestIds": list(ids)},
+                                         headers={"Idempotency-Key": key}, allow=frozenset())
+        return done(self.system, Action.DELETE, Status.ERASED, answer.json()["deleted"],
+                    detail="guests with no paying agreement")
+
+    async def poll(self, reference: str) -> Outcome:
+        """Exceline anonymises at once; there are no jobs to poll."""
+        raise Permanent(self.system, f"no asynchronous jobs (asked for {reference})")
+
+    async def _list(self, member_id: str, part: str) -> list[dict[str, Any]]:
+        found = await self._client.get(f"{MEMBERS}/{member_id}/{part}")
+        return [] if found.status_code == 404 else list(found.json())

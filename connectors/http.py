@@ -1,0 +1,195 @@
+"""One HTTP client for every processor: explicit timeouts, one retry policy, failures sorted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+from config.settings import ProcessorSettings
+from connectors.contract import Permanent, Retryable
+
+log = structlog.get_logger("slett.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+Sleep = Callable[[float], Awaitable[None]]
+
+_transports: dict[str, httpx.AsyncBaseTransport] = {}
+
+
+@contextlib.contextmanager
+def use_transports(transports: Mapping[str, httpx.AsyncBaseTransport]) -> Iterator[None]:
+    """Route each named processor through the given transport (tests, the in-process sandbox)."""
+    before = dict(_transports)
+    _transports.update(transports)
+    try:
+        yield
+    finally:
+        _transports.clear()
+        _transports.update(before)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Full-jitter exponential backoff that honours Retry-After, capped per wait and in total."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    total: float = 120.0
+    sleep: Sleep = field(default=asyncio.sleep, compare=False)
+    jitter: Callable[[float, float], float] = field(default=random.uniform, compare=False)
+
+    @classmethod
+    def of(cls, settings: ProcessorSettings) -> RetryPolicy:
+        """The policy a processor's settings ask for."""
+        return cls(attempts=settings.max_attempts, max_delay=settings.max_delay_s,
+                   total=settings.total_retry_s)
+
+    def wait_for(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before the next try: jittered backoff, never less than Retry-After."""
+        backoff = self.jitter(0.0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+        return max(backoff, retry_after or 0.0)
+
+    def worth_waiting(self, exc: BaseException) -> bool:
+        """Retry a Retryable whose Retry-After fits under the cap; surface a longer one at once."""
+        if not isinstance(exc, Retryable):
+            return False
+        return exc.retry_after is None or exc.retry_after <= self.max_delay
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a Retry-After header (seconds or an HTTP date) into seconds; None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class RateLimiter:
+    """Spaces requests evenly so a processor's rate limit is never exceeded."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self._interval = 1.0 / per_second if per_second else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Return when the next request may go."""
+        if not self._interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class ProcessorClient:
+    """HTTP to one processor: sends, retries what is worth retrying, sorts the rest."""
+
+    def __init__(self, system: str, client: httpx.AsyncClient, policy: RetryPolicy,
+                 limiter: RateLimiter | None = None) -> None:
+        self.system = system
+        self._client = client
+        self._policy = policy
+        self._limiter = limiter or RateLimiter(None)
+        self.attempts = 0
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        """GET `path`."""
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        """POST `path`."""
+        return await self.request("POST", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        """PATCH `path`."""
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        """DELETE `path`."""
+        return await self.request("DELETE", path, **kwargs)
+
+    async def request(self, method: str, path: str, *, allow: frozenset[int] = frozenset({404}),
+                      **kwargs: Any) -> httpx.Response:
+        """Send with retries; return 2xx and the statuses in `allow`, raise the rest sorted."""
+        policy = self._policy
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(policy.worth_waiting),
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total),
+            wait=self._wait,
+            sleep=policy.sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(method, path, allow, kwargs)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, Retryable) else None
+        return self._policy.wait_for(state.attempt_number, retry_after)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("processor call retried", system=self.system, attempt=state.attempt_number,
+                    wait_s=round(wait, 3), reason=str(exc))
+
+    async def _send_once(self, method: str, path: str, allow: frozenset[int],
+                         kwargs: dict[str, Any]) -> httpx.Response:
+        where = f"{method} {path}"  # never the query string: it may hold an e-mail address
+        await self._limiter.wait()
+        self.attempts += 1
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise Retryable(self.system, f"{where}: timed out") from None
+        except (httpx.TransportError, OSError) as exc:
+            raise Retryable(self.system, f"{where}: connection failed ({type(exc).__name__})") from None
+        status = response.status_code
+        if status < 300 or status in allow:
+            return response
+        if status in RETRY_STATUSES:
+            delay = retry_after_seconds(response.headers.get("Retry-After"))
+            raise Retryable(self.system, f"{where}: HTTP {status}", retry_after=delay)
+        raise Permanent(self.system, f"{where}: HTTP {status}")
+
+
+@contextlib.asynccontextmanager
+async def processor_client(system: str, settings: ProcessorSettings,
+                           policy: RetryPolicy | None = None) -> AsyncIterator[ProcessorClient]:
+    """A ProcessorClient for `system`, closed on exit."""
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}",
+               "User-Agent": "slett"}
+    async with httpx.AsyncClient(base_url=str(settings.base_url), timeout=timeout, headers=headers,
+                                 transport=_transports.get(system)) as client:
+        yield ProcessorClient(system, client, policy or RetryPolicy.of(settings),
+                              RateLimiter(settings.rate_limit_per_s))

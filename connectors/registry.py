@@ -1,0 +1,51 @@
+"""Connectors by processor name: one module each, registered as it is imported."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+from pydantic import HttpUrl, SecretStr
+
+from config.settings import ProcessorSettings, Settings
+from connectors.contract import Connector
+from connectors.http import ProcessorClient, RetryPolicy, processor_client
+
+ConnectorFactory = Callable[[ProcessorClient], Connector]
+C = TypeVar("C")
+
+CONNECTORS: dict[str, ConnectorFactory] = {}
+MODULES = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe",
+           "credicare", "manual")
+# Processors with no API (their connector says `offline = True`) need no address or credential.
+OFFLINE = ProcessorSettings(base_url=HttpUrl("http://offline.invalid"), api_key=SecretStr("none"))
+
+
+def register(system: str) -> Callable[[C], C]:
+    """Class decorator: make a connector available under its processor's name."""
+
+    def add(cls: C) -> C:
+        CONNECTORS[system] = cls  # type: ignore[assignment]
+        return cls
+
+    return add
+
+
+def known_systems() -> frozenset[str]:
+    """Every processor slett has a connector for."""
+    for module in MODULES:
+        importlib.import_module(f"connectors.{module}")
+    return frozenset(CONNECTORS)
+
+
+@contextlib.asynccontextmanager
+async def connect(system: str, settings: Settings,
+                  policy: RetryPolicy | None = None) -> AsyncIterator[tuple[Connector, ProcessorClient]]:
+    """The connector for `system` with its HTTP client, closed on exit."""
+    if system not in known_systems():
+        raise KeyError(f"no connector for processor {system!r}; known: {sorted(CONNECTORS)}")
+    offline = getattr(CONNECTORS[system], "offline", False)
+    async with processor_client(system, OFFLINE if offline else settings.processor(system), policy) as client:
+        yield CONNECTORS[system](client), client

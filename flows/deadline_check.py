@@ -1,0 +1,30 @@
+"""The deadline-check flow (daily): mark and announce requests near or past their GDPR deadline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from prefect import flow, get_run_logger
+
+from tasks.holds import OSLO
+from tasks.report import compile_register_task, mark_deadline, needs_mark, publish_deadline_check
+from tasks.setup import flow_settings
+
+
+@flow(name="deadline-check", persist_result=False)
+async def deadline_check(today: date | None = None) -> dict[str, int]:
+    """Tag every request's newest run with its deadline state and emit an event for each one due soon or overdue.
+
+    Args:
+        today: the day to check for; today in Oslo when empty.
+    """
+    settings = flow_settings()
+    day = today or datetime.now(OSLO).date()
+    register = await compile_register_task(settings.controllers_dir, day, verify=False)
+    flags = [await mark_deadline(entry, day) for entry in register.entries if needs_mark(entry, day)]
+    flagged = register.near_deadline()
+    await publish_deadline_check(flagged, day)
+    get_run_logger().info("%d request(s) overdue, %d due within 7 days", flags.count("overdue"),
+                          flags.count("due-soon"))
+    return {"overdue": flags.count("overdue"), "due-soon": flags.count("due-soon"),
+            "requests": len(register.entries)}

@@ -1,0 +1,175 @@
+"""The erase-member flow: the procedure a DPO would write on a whiteboard."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from prefect import flow, get_run_logger, runtime
+from prefect.flow_runs import asuspend_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+
+from config.holds import Hold, holds_for, latest_erasure_day, live_holds
+from config.policy import Policy
+from config.settings import Settings
+from connectors.contract import Outcome, RetentionFacts, Status
+from flows.manual_steps import confirm_by_person, with_confirmations
+from tasks.deadlines import register_request
+from tasks.erasure import (
+    await_job,
+    check_settlement,
+    erase_in_system,
+    failed,
+    look_up,
+    note_settlement,
+    open_request,
+    verify_in_system,
+)
+from tasks.evidence import record_evidence, with_holds
+from tasks.holds import OSLO, clocks_of, schedule_release
+from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
+from tasks.setup import chain_policy, flow_settings
+
+
+class Settlement(RunInput):
+    """An operator's or the membership system's word that the final invoice is settled."""
+
+    invoice_id: str | None = Field(None, description="the settled invoice, if known")
+    confirmed_by: str = Field("operator", description="who says so: a person or 'membership-webhook'")
+
+
+class UnknownMember(Exception):
+    """The membership system does not know the member id."""
+
+
+class ErasureIncomplete(Exception):
+    """Some processor did not finish; the evidence names which and why."""
+
+
+@flow(name="erase-member", persist_result=True, validate_parameters=True)
+async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMINATION,
+                       request_id: str | None = None) -> Evidence:
+    """Erase one member across the chain's processors, holding what the law keeps.
+
+    Args:
+        controller: the chain, as named in config/controllers (e.g. "demo").
+        member_id: the member's id at the chain's membership system; never an e-mail or a name.
+        kind: "termination" (membership ended) or "erasure" (the member asked to be forgotten).
+        request_id: the request's id (the webhook id); leave empty to use this run's id.
+    """
+    if not MEMBER_ID.match(member_id):
+        raise ValueError("member_id must be the membership system's id (letters, digits, . _ -)")
+    settings = flow_settings()
+    policy = chain_policy(controller, settings)
+    request = await open_request(controller, member_id, kind, request_id or str(runtime.flow_run.id),
+                                 settings)
+    await register_request(request)
+    # Marketing stops at once, whatever the other processors' state; the membership system's lookup
+    # proves the member exists before anything is touched.
+    found = await plan_erasure(request, policy, settings, stage="request",
+                               keys=[*(p.key for p in policy.marketing()), policy.membership])
+    if not found[-1].holdings.found:
+        raise UnknownMember(f"member {member_id} is not known at {policy.membership}; nothing was erased")
+    marketing = found[:-1]
+    stopped, confirmed = await confirm_by_person(request, policy, marketing,
+                                                 await erase_each(request, marketing, settings))
+    facts = await wait_for_settlement(request, policy, settings)
+    settled_on = await note_settlement(request)
+    plan = await plan_erasure(request, policy, settings, stage="settled",
+                              keys=[p.key for p in policy.erasure_order(facts.in_collection)])
+    # Suppliers with no API are confirmed by a person before the membership system, which goes last.
+    outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
+                                                  await erase_each(request, plan[:-1], settings))
+    outcomes += await erase_each(request, plan[-1:], settings, earlier=outcomes)
+    steps = with_confirmations(await verify_each(request, [*marketing, *plan], [*stopped, *outcomes], settings),
+                               {**confirmed, **by_person})
+    holds = [hold for p in plan if p.holdings.found
+             for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
+    releases = {hold.key: await schedule_release(request, hold, settings) for hold in holds}
+    evidence = _with_buffer(_evidence(request, with_holds(steps, holds, releases), holds),
+                            latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
+    await record_evidence(evidence, policy)
+    if evidence.status != "done":
+        raise ErasureIncomplete(f"request {request.request_id}: not finished at "
+                                + ", ".join(s.system for s in evidence.steps if not _finished(s)))
+    return evidence
+
+
+async def plan_erasure(request: Request, policy: Policy, settings: Settings, stage: str,
+                       keys: list[str]) -> list[SystemPlan]:
+    """Look the member up in each named processor (by step key), at once, in the order given."""
+    return list(await asyncio.gather(*(look_up(request, policy, key, stage, settings) for key in keys)))
+
+
+async def erase_each(request: Request, plans: list[SystemPlan], settings: Settings,
+                     earlier: list[Outcome] | None = None) -> list[Outcome]:
+    """Erase in each processor in order; the membership system only once all others are done."""
+    outcomes: list[Outcome] = []
+    for plan in plans:
+        # The membership system is where contact details are looked up: keep it until the rest is done.
+        if plan.role == "membership" and any(not o.status.is_done for o in [*(earlier or []), *outcomes]):
+            outcomes.append(Outcome(plan.system, Status.PENDING, plan.action,
+                                    detail="waiting: an earlier processor did not finish", verified=False))
+            continue
+        try:
+            outcome = await erase_in_system(request, plan, settings)
+            outcome = await await_job(request, outcome, settings)
+        except Exception as error:
+            outcome = failed(plan, error)
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def wait_for_settlement(request: Request, policy: Policy, settings: Settings) -> RetentionFacts:
+    """Return once nothing is owed; while an invoice is open, suspend the run (freeing the process).
+
+    A claim in collection does not wait where the chain keeps claims (GDPR 17(3)(e)): the membership
+    record is restricted under that hold instead, and the collector is told (Art. 19).
+    """
+    log = get_run_logger()
+    round_ = 0
+    while True:
+        round_ += 1
+        facts = await check_settlement(request, policy, settings)
+        if not policy.waits_for_settlement(facts.open_invoices, facts.in_collection):
+            if facts.in_collection:
+                log.info("Member %s has a claim in collection: restricted under its hold, not waited for",
+                         request.member_id)
+            return facts
+        log.info("Member %s owes %d invoice(s); suspending until settlement (round %d)",
+                 request.member_id, facts.open_invoices, round_)
+        # A resumed run starts from the top: a used key returns its input at once, so the
+        # loop checks again and only a new key suspends again.
+        await asuspend_flow_run(wait_for_input=Settlement, key=f"settlement-{round_}", timeout=None)
+
+
+async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],
+                      settings: Settings) -> list[Step]:
+    """Read back from every processor; each step becomes an evidence row."""
+    steps = []
+    for plan, outcome in zip(plans, outcomes, strict=True):
+        try:
+            checked = await verify_in_system(request, plan, outcome, settings)
+        except Exception as error:
+            checked = outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
+        steps.append(Step.of(plan, checked))
+    return steps
+
+
+def _finished(step: Step) -> bool:
+    return Status(step.status).is_done and bool(step.verified)
+
+
+def _with_buffer(evidence: Evidence, act_by: date | None) -> Evidence:
+    """The evidence with the chain's latest day, and a note for the DPO if the erasure came later."""
+    late = act_by is not None and evidence.finished is not None and evidence.finished.astimezone(OSLO).date() > act_by
+    notes = (*evidence.notes, f"finished after the chain's latest day {act_by}") if late else evidence.notes
+    return replace(evidence, act_by=act_by, notes=notes)
+
+
+def _evidence(request: Request, steps: list[Step], holds: list[Hold]) -> Evidence:
+    status = "done" if all(_finished(s) for s in steps) else "failed"
+    return Evidence(request, status, tuple(steps), tuple(holds), datetime.now(UTC),
+                    str(runtime.flow_run.id))

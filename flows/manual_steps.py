@@ -1,0 +1,90 @@
+"""Steps a person carries out at a processor with no API: the run suspends with a form until confirmed.
+
+A suspended run holds no process. Each step has its own suspension key (`confirm-<n>-<step>`), so a run
+that resumes from the top gets each answer back at once and suspends only for the next unconfirmed step.
+A step left unconfirmed past its policy's time is escalated by reconcile-settlements, never skipped: a
+retried run finds that key used without an answer and asks again under the next number.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import replace
+from datetime import date, datetime
+
+from prefect import get_run_logger
+from prefect.flow_runs import asuspend_flow_run
+from prefect.input import RunInput
+from pydantic import Field, ValidationError, field_validator
+
+from config.policy import Policy
+from connectors.contract import Outcome, Status
+from tasks.holds import OSLO
+from tasks.models import Request, Step, SystemPlan
+from tasks.runs import confirmation_key
+
+# A confirmation is evidence: it names the employee who acted, never the member. An e-mail address or a
+# phone number typed by mistake is blanked rather than refused, so a resumed run never fails on its input.
+CONTACT_LIKE = re.compile(r"\S+@\S+|\+?\d[\d ]{6,}\d")
+
+
+class ManualConfirmation(RunInput):
+    """A person's word that a step at a supplier with no API has been carried out."""
+
+    confirmed_by: str = Field(min_length=2, max_length=80, description="who did it (the employee, not the member)")
+    what_was_done: str = Field(min_length=3, max_length=300,
+                               description="what was done at the supplier; never the member's name or contact details")
+    done_on: date = Field(description="the day it was done")
+
+    @field_validator("what_was_done", "confirmed_by")
+    @classmethod
+    def _no_contact_details(cls, value: str) -> str:
+        return CONTACT_LIKE.sub("[redacted]", value)
+
+
+async def confirm_by_person(request: Request, policy: Policy, plans: list[SystemPlan],
+                            outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, ManualConfirmation]]:
+    """Wait for a person to confirm each manual step; the outcomes with those steps confirmed."""
+    log = get_run_logger()
+    confirmed: list[Outcome] = []
+    answers: dict[str, ManualConfirmation] = {}
+    for plan, outcome in zip(plans, outcomes, strict=True):
+        if outcome.status is not Status.MANUAL:
+            confirmed.append(outcome)
+            continue
+        processor = policy.processor(plan.step)
+        within = processor.confirm_within
+        due = within.after(datetime.now(OSLO).date()) if within else None
+        form = ManualConfirmation.with_initial_data(
+            description=f"**{plan.action.value} at {plan.supplier}** for member `{request.member_id}` "
+            f"(request `{request.request_id}`, {policy.name}).\n\n{outcome.detail}\n\n"
+            f"Confirm once it is done{f', by {due}' if due else ''}. Name yourself, not the member.",
+            done_on=datetime.now(OSLO).date())
+        log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier)
+        answer = await _ask(form, plan.step)
+        answers[plan.step] = answer
+        confirmed.append(outcome.with_(status=Status.CONFIRMED, verified=True, detail=answer.what_was_done))
+    return confirmed, answers
+
+
+async def _ask(form: type[ManualConfirmation], step: str) -> ManualConfirmation:
+    """Suspend until a person answers the form; a key used without an answer (escalated) asks again anew."""
+    for attempt in itertools.count(1):
+        try:
+            return await asuspend_flow_run(wait_for_input=form, key=confirmation_key(step, attempt), timeout=None)
+        except ValidationError:
+            # Prefect hands back a used key's input at once; an empty or unusable one means the earlier
+            # suspension ended without a confirmation (the run was escalated and retried): ask again.
+            continue
+    raise AssertionError("unreachable: the attempts never run out")
+
+
+def with_confirmations(steps: list[Step], answers: dict[str, ManualConfirmation]) -> list[Step]:
+    """The evidence rows with who confirmed each manual step, and when it was done."""
+    return [replace(step, confirmed_by=answers[step.system].confirmed_by, confirmed_on=answers[step.system].done_on)
+            if step.system in answers else step for step in steps]
+
+
+# tests/evidence builds suspended runs with this key; tasks/runs.py owns its format.
+__all__ = ["ManualConfirmation", "confirm_by_person", "confirmation_key", "with_confirmations"]

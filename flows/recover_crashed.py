@@ -1,0 +1,54 @@
+"""The recover-crashed flow: rerun erasures whose process died, within a budget; escalate the rest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from prefect import flow
+from prefect.client.schemas.objects import StateType
+from prefect.settings import get_current_settings
+
+from tasks.recovery import crash_count, escalate, mark_crashed, reschedule, runs_in, silent
+
+RECOVERABLE = ("erase-member", "release-holds")
+
+
+@flow(name="recover-crashed", persist_result=False)
+async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_pending_s: int = 600,
+                          deployments: tuple[str, ...] = RECOVERABLE) -> dict[str, int]:
+    """Mark silent runs Crashed, then rerun the crashed erasure runs within `budget`, escalating the rest.
+
+    A worker marks a run Crashed when the run's process exits badly; the zombie automation
+    (`slett setup-automations`) when its heartbeats stop. This sweep checks heartbeats itself as well,
+    for the runs the automation lost track of (a server restart forgets its recent watch). A rerun is
+    safe: every step is cached by request and every destructive call carries its idempotency key. Sweeps
+    may overlap (a burst of crashes starts several): each reschedule names its transition after the
+    crash it answers, so Prefect takes it once.
+
+    Args:
+        budget: reruns allowed per run; the crash after the last one is escalated to a person.
+        silence_s: seconds a Running run may go without a heartbeat; by default four heartbeats at
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY.
+        stuck_pending_s: seconds a run may stay Pending (its process starting) before it counts as lost;
+            a busy machine takes minutes to start a process.
+        deployments: the deployments whose runs are rerun (their steps must be idempotent).
+    """
+    heartbeat_s = get_current_settings().flows.heartbeat_frequency
+    silence = silence_s or 4 * (heartbeat_s or 0)
+    now = datetime.now(UTC)
+    stuck = [run for run in await runs_in([StateType.PENDING], deployments)
+             if run.state and now - run.state.timestamp > timedelta(seconds=stuck_pending_s)]
+    running = await runs_in([StateType.RUNNING], deployments)
+    # Without heartbeats (PREFECT_FLOWS_HEARTBEAT_FREQUENCY unset) silence proves nothing.
+    quiet = await silent(running, timedelta(seconds=silence), now) if heartbeat_s and silence else []
+    marked = [await mark_crashed(run.id, stuck_pending_s) for run in stuck]
+    marked += [await mark_crashed(run.id, silence) for run in quiet]
+    rescheduled = escalated = 0
+    for run in await runs_in([StateType.CRASHED], deployments):
+        crashes = await crash_count(run.id)
+        if crashes <= budget:
+            rescheduled += await reschedule(run.id, crashes, budget)
+        else:
+            await escalate(run.id, crashes, budget)
+            escalated += 1
+    return {"silent_marked_crashed": sum(marked), "rescheduled": rescheduled, "escalated": escalated}

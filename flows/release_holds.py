@@ -1,0 +1,96 @@
+"""The release-holds flow: when a hold's date comes, check again, then release, re-hold, or hand to a person."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from prefect import flow, get_run_logger
+
+from config.holds import Hold, holds_for, moved_hold, planned_action
+from config.policy import Policy
+from config.settings import Settings
+from connectors.contract import Action, Outcome, Status
+from flows.erase_member import verify_each
+from tasks.erasure import await_job, erase_in_system, look_up, open_request
+from tasks.holds import OSLO, clocks_of, schedule_release
+from tasks.models import Kind, Request, SystemPlan
+from tasks.release import Release, left_after_release, record_release, release_in_system
+from tasks.setup import chain_policy, flow_settings
+
+
+@flow(name="release-holds", persist_result=True)
+async def release_holds(controller: str, member_id: str, request_id: str, system: str, rule: str,
+                        as_of: date | None = None) -> str:
+    """Release one hold once its date has passed: re-check, re-hold if the date moved, else release.
+
+    Args:
+        controller: the chain.
+        member_id: the member's id at the membership system.
+        request_id: the erasure request that placed the hold.
+        system: the processor that keeps the records.
+        rule: the retention rule of the chain's policy that keeps them.
+        as_of: the day to act as of; empty for today in Europe/Oslo.
+    """
+    log = get_run_logger()
+    settings = flow_settings()
+    policy = chain_policy(controller, settings)
+    today = as_of or datetime.now(OSLO).date()
+    release = await open_request(controller, member_id, Kind.ERASURE, f"{request_id}-release-{system}-{rule}",
+                                 settings)
+    plan = await look_up(release, policy, system, f"release-{today.isoformat()}", settings)
+    holds = holds_for(policy, system, clocks_of(plan.holdings.facts))
+    hold = next((h for h in holds if h.rule == rule), None)
+    if hold is None or not plan.holdings.found:
+        log.info("Nothing held at %s under %s any more", system, rule)
+        await record_release(Release(request_id, system, rule, (), "", None, today, "none", "already_absent",
+                                     detail="the processor holds nothing under this rule any more"))
+        return "already_absent"
+    facts = plan.holdings.facts
+    hold = moved_hold(hold, policy, facts.open_invoices > 0 or facts.in_collection, today)
+    if hold.retain_until >= today:
+        # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
+        run = await schedule_release(replace(release, request_id=request_id), hold, settings)
+        log.info("Hold %s at %s runs until %s; rescheduled", rule, system, hold.retain_until)
+        await record_release(_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), run,
+                                  f"held again until {hold.retain_until}"))
+        return "rescheduled"
+    if hold.review_only:
+        review = Outcome(system, Status.MANUAL, Action.RESTRICT, verified=True,
+                         detail=f"review due since {hold.retain_until}: a clinician decides; never deleted by slett")
+        await record_release(_row(request_id, hold, today, "review", review))
+        return "review"
+    if hold.holds_record:
+        outcome = await _carry_out(release, policy, plan, [h for h in holds if h.rule != rule], today, settings)
+    else:
+        outcome = await _release(release, policy, plan, hold, today, settings)
+    await record_release(_row(request_id, hold, today, outcome.action.value if outcome.action else "release", outcome))
+    return "done" if outcome.status.is_done and outcome.verified else "failed"
+
+
+async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,
+                     settings: Settings) -> Outcome:
+    """The record was kept whole (a claim, a withdrawal period): now do what the policy asked at erasure."""
+    action = Action(planned_action(policy, plan.step, others, today))
+    erasure = replace(plan, action=action)
+    outcome = await await_job(release, await erase_in_system(release, erasure, settings), settings)
+    [step] = await verify_each(release, [erasure], [outcome], settings)
+    return outcome.with_(verified=step.verified, detail=step.detail)
+
+
+async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hold, today: date,
+                   settings: Settings) -> Outcome:
+    """Delete what the hold kept, then look again: none of its categories may be left."""
+    outcome = await release_in_system(release, plan, hold, settings)
+    if not outcome.status.is_done:
+        return outcome.with_(verified=False)
+    after = await look_up(release, policy, plan.step, f"released-{today.isoformat()}", settings)
+    if left := left_after_release(hold, after):
+        return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
+    return outcome.with_(verified=True)
+
+
+def _row(request_id: str, hold: Hold, today: date, action: str, outcome: Outcome, next_run: str | None = None,
+         detail: str = "") -> Release:
+    return Release(request_id, hold.system, hold.rule, hold.categories, hold.citation, hold.retain_until, today,
+                   action, outcome.status.value, outcome.verified, next_run, detail or outcome.detail)

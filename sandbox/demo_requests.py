@@ -1,0 +1,46 @@
+"""One erasure request per chain for `slett demo`: the seeded member, why they go, and the story it shows.
+
+Every member here is seeded by sandbox/people.py (CHAIN_SEEDED), so a fresh or reset sandbox has them.
+`settles` asks the demo to pay the open invoice once the run suspends for it (sandbox settle, then
+`tasks.runs.settle`); `confirms` asks it to confirm each manual step with `tasks.runs.confirm_step`, as a
+person would in the Prefect UI's form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """A request the demo starts: ids only, and the promise it shows in a sentence."""
+
+    controller: str
+    member_id: str
+    kind: str
+    story: str
+    settles: bool = False
+    confirms: bool = False
+
+
+DEMO_REQUESTS: list[DemoRequest] = [
+    DemoRequest("aktiv365", "M1201", "termination",
+                "Kalibrert, Apility and Relisec have no API: the run suspends with a form for each, and who "
+                "confirmed what, when, goes into the evidence; Exceline is anonymised last", confirms=True),
+    DemoRequest("aktiv365", "M1202", "termination",
+                "a claim is in collection at Credicare: the run does not wait, Exceline is restricted until the "
+                "claim's limitation ends (GDPR 17(3)(e)) and a person confirms the Art. 19 notice", confirms=True),
+    DemoRequest("k24", "M1101", "erasure",
+                "the Physica journal and the Eziteq journal notes are kept for a clinician's review in ten "
+                "years; the LifeVision contact is deleted at once, a hashed suppression entry kept"),
+    DemoRequest("spenst", "M1401", "termination",
+                "the last invoice is open: only LifeVision goes until it is paid, then everything within "
+                "Spenst's three months; card purchases are kept two years, invoices five", settles=True),
+    DemoRequest("mova", "M1501", "termination",
+                "anonymised within MOVA's six months; the journal kept under journalforskriften § 14, an "
+                "exclusion record until the exclusion ends, the door camera's snapshot released at once"),
+    DemoRequest("vekstly", "M1301", "erasure",
+                "the course is paid and the 14-day withdrawal period is over: the Stripe customer and the "
+                "course booking are deleted, the e-mail list membership too"),
+]
+

@@ -1,0 +1,261 @@
+"""Stand-in for Stripe: the real API's shapes for customers, charges, search, deletion and idempotent POSTs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from sandbox.auth import BearerAuth
+from sandbox.journal import Journal
+from sandbox.people import COURSE_PAID_ON, DemoMember, Profile
+
+COURSE_FEE_ORE = 490_000
+ALPHABET = string.digits + string.ascii_letters
+SEARCH = re.compile(r"^\s*(?:metadata\['(?P<key>[\w-]+)'\]|(?P<field>email))\s*:\s*'(?P<value>[^']*)'\s*$")
+
+
+def stripe_id(prefix: str, seed: str) -> str:
+    """A Stripe-looking id ("cus_…", "ch_…"), the same for the same seed."""
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:12])
+    chars = []
+    for _ in range(14):
+        number, digit = divmod(number, len(ALPHABET))
+        chars.append(ALPHABET[digit])
+    return f"{prefix}_{''.join(chars)}"
+
+
+def error(status: int, kind: str, message: str, code: str | None = None, param: str | None = None) -> Response:
+    """An error the way Stripe sends it."""
+    body: dict[str, Any] = {"type": kind, "message": message}
+    if code:
+        body |= {"code": code, "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"}
+    if param:
+        body["param"] = param
+    return JSONResponse({"error": body}, status)
+
+
+def no_such(what: str, object_id: str) -> Response:
+    """Stripe's 404 for an id that does not (or no longer) exist."""
+    return error(404, "invalid_request_error", f"No such {what}: '{object_id}'", "resource_missing", "id")
+
+
+def no_api_key() -> Response:
+    """Stripe's 401."""
+    return error(401, "invalid_request_error", "You did not provide an API key. You need to provide your API key "
+                 "in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+
+
+def rate_limited(retry_after: int) -> Response:
+    """Stripe's 429 (with the Retry-After the sandbox's limiter adds)."""
+    answer = error(429, "rate_limit_error", "Request rate limit exceeded. Learn more about rate limits here "
+                   "https://stripe.com/docs/rate-limits.")
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
+
+
+def listing(url: str, items: list[dict[str, Any]], request: Request) -> Response:
+    """A page of a list object, with Stripe's limit and starting_after."""
+    try:
+        limit = int(request.query_params.get("limit", "10"))
+    except ValueError:
+        return error(400, "invalid_request_error", "Invalid integer: limit", param="limit")
+    if not 1 <= limit <= 100:
+        return error(400, "invalid_request_error", "limit must be between 1 and 100", param="limit")
+    after = request.query_params.get("starting_after")
+    start = next((n + 1 for n, item in enumerate(items) if item["id"] == after), 0) if after else 0
+    page = items[start:start + limit]
+    return JSONResponse({"object": "list", "url": url, "has_more": start + limit < len(items), "data": page})
+
+
+def unix(day: date) -> int:
+    """Seconds since the epoch at noon UTC of a day, as Stripe's `created` fields are."""
+    return int(datetime.combine(day, time(12), tzinfo=UTC).timestamp())
+
+
+@dataclass
+class Stripe:
+    """Stripe's state: live customers, deleted customer ids (and their members), charges, idempotency keys."""
+
+    system = "stripe"
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: dict[str, str] = field(default_factory=dict)
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    keys: dict[str, tuple[tuple[Any, ...], Response]] = field(default_factory=dict)
+
+    def enrol(self, member: DemoMember, profile: Profile) -> None:
+        """Add the member as a customer with one course payment: succeeded, or pending with an open invoice."""
+        customer = self.create({"email": member.email, "name": member.name, "phone": member.phone},
+                               {"member_id": member.member_id}, seed=member.member_id, created=unix(COURSE_PAID_ON))
+        pending = profile.open_invoice
+        self.charges.append({
+            "id": stripe_id("ch", member.member_id), "object": "charge", "amount": COURSE_FEE_ORE,
+            "amount_captured": 0 if pending else COURSE_FEE_ORE, "amount_refunded": 0, "currency": "nok",
+            "customer": customer["id"], "created": unix(COURSE_PAID_ON), "description": "Vekstly kurs",
+            "livemode": False, "metadata": {}, "paid": not pending, "refunded": False,
+            "status": "pending" if pending else "succeeded"})
+
+    def create(self, fields: dict[str, Any], metadata: dict[str, str], seed: str, created: int) -> dict[str, Any]:
+        """A new customer object."""
+        customer_id = stripe_id("cus", seed)
+        self.customers[customer_id] = {
+            "id": customer_id, "object": "customer", "address": None, "balance": 0, "created": created,
+            "currency": "nok", "default_source": None, "delinquent": False, "description": None, "discount": None,
+            "email": fields.get("email"), "invoice_prefix": customer_id[4:12].upper(),
+            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                                 "rendering_options": None},
+            "livemode": False, "metadata": metadata, "name": fields.get("name"), "next_invoice_sequence": 1,
+            "phone": fields.get("phone"), "preferred_locales": [], "shipping": None, "tax_exempt": "none",
+            "test_clock": None}
+        return self.customers[customer_id]
+
+    def member_of(self, customer_id: str) -> str | None:
+        """The member behind a customer id, live or deleted."""
+        live = self.customers.get(customer_id)
+        return live["metadata"].get("member_id") if live else self.deleted.get(customer_id)
+
+    def clear(self) -> None:
+        """Forget every customer, charge and idempotency key."""
+        self.customers.clear()
+        self.deleted.clear()
+        self.charges.clear()
+        self.keys.clear()
+
+
+Form = list[tuple[str, str]]
+
+
+def _params(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    """Form fields and the metadata[...] ones apart, as Stripe reads an encoded body."""
+    fields, metadata = {}, {}
+    for name, value in form:
+        if name.startswith("metadata[") and name.endswith("]"):
+            metadata[name[9:-1]] = str(value)
+        else:
+            fields[name] = value
+    return fields, metadata
+
+
+def build(state: Stripe, journal: Journal) -> ASGIApp:
+    """The parts of the Stripe API slett uses, and the POSTs it must not repeat by accident."""
+
+    async def form_of(request: Request) -> Form | Response:
+        kind = request.headers.get("content-type", "")
+        if kind and not kind.startswith("application/x-www-form-urlencoded"):
+            return error(400, "invalid_request_error", f"Invalid request: unsupported Content-Type {kind}. "
+                         "If error persists and you need assistance, please contact support@stripe.com.")
+        return parse_qsl((await request.body()).decode(), keep_blank_values=True)
+
+    def idempotent(request: Request, form: Form, apply: Callable[[], Response]) -> Response:
+        # Stripe replays the first answer to a key; the same key with other parameters is an error.
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return apply()
+        fingerprint = (request.method, request.url.path, tuple(sorted(form)))
+        if key in state.keys:
+            first, answer = state.keys[key]
+            if first != fingerprint:
+                return error(400, "idempotency_error", "Keys for idempotent requests can only be used with the "
+                             f"same parameters they were first used with. Try using a key other than '{key}' "
+                             "if you meant to execute a different request.")
+            answer.headers["Idempotent-Replayed"] = "true"
+            return answer
+        answer = apply()
+        state.keys[key] = (fingerprint, answer)
+        return answer
+
+    async def customers(request: Request) -> Response:
+        email = request.query_params.get("email")
+        found = [c for c in state.customers.values() if email is None or c["email"] == email]
+        return listing("/v1/customers", found, request)
+
+    async def search(request: Request) -> Response:
+        query = SEARCH.match(request.query_params.get("query", ""))
+        if not query:
+            return error(400, "invalid_request_error", "Invalid search query; the sandbox understands "
+                         "metadata['key']:'value' and email:'value'", param="query")
+        key, value = query["key"], query["value"]
+        found = [c for c in state.customers.values()
+                 if (c["metadata"].get(key) if key else c["email"]) == value]
+        return JSONResponse({"object": "search_result", "url": "/v1/customers/search", "has_more": False,
+                             "next_page": None, "data": found})
+
+    async def create(request: Request) -> Response:
+        form = await form_of(request)
+        if isinstance(form, Response):
+            return form
+        fields, metadata = _params(form)
+
+        def apply() -> Response:
+            seed = f"created-{len(state.customers) + len(state.deleted)}-{fields.get('email')}"
+            return JSONResponse(state.create(fields, metadata, seed, int(datetime.now(UTC).timestamp())))
+
+        return idempotent(request, form, apply)
+
+    async def customer(request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+        if customer_id in state.deleted:
+            return JSONResponse({"id": customer_id, "object": "customer", "deleted": True})
+        found = state.customers.get(customer_id)
+        return JSONResponse(found) if found else no_such("customer", customer_id)
+
+    async def update(request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+        form = await form_of(request)
+        if isinstance(form, Response):
+            return form
+        fields, metadata = _params(form)
+
+        def change() -> tuple[Response, bool]:
+            found = state.customers.get(customer_id)
+            if not found:
+                return no_such("customer", customer_id), False
+            before = dict(found["metadata"])
+            found.update({k: v for k, v in fields.items() if k in ("email", "name", "phone", "description")})
+            found["metadata"] = {k: v for k, v in {**before, **metadata}.items() if v != ""}
+            return JSONResponse(found), found["metadata"] != before
+
+        def apply() -> Response:
+            if "gdpr_restricted" in metadata:
+                return journal.once(state.system, request, state.member_of(customer_id), "restrict", change)
+            return change()[0]
+
+        return idempotent(request, form, apply)
+
+    async def delete(request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+
+        def apply() -> tuple[Response, bool]:
+            found = state.customers.pop(customer_id, None)
+            if not found:
+                return no_such("customer", customer_id), False
+            state.deleted[customer_id] = found["metadata"].get("member_id", "")
+            return JSONResponse({"id": customer_id, "object": "customer", "deleted": True}), True
+
+        return journal.once(state.system, request, state.member_of(customer_id), "delete", apply)
+
+    async def charges(request: Request) -> Response:
+        wanted = request.query_params.get("customer")
+        found = [c for c in state.charges if wanted is None or c["customer"] == wanted]
+        return listing("/v1/charges", sorted(found, key=lambda c: -c["created"]), request)
+
+    return BearerAuth(Starlette(routes=[
+        Route("/v1/customers", customers),
+        Route("/v1/customers", create, methods=["POST"]),
+        Route("/v1/customers/search", search),
+        Route("/v1/customers/{customer_id}", customer),
+        Route("/v1/customers/{customer_id}", update, methods=["POST"]),
+        Route("/v1/customers/{customer_id}", delete, methods=["DELETE"]),
+        Route("/v1/charges", charges),
+    ]), deny=no_api_key)

@@ -1,0 +1,136 @@
+"""Tasks for one erasure: each builds a connector, calls it once, returns ids and statuses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+
+from config.dates import gdpr_deadline
+from config.holds import holds_for, planned_action
+from config.policy import Policy
+from config.settings import Settings
+from connectors.contract import (
+    Action,
+    ConnectorError,
+    Holdings,
+    Outcome,
+    RetentionFacts,
+    Status,
+    Subject,
+)
+from connectors.registry import connect
+from tasks.holds import OSLO, clocks_of
+from tasks.models import Kind, Request, SystemPlan, subject_reference
+from tasks.retry import not_connector_error
+
+
+def request_key(step: str, *names: str) -> Any:
+    """A cache key function: the request id, the step and the named parameters' values."""
+
+    def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+        request: Request = parameters["request"]
+        parts = [str(getattr(parameters[n], "step", parameters[n])) for n in names]
+        return "-".join(["slett", request.request_id, step, *parts])
+
+    return key
+
+
+@task(name="open-request", cache_key_fn=lambda _, p: f"slett-{p['request_id']}-open", persist_result=True)
+async def open_request(controller: str, member_id: str, kind: Kind, request_id: str,
+                 settings: Settings) -> Request:
+    """Record the request once: its subject reference, when it came and its deadline."""
+    received = datetime.now(UTC)
+    return Request(request_id, controller, member_id, kind,
+                   subject_reference(settings.subject_key, controller, member_id),
+                   received, gdpr_deadline(received.date()))
+
+
+async def _subject(policy: Policy, member_id: str, settings: Settings) -> Subject:
+    """The member's contact details from the membership system; never leaves the task."""
+    async with connect(policy.membership, settings) as (membership, _):
+        found = await membership.contact(member_id)  # type: ignore[attr-defined]
+    return found or Subject(policy.controller, member_id)
+
+
+@task(name="look-up", cache_key_fn=request_key("lookup", "stage", "key"), persist_result=True,
+      retries=1, retry_condition_fn=not_connector_error)
+async def look_up(request: Request, policy: Policy, key: str, stage: str,
+                  settings: Settings) -> SystemPlan:
+    """Find what one processor holds on the member and plan the action there, holds considered."""
+    rule = policy.processor(key)
+    subject = await _subject(policy, request.member_id, settings)
+    async with connect(rule.system, settings) as (connector, _):
+        holdings = await connector.lookup(subject)
+    holds = holds_for(policy, key, clocks_of(holdings.facts))
+    action = planned_action(policy, key, holds, datetime.now(OSLO).date())
+    return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key)
+
+
+@task(name="check-settlement", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
+async def check_settlement(request: Request, policy: Policy, settings: Settings) -> RetentionFacts:
+    """Ask the membership system, now, whether the member owes anything."""
+    async with connect(policy.membership, settings) as (membership, _):
+        facts: RetentionFacts = await membership.settlement(request.member_id)  # type: ignore[attr-defined]
+    return facts
+
+
+@task(name="note-settlement", cache_key_fn=lambda _, p: f"slett-{p['request'].request_id}-settled",
+      persist_result=True)
+async def note_settlement(request: Request) -> date:
+    """The day this request found nothing more to wait for, recorded once: a chain's buffer counts from it."""
+    return datetime.now(OSLO).date()
+
+
+@task(name="erase-in-system", cache_key_fn=request_key("erase", "plan"), persist_result=True,
+      retries=1, retry_condition_fn=not_connector_error)
+async def erase_in_system(request: Request, plan: SystemPlan, settings: Settings) -> Outcome:
+    """Erase the member in one processor as planned; idempotent by (request, step, action)."""
+    if not plan.holdings.found and not plan.by_person:
+        return Outcome.already_absent(plan.system, plan.action)
+    async with connect(plan.system, settings) as (connector, client):
+        outcome = await connector.erase(plan.holdings, plan.action, plan.idempotency_key(request.request_id))
+    return outcome.with_(attempts=client.attempts)
+
+
+@task(name="await-job", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
+async def await_job(request: Request, outcome: Outcome, settings: Settings) -> Outcome:
+    """Poll a processor's asynchronous job until it ends, or return it still accepted."""
+    if outcome.status is not Status.ACCEPTED or outcome.reference is None:
+        return outcome
+    async with connect(outcome.system, settings) as (connector, _):
+        for _ in range(settings.job_poll_limit):
+            polled = await connector.poll(outcome.reference)
+            if polled.status is not Status.ACCEPTED:
+                return polled.with_(reference=outcome.reference, attempts=outcome.attempts,
+                                    action=outcome.action)
+            await asyncio.sleep(settings.job_poll_interval_s)
+    return outcome.with_(detail=f"job {outcome.reference} still running after {settings.job_poll_limit} polls")
+
+
+@task(name="verify-in-system", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
+async def verify_in_system(request: Request, plan: SystemPlan, outcome: Outcome,
+                           settings: Settings) -> Outcome:
+    """Read back from the processor that the member is gone, anonymised or restricted."""
+    if not outcome.status.is_done:
+        return outcome.with_(verified=False)
+    if not plan.holdings.found:
+        return outcome.with_(verified=True)
+    async with connect(plan.system, settings) as (connector, _):
+        check = await connector.verify(plan.holdings, plan.action)
+    return outcome.with_(verified=bool(check.verified),
+                         detail=outcome.detail if check.verified else check.detail or "read-back failed")
+
+
+def failed(plan: SystemPlan, error: BaseException) -> Outcome:
+    """The outcome of a step that raised: the error's words, which never hold personal data."""
+    reason = str(error) if isinstance(error, ConnectorError) else type(error).__name__
+    return Outcome(plan.system, Status.FAILED, plan.action, detail=reason, verified=False)
+
+
+__all__ = ["Holdings", "await_job", "check_settlement", "erase_in_system", "failed", "look_up",
+           "note_settlement", "open_request", "verify_in_system"]

@@ -1,0 +1,57 @@
+"""Tasks for legal holds: schedule each hold's release as a run of the release-holds deployment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import get_client, task
+from prefect.states import Scheduled
+
+from config.holds import Clocks, Hold
+from config.settings import Settings
+from connectors.contract import RetentionFacts
+from tasks.models import Request
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def clocks_of(facts: RetentionFacts) -> Clocks:
+    """The dates a processor reported, as the clocks retention rules count from."""
+    entries = [day for day in (facts.last_invoice_date, facts.last_transaction_date) if day]
+    return Clocks(last_bookkeeping_entry=max(entries) if entries else None,
+                  last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
+                  last_purchase=facts.last_purchase_date, last_recording=facts.last_recording_date,
+                  exclusion_end=facts.exclusion_ends, last_payment=facts.last_payment_date)
+
+
+def release_time(retain_until: date) -> datetime:
+    """The first moment a hold may be released: the start of the day after its last day, in Oslo."""
+    return datetime.combine(retain_until + timedelta(days=1), time(0, 0), tzinfo=OSLO)
+
+
+def release_key(request_id: str, hold: Hold) -> str:
+    """One release run per hold and date, however often it is scheduled."""
+    return f"release:{request_id}:{hold.key}:{hold.retain_until.isoformat()}"
+
+
+def _hold_key(_: object, parameters: dict[str, Any]) -> str:
+    return "slett-" + release_key(parameters["request"].request_id, parameters["hold"])
+
+
+@task(name="schedule-release", cache_key_fn=_hold_key, persist_result=True, retries=2,
+      retry_delay_seconds=5)
+async def schedule_release(request: Request, hold: Hold, settings: Settings) -> str:
+    """Schedule the release-holds run for a hold's date; returns the flow run id."""
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(settings.release_deployment)
+        run = await client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"controller": request.controller, "member_id": request.member_id,
+                        "request_id": request.request_id, "system": hold.system, "rule": hold.rule},
+            state=Scheduled(scheduled_time=release_time(hold.retain_until)),
+            idempotency_key=release_key(request.request_id, hold),
+            tags=["slett", f"controller:{request.controller}", f"hold:{hold.rule}", f"request:{request.request_id}"],
+        )
+    return str(run.id)

@@ -1,0 +1,78 @@
+"""Tasks for bulk purges: list who is past their limit at a processor, delete them a batch at a time.
+
+Results are counts only: ids are listed inside a task and never persisted, deletions return how many went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+
+from config.policy import PurgeKind
+from config.settings import Settings
+from connectors.contract import CoursePurger, GuestPage, GuestPurger
+from connectors.registry import connect
+from tasks.retry import not_connector_error
+
+
+def batch_key(rule: str, system: str, as_of: date, ids: tuple[str, ...]) -> str:
+    """The idempotency key of one batch: the same guests purged the same day carry the same key."""
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:20]
+    return f"slett:purge:{rule}:{system}:{as_of.isoformat()}:{digest}"
+
+
+def shared(settings: Settings, system: str, share: int) -> Settings:
+    """The settings with `system`'s rate limit divided between `share` batches in flight at once."""
+    processor = settings.processors.get(system)
+    if processor is None or processor.rate_limit_per_s is None or share <= 1:
+        return settings
+    slower = processor.model_copy(update={"rate_limit_per_s": processor.rate_limit_per_s / share})
+    return settings.model_copy(update={"processors": {**settings.processors, system: slower}})
+
+
+@task(name="list-past-limit", cache_policy=NO_CACHE, persist_result=False, retries=1,
+      retry_condition_fn=not_connector_error)
+async def list_past_limit(kind: PurgeKind, system: str, before: date, settings: Settings) -> tuple[str, ...]:
+    """Every guest (or course participant) at the processor whose last visit (course) was before the day."""
+    ids: list[str] = []
+    cursor: str | None = None
+    async with connect(system, settings) as (connector, _):
+        while True:
+            page = await _page(connector, kind, before, settings.purge_page_size, cursor)
+            ids += page.ids
+            cursor = page.next_cursor
+            if not cursor or not page.ids:
+                return tuple(ids)
+
+
+async def _page(connector: Any, kind: PurgeKind, before: date, limit: int, cursor: str | None) -> GuestPage:
+    if kind == "guests":
+        guests: GuestPurger = connector
+        return await guests.stale_guests(before, limit, cursor)
+    courses: CoursePurger = connector
+    return await courses.expired_participants(before, limit, cursor)
+
+
+def _batch_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    # Cached within one flow run, so its rerun skips the batches it finished; another run lists afresh
+    # and trusts only the processor's idempotency key, never a count remembered from another run.
+    return f"{context.task_run.flow_run_id}-" + str(parameters["key"]).replace(":", "-")
+
+
+@task(name="purge-batch", cache_key_fn=_batch_cache_key, persist_result=True, retries=1,
+      retry_condition_fn=not_connector_error)
+async def purge_batch(kind: PurgeKind, system: str, ids: tuple[str, ...], key: str, settings: Settings) -> int:
+    """Delete one batch at the processor; how many went (a replay of the same key deletes nothing twice)."""
+    async with connect(system, settings) as (connector, _):
+        if kind == "guests":
+            guests: GuestPurger = connector  # type: ignore[assignment]
+            outcome = await guests.purge(ids, key)
+        else:
+            courses: CoursePurger = connector  # type: ignore[assignment]
+            outcome = await courses.purge_participants(ids, key)
+    return outcome.count

@@ -1,0 +1,98 @@
+"""Erasure runs through the Prefect API: start one for a request, find and resume those that wait."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateName,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import FlowRun
+
+ERASE_MEMBER = "erase-member/erase-member"
+
+
+async def start_erasure(controller: str, member_id: str, kind: str, request_id: str,
+                        tags: tuple[str, ...] = ()) -> FlowRun:
+    """Create an erase-member run; the request id is its idempotency key, so a repeat starts nothing."""
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(ERASE_MEMBER)
+        return await client.create_flow_run_from_deployment(
+            deployment.id, idempotency_key=request_id,
+            parameters={"controller": controller, "member_id": member_id, "kind": kind,
+                        "request_id": request_id},
+            tags=["slett", f"controller:{controller}", *tags])
+
+
+async def suspended_runs(member_id: str | None = None, controller: str | None = None) -> list[FlowRun]:
+    """erase-member runs that wait for settlement, for one member or all."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
+    return [r for r in runs if (member_id is None or r.parameters.get("member_id") == member_id)
+            and (controller is None or r.parameters.get("controller") == controller)]
+
+
+async def resume_settled(run: FlowRun, confirmed_by: str, invoice_id: str | None = None) -> None:
+    """Resume a suspended erasure with a Settlement; the run checks the invoice again itself."""
+    async with get_client() as client:
+        await client.resume_flow_run(run.id, run_input={"confirmed_by": confirmed_by, "invoice_id": invoice_id})
+
+
+async def settle(member_id: str, controller: str | None, confirmed_by: str,
+                 invoice_id: str | None = None) -> list[UUID]:
+    """Resume every erasure of a member that waits for settlement; returns the run ids."""
+    # A run waiting for a person (a manual step) wants that person's confirmation, not a Settlement.
+    runs = [run for run in await suspended_runs(member_id, controller) if waiting_for_person(run) is None]
+    for run in runs:
+        await resume_settled(run, confirmed_by, invoice_id)
+    return [run.id for run in runs]
+
+
+def member_tag(controller: str, member_id: str) -> str:
+    """The tag on every erase-member run a webhook started for one member (ids only, no personal data)."""
+    return f"member:{controller}:{member_id}"
+
+
+async def member_runs(controller: str, member_id: str) -> list[FlowRun]:
+    """The erase-member runs webhooks started for one member."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[member_tag(controller, member_id)])),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
+    return list(runs)
+
+
+CONFIRM = "confirm-"
+
+
+def confirmation_key(step: str, attempt: int = 1) -> str:
+    """The suspension key of a manual step's confirmation, the `attempt`-th time it is asked for."""
+    return f"{CONFIRM}{attempt}-{step}"
+
+
+def step_of_key(key: str | None) -> str | None:
+    """The manual step a suspension key waits for; None for any other suspension (settlement)."""
+    if not key or not key.startswith(CONFIRM):
+        return None
+    return key.removeprefix(CONFIRM).partition("-")[2] or None
+
+
+def waiting_for_person(run: FlowRun) -> str | None:
+    """The manual step a suspended erasure waits for a person to confirm, if any."""
+    return step_of_key(run.state.state_details.pause_key if run.state else None)
+
+
+async def confirm_step(run: FlowRun, confirmed_by: str, what_was_done: str, done_on: date) -> None:
+    """Resume an erasure waiting for a person, with their confirmation (the form the Prefect UI shows)."""
+    async with get_client() as client:
+        await client.resume_flow_run(run.id, run_input={"confirmed_by": confirmed_by, "what_was_done": what_was_done,
+                                                        "done_on": done_on.isoformat()})

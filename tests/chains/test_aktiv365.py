@@ -1,0 +1,106 @@
+"""Aktiv365's promises (seed 000), each proven by the chain's own purge-guests, erase-member and reconcile runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from prefect import get_client
+
+from config.dates import claim_last_day
+from tasks.holds import OSLO
+from tasks.models import Step
+from tests.flow_driver import pause_key
+
+AS_OF = date(2026, 11, 23)
+GUEST_SYSTEMS = ("exceline", "ibooking", "fixit")
+MANUAL = ["manual-kalibrert-as", "manual-apility-as", "manual-relisec-as"]
+
+
+def rows(evidence) -> dict[str, Step]:
+    return {step.system: step for step in evidence.steps}
+
+
+async def test_aktiv365_deletes_visitors_with_no_paying_agreement_after_6_months(sandbox, flows):
+    """"Registrerte besøkende som ikke har inngått en betalende avtale vil bli slettet etter 6 mnd.": a guest
+    whose last visit was six months and a day ago is purged from the membership and both booking systems;
+    one whose six months end today stays."""
+    stale = sandbox.add_guests(GUEST_SYSTEMS, 40, last_visit=date(2026, 5, 22))
+    recent = sandbox.add_guests(GUEST_SYSTEMS, 25, last_visit=date(2026, 5, 23))
+
+    run = await flows.start("purge-guests", {"controller": "aktiv365", "as_of": AS_OF.isoformat()})
+
+    assert {f"aktiv365/guests/{system}": 40 for system in GUEST_SYSTEMS} == await run.result()
+    for system in GUEST_SYSTEMS:
+        guests = sandbox.guests[system]
+        assert [None] * 40 == [guests.number_of(guests.id_of(n)) for n in stale[system]]
+        assert list(recent[system]) == [guests.number_of(guests.id_of(n)) for n in recent[system]]
+
+
+async def test_aktiv365_erases_everywhere_after_people_confirm_the_suppliers_with_no_api(sandbox, flows):
+    """Kalibrert (marketing) is asked for at once, Apility and Relisec after settlement, each in a form; the
+    confirmations, who and when, are in the evidence, and the membership system is anonymised last."""
+    member = sandbox.add_member(chain="aktiv365")
+
+    first = await flows.erase("aktiv365", member.member_id)
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (first.state_name, pause_key(first))
+
+    run, confirmed = await flows.confirm_all(first, by="Ola Drift", what="deleted from the CRM", on=AS_OF)
+
+    evidence = await run.result()
+    steps = rows(evidence)
+    assert ("COMPLETED", MANUAL) == (run.state_name, confirmed)
+    assert "credicare" not in steps  # no claim in collection: Credicare is not involved
+    assert [("confirmed", True, "Ola Drift", AS_OF, "Kalibrert AS")] == [
+        (s.status, s.verified, s.confirmed_by, s.confirmed_on, s.supplier) for s in [steps["manual-kalibrert-as"]]]
+    assert {"erased"} == {steps[s].status for s in ("ibooking", "fixit", "nets")}
+    assert "anonymised" == steps["exceline"].status
+    assert "exceline" == sandbox.destructive_calls_for(member.member_id)[-1]
+
+
+async def test_aktiv365_claim_in_collection_is_restricted_and_credicare_notified(sandbox, flows):
+    """A claim with Credicare does not wait for settlement (GDPR 17(3)(e)): the membership record is
+    restricted, not anonymised, until the claim's limitation ends, and a person confirms the Art. 19
+    notice to Credicare."""
+    member = sandbox.add_member(chain="aktiv365", in_collection=True)
+
+    run, confirmed = await flows.confirm_all(await flows.erase("aktiv365", member.member_id), on=AS_OF)
+
+    evidence = await run.result()
+    steps = rows(evidence)
+    claim = next(h for h in evidence.holds if h.key == "exceline-claim")
+    due = min(i.due_date for i in sandbox.exceline.members[member.member_id].invoices if i.status == "collection")
+    assert ("COMPLETED", ["manual-kalibrert-as", "credicare", *MANUAL[1:]]) == (run.state_name, confirmed)
+    assert ("restricted", "confirmed", "notify") == (steps["exceline"].status, steps["credicare"].status,
+                                                     steps["credicare"].action)
+    assert (claim_last_day(due), True) == (claim.retain_until, claim.holds_record)
+    record = sandbox.exceline.members[member.member_id]
+    assert (True, False) == (record.restricted, record.anonymised)
+
+
+async def test_aktiv365_manual_step_not_confirmed_in_time_is_escalated_not_skipped(sandbox, flows):
+    """A supplier step left unconfirmed past its seven days is failed by reconcile-settlements with the reason;
+    a retry asks for the same step again, and only its confirmation lets the erasure go on."""
+    member = sandbox.add_member(chain="aktiv365")
+    waiting = await flows.erase("aktiv365", member.member_id)
+    asked = datetime.now(OSLO).date()
+
+    on_time = await flows.start("reconcile-settlements", {"controller": "aktiv365",
+                                                          "as_of": (asked + timedelta(days=7)).isoformat()})
+    assert 0 == (await on_time.result())["escalated"]
+
+    late = await flows.start("reconcile-settlements", {"controller": "aktiv365",
+                                                       "as_of": (asked + timedelta(days=8)).isoformat()})
+
+    assert (await late.result())["escalated"] >= 1
+    async with get_client() as client:
+        escalated = await client.read_flow_run(waiting.flow_run.id)
+    assert escalated.state is not None and "FAILED" == escalated.state.type.value
+    message = str(escalated.state.message)
+    assert "Kalibrert AS" in message and f"due {asked + timedelta(days=7)}" in message
+    assert "escalated" in escalated.tags
+    assert [] == sandbox.applied_calls(member.member_id)  # nothing went on past the unconfirmed step
+
+    retried = await flows.again(waiting)
+    assert ("SUSPENDED", "confirm-2-manual-kalibrert-as") == (retried.state_name, pause_key(retried))
+    done, _ = await flows.confirm_all(retried)
+    assert "COMPLETED" == done.state_name

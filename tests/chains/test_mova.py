@@ -1,0 +1,105 @@
+"""MOVA's promises (seed 003), each proven by the chain's own erase-member and release-holds runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from config.dates import add_months, footage_last_day, journal_review_day
+from sandbox.exceline_records import add_record
+from tasks.holds import OSLO
+from tests.flow_driver import release_runs
+
+
+def today() -> date:
+    return datetime.now(OSLO).date()
+
+
+def statuses(evidence) -> dict[str, str]:
+    return {step.system: step.status for step in evidence.steps}
+
+
+async def test_mova_deletes_member_data_within_6_months_after_the_relationship_ends(sandbox, flows):
+    """"Opplysningene slettes innen 6 måneder etter at du har avsluttet ditt kundeforhold": the member
+    is anonymised in the membership system and deleted from bookings at once, and the evidence states
+    the latest day the promise allows, six months after the termination."""
+    member = sandbox.add_member(chain="mova")
+
+    run = await flows.erase("mova", member.member_id)
+
+    evidence = await run.result()
+    record = sandbox.exceline.members[member.member_id]
+    assert "COMPLETED" == run.state_name
+    assert ("anonymised", "erased") == (statuses(evidence)["exceline"], statuses(evidence)["ibooking"])
+    assert ([], None, False) == (record.visits, record.first_name, record.has_photo)
+    assert add_months(evidence.request.received.astimezone(OSLO).date(), 6) == evidence.act_by
+    assert evidence.finished.astimezone(OSLO).date() <= evidence.act_by
+
+
+async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artifacts):
+    """"i tråd med journalforskriften ... §14": the journal is restricted, never deleted; ten years after
+    the last entry its release run hands it to a clinician and the journal is still there."""
+    member = sandbox.add_member(chain="mova", journal=True)
+
+    run = await flows.erase("mova", member.member_id, request_id=f"mova-journal-{member.member_id}")
+
+    evidence = await run.result()
+    journal = next(h for h in evidence.holds if h.key == "physica-journal")
+    patient = next(p for p in sandbox.physica.patients.values() if p.external_ref == member.member_id)
+    assert ("restricted", True) == (statuses(evidence)["physica"], patient.restricted)
+    assert (journal_review_day(date.fromisoformat(patient.last_entry)), True) == (journal.retain_until,
+                                                                                   journal.review_only)
+    scheduled = (await release_runs(f"mova-journal-{member.member_id}"))["physica-journal"]
+
+    review = await flows.release(scheduled, journal.retain_until + timedelta(days=1))
+
+    assert "review" == await review.result()
+    assert patient.patient_id in sandbox.physica.patients
+    assert "physica" not in {c.system for c in sandbox.applied_calls(member.member_id) if c.action != "restrict"}
+    [row] = await artifacts(f"release-mova-journal-{member.member_id.lower()}-physica-journal")
+    assert ("manual", "review") == (row["status"], row["action"])
+
+
+async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, flows):
+    """"slettes innen én uke etter at opptaket er gjort": the door camera's snapshot stays, restricted, through
+    day six after the recording and is gone at the start of day seven, never later."""
+    member = sandbox.add_member(chain="mova")
+    recorded = today() - timedelta(days=2)
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "camera", recorded)
+
+    run = await flows.erase("mova", member.member_id)
+
+    camera = next(h for h in (await run.result()).holds if h.key == "exceline-camera")
+    assert footage_last_day(recorded) == recorded + timedelta(days=6) == camera.retain_until
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-camera"]
+
+    kept = await flows.release(scheduled, recorded + timedelta(days=6))
+    assert ("rescheduled", [True]) == (await kept.result(), [r["restricted"] for r in record.records["camera"]])
+
+    gone = await flows.release(scheduled, recorded + timedelta(days=7))
+
+    assert "done" == await gone.result()
+    assert "camera" not in record.records
+
+
+async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(sandbox, flows):
+    """"slettes etter at en eventuell utestengelsesperiode er over": the exclusion record is kept, restricted,
+    through its last day and deleted the day after, whatever else was erased."""
+    member = sandbox.add_member(chain="mova")
+    ends = today() + timedelta(days=40)
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "exclusions", ends)
+
+    run = await flows.erase("mova", member.member_id)
+
+    exclusion = next(h for h in (await run.result()).holds if h.key == "exceline-exclusion")
+    assert (ends, True) == (exclusion.retain_until, record.anonymised)
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-exclusion"]
+
+    kept = await flows.release(scheduled, ends)
+    assert ("rescheduled", 1) == (await kept.result(), len(record.records["exclusions"]))
+
+    gone = await flows.release(scheduled, ends + timedelta(days=1))
+
+    assert "done" == await gone.result()
+    assert "exclusions" not in record.records

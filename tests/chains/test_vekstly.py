@@ -1,0 +1,74 @@
+"""Vekstly's promises (seed 004), each proven by the chain's own purge-guests, erase-member and release runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from config.dates import withdrawal_last_day
+from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
+from sandbox.stripe import unix
+from tasks.holds import OSLO
+from tests.flow_driver import release_runs
+
+
+def today() -> date:
+    return datetime.now(OSLO).date()
+
+
+def customer_of(sandbox, member_id: str) -> str | None:
+    return next((c.id for c in sandbox.ibooking.customers.values() if c.external_id == member_id), None)
+
+
+def charge_of(sandbox, member_id: str) -> dict[str, object]:
+    customer = next(c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member_id)
+    return next(c for c in sandbox.stripe.charges if c["customer"] == customer["id"])
+
+
+async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_be_kept(sandbox, flows):
+    """"når kurset du deltar på er over sletter vi data om deg, med mindre du ønsker at vi beholder det": the
+    day after the course ends its participants are purged from the course system, except those who asked
+    to be kept; participants of a course still running stay, and on the last day of the course no one goes."""
+    ended = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED)
+    kept = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED, keep_after_course=True)
+    running = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL)
+
+    last_day = await flows.start("purge-guests", {"controller": "vekstly", "as_of": COURSE_ENDED.isoformat()})
+    assert {"vekstly/course participants/ibooking": 0} == await last_day.result()
+
+    run = await flows.start("purge-guests", {"controller": "vekstly",
+                                             "as_of": (COURSE_ENDED + timedelta(days=1)).isoformat()})
+
+    assert {"vekstly/course participants/ibooking": 2} == await run.result()  # `ended` and the seeded M1301
+    assert customer_of(sandbox, ended.member_id) is None
+    assert customer_of(sandbox, kept.member_id) is not None
+    assert customer_of(sandbox, running.member_id) is not None
+
+
+async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_has_passed(sandbox, flows):
+    """"frem til betalingen har gått igjennom eller til angreretten går ut": while the course payment is
+    pending the erasure waits; once paid, the Stripe customer is kept, restricted, through the 14-day
+    withdrawal period and deleted by its release run the day after, never before."""
+    member = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL, open_invoice=True)
+
+    waiting = await flows.erase("vekstly", member.member_id, kind="erasure")
+    assert ("SUSPENDED", ["mailchimp"]) == (waiting.state_name, sandbox.destructive_calls_for(member.member_id))
+
+    paid_on = today() - timedelta(days=3)
+    charge_of(sandbox, member.member_id).update(status="succeeded", paid=True, created=unix(paid_on))
+    run = await flows.resume(waiting, {"confirmed_by": "test"})
+
+    evidence = await run.result()
+    withdrawal = next(h for h in evidence.holds if h.key == "stripe-withdrawal")
+    customer = next(c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member.member_id)
+    assert "COMPLETED" == run.state_name
+    assert "restricted" == {s.system: s.status for s in evidence.steps}["stripe"]
+    assert (withdrawal_last_day(paid_on), "true") == (withdrawal.retain_until, customer["metadata"]["gdpr_restricted"])
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["stripe-withdrawal"]
+
+    early = await flows.release(scheduled, paid_on + timedelta(days=14))
+    assert ("rescheduled", True) == (await early.result(), customer["id"] in sandbox.stripe.customers)
+
+    due = await flows.release(scheduled, paid_on + timedelta(days=15))
+
+    assert "done" == await due.result()
+    assert customer["id"] not in sandbox.stripe.customers

@@ -1,0 +1,169 @@
+"""recover-crashed against the session's Prefect server: reruns within the budget, escalation past it,
+silent runs marked Crashed; the crash itself is a process death right after a processor applied a call."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.events import emit_event
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.events.schemas.automations import Automation
+from prefect.states import Crashed, Pending, Running
+
+from cli.automations import RECOVERY, TIMER, ZOMBIES
+from cli.main import main
+from flows.recover_crashed import recover_crashed
+from sandbox.journal import Call
+from tasks.recovery import ESCALATED, HEARTBEAT, mark_crashed, silent
+from tests.flows.conftest import execute
+
+pytestmark = pytest.mark.slow
+
+
+class ProcessDied(BaseException):
+    """What kill -9 looks like from inside the process: nothing after it runs (not an Exception)."""
+
+
+async def new_run(deployments, member_id: str) -> FlowRun:
+    async with get_client() as client:
+        return await client.create_flow_run_from_deployment(
+            deployments["erase-member"], parameters={"controller": "demo", "member_id": member_id,
+                                                     "kind": "termination", "request_id": f"rc-{uuid4().hex[:10]}"})
+
+
+async def history(run: FlowRun) -> list[str]:
+    async with get_client() as client:
+        return [state.name or "" for state in await client.read_flow_run_states(run.id)]
+
+
+async def test_a_run_killed_after_a_processor_applied_a_call_is_rerun_and_harms_nothing_twice(sandbox,
+                                                                                            deployments):
+    """The process dies right after Nets applied the mandate deletion; the sweep reschedules the crashed
+    run, and the rerun completes with every destructive call applied once."""
+    def die_after_nets(call: Call) -> None:
+        if call.system == "nets" and call.applied:
+            sandbox.journal.listeners.clear()
+            raise ProcessDied
+
+    sandbox.journal.listeners.append(die_after_nets)
+    run = await new_run(deployments, "M1001")
+    with pytest.raises(ProcessDied):
+        await execute(run)
+    async with get_client() as client:
+        crashed = await client.read_flow_run(run.id)
+
+    swept = await recover_crashed(budget=3, silence_s=90)
+    async with get_client() as client:
+        rerun = await execute(await client.read_flow_run(run.id))
+
+    assert StateType.CRASHED == crashed.state_type
+    assert swept["rescheduled"] >= 1
+    assert "COMPLETED" == rerun.state_name
+    assert ["Crashed", "AwaitingRecovery", "Completed"] == [n for n in await history(run) if n in
+                                                           {"Crashed", "AwaitingRecovery", "Completed"}]
+    assert {} == sandbox.journal.applied_twice()
+    assert ["mailchimp", "ibooking", "nets", "exceline"] == sandbox.destructive_calls_for("M1001")
+
+
+async def test_a_run_crashed_more_often_than_the_budget_is_escalated_and_left_alone(sandbox, deployments):
+    """The crash after the last rerun leaves the run Crashed, tagged escalated, with the reason; later
+    sweeps do not touch it again."""
+    run = await new_run(deployments, "M1003")
+    async with get_client() as client:
+        for _ in range(3):
+            await client.set_flow_run_state(run.id, Running(), force=True)
+            await client.set_flow_run_state(run.id, Crashed(message="process died"), force=True)
+
+    await recover_crashed(budget=2, silence_s=90)
+    await recover_crashed(budget=2, silence_s=90)
+    async with get_client() as client:
+        escalated = await client.read_flow_run(run.id)
+
+    assert StateType.CRASHED == escalated.state_type
+    assert ESCALATED in escalated.tags
+    assert escalated.state is not None
+    assert "crashed 3 times, more than the 2 reruns allowed" in (escalated.state.message or "")
+    assert 4 == (await history(run)).count("Crashed")
+
+
+async def test_a_running_run_without_a_heartbeat_for_longer_than_the_silence_is_marked_crashed(deployments):
+    """A Running run with no heartbeat for the whole silence lost its process: it is found silent and marked
+    Crashed, and a sweep reschedules it."""
+    run = await new_run(deployments, "M1004")
+    async with get_client() as client:
+        await client.set_flow_run_state(run.id, Running(), force=True)
+        running = await client.read_flow_run(run.id)
+
+    quiet = await silent([running], timedelta(seconds=90), now=datetime.now(UTC) + timedelta(minutes=10))
+    marked = await mark_crashed.fn(run.id, 90)
+    await recover_crashed(budget=3, silence_s=90)
+
+    assert [run.id] == [found.id for found in quiet]
+    assert marked
+    assert ["Running", "Crashed", "AwaitingRecovery"] == (await history(run))[-3:]
+
+
+async def test_a_run_pending_for_longer_than_allowed_is_marked_crashed_and_rerun(deployments):
+    """A run that went Pending and never started (its worker died while starting it) is marked Crashed by
+    the sweep once it has been Pending longer than allowed, and rescheduled in the same sweep."""
+    run = await new_run(deployments, "M1003")
+    async with get_client() as client:
+        await client.set_flow_run_state(run.id, Pending(), force=True)
+
+    swept = await recover_crashed(budget=3, silence_s=90, stuck_pending_s=0)
+
+    assert swept["silent_marked_crashed"] >= 1
+    assert ["Pending", "Crashed", "AwaitingRecovery"] == (await history(run))[-3:]
+
+
+async def test_a_run_with_a_recent_heartbeat_is_not_silent(deployments):
+    """A heartbeat inside the silence proves the process lives: the run is left alone."""
+    run = await new_run(deployments, "M1001")
+    async with get_client() as client:
+        await client.set_flow_run_state(run.id, Running(), force=True)
+        running = await client.read_flow_run(run.id)
+    emit_event(event=HEARTBEAT, resource={"prefect.resource.id": f"prefect.flow-run.{run.id}"})
+    await heard_of(run)
+
+    quiet = await silent([running], timedelta(seconds=90), now=datetime.now(UTC) + timedelta(seconds=60))
+
+    assert [] == quiet
+
+
+async def heard_of(run: FlowRun, timeout_s: float = 30) -> None:
+    """Wait until the server has stored a heartbeat of the run (events arrive asynchronously)."""
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    async with get_client() as client:
+        while datetime.now(UTC) < deadline:
+            page = await client.read_events(EventFilter(
+                event=EventNameFilter(name=[HEARTBEAT]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{run.id}"])), limit=1)
+            if page.events:
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError("the heartbeat never reached the server")
+
+
+def test_setup_automations_makes_crash_detection_once_and_updates_it_in_place(deployments, capsys):
+    """`slett setup-automations` creates the zombie, recovery and sweep-timer automations; run again, it
+    updates them (a new silence) instead of adding copies."""
+    first = main(["setup-automations", "--silence-s", "90"])
+    second = main(["setup-automations", "--silence-s", "120", "--sweep-every-s", "300"])
+    automations = asyncio.run(read_automations())
+
+    out = capsys.readouterr().out
+    assert (0, 0) == (first, second)
+    assert out.count("created") == 3 and out.count("updated") == 3
+    assert [1, 1, 1] == [len(automations[name]) for name in (ZOMBIES, RECOVERY, TIMER)]
+    assert timedelta(seconds=120) == automations[ZOMBIES][0].trigger.within  # type: ignore[union-attr]
+    assert timedelta(seconds=300) == automations[TIMER][0].trigger.within  # type: ignore[union-attr]
+
+
+async def read_automations() -> dict[str, list[Automation]]:
+    async with get_client() as client:
+        return {name: await client.read_automations_by_name(name) for name in (ZOMBIES, RECOVERY, TIMER)}

@@ -1,0 +1,117 @@
+"""Holds: which records a processor keeps after erasure, and the day they may go."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from config.dates import claim_last_day, footage_last_day, purchase_last_day, withdrawal_last_day
+from config.holds import Clocks, holds_for, latest_erasure_day, live_holds, moved_hold, planned_action
+from config.policy import load_policy
+from tests.config.test_policy import CONTROLLERS, KNOWN
+
+POLICY = load_policy("demo", CONTROLLERS, KNOWN)
+
+
+def test_invoices_are_held_to_31_december_five_years_on():
+    """An invoice from 14 March 2025 is kept until 31 December 2030 (bokføringsloven § 13)."""
+    [hold] = holds_for(POLICY, "exceline", Clocks(last_bookkeeping_entry=date(2025, 3, 14)))
+
+    assert date(2030, 12, 31) == hold.retain_until
+    assert "bokføringsloven" in hold.citation
+    assert not hold.review_only
+
+
+def test_journal_is_reviewed_ten_years_after_the_last_entry():
+    """A journal's last entry on 20 Nov 2025 makes a review due on 20 Nov 2035, never a deletion."""
+    [hold] = holds_for(POLICY, "physica", Clocks(last_journal_entry=date(2025, 11, 20)))
+
+    assert date(2035, 11, 20) == hold.retain_until
+    assert hold.review_only
+
+
+def test_nothing_to_hold_means_no_hold():
+    """A processor with no invoices or journal gets no hold."""
+    assert [] == holds_for(POLICY, "nets", Clocks())
+    assert [] == holds_for(POLICY, "ibooking", Clocks(last_bookkeeping_entry=date(2025, 1, 1)))
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)))
+def test_bookkeeping_hold_is_never_shorter_than_five_years(entry):
+    """Whatever the entry's date, its hold ends on a 31 December at least five years later."""
+    [hold] = holds_for(POLICY, "nets", Clocks(last_bookkeeping_entry=entry))
+
+    assert (12, 31) == (hold.retain_until.month, hold.retain_until.day)
+    assert hold.retain_until.year - entry.year == 5
+
+
+CHAINS = {name: load_policy(name, CONTROLLERS, KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare",
+                                                         "manual"})
+          for name in ("aktiv365", "k24", "spenst", "mova", "vekstly")}
+TODAY = date(2026, 11, 23)
+
+
+def test_spenst_holds_purchases_two_years_from_the_last_purchase():
+    """Spenst's membership system keeps card purchases until two years after the newest one."""
+    holds = {h.rule: h for h in holds_for(CHAINS["spenst"], "exceline",
+                                           Clocks(last_bookkeeping_entry=date(2026, 1, 1),
+                                                  last_purchase=date(2026, 3, 14)))}
+
+    assert purchase_last_day(date(2026, 3, 14)) == holds["purchases"].retain_until
+    assert date(2031, 12, 31) == holds["bookkeeping"].retain_until
+
+
+def test_mova_holds_footage_six_days_and_exclusions_to_their_last_day():
+    """MOVA keeps the door camera's snapshot through day six and an exclusion record through its last day."""
+    holds = {h.rule: h for h in holds_for(CHAINS["mova"], "exceline",
+                                           Clocks(last_recording=date(2026, 11, 20),
+                                                  exclusion_end=date(2027, 2, 28)))}
+
+    assert footage_last_day(date(2026, 11, 20)) == holds["camera"].retain_until == date(2026, 11, 26)
+    assert date(2027, 2, 28) == holds["exclusion"].retain_until
+    assert {"camera", "exclusion"} == set(holds)
+
+
+def test_a_claim_in_collection_keeps_the_whole_record_restricted_until_its_limitation():
+    """Aktiv365: while the claim's hold runs the membership record is restricted, not anonymised; once the
+    hold has ended, the policy's own action applies."""
+    policy = CHAINS["aktiv365"]
+    [claim] = [h for h in holds_for(policy, "exceline", Clocks(claim_due=date(2025, 11, 15))) if h.rule == "claim"]
+
+    assert (claim_last_day(date(2025, 11, 15)), True, True) == (claim.retain_until, claim.holds_record,
+                                                                claim.until_settled)
+    assert "restrict" == planned_action(policy, "exceline", [claim], TODAY)
+    assert "anonymise" == planned_action(policy, "exceline", [claim], claim.retain_until + timedelta(days=1))
+    assert [] == live_holds([claim], "anonymise")
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)),
+       st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)))
+def test_stripe_is_restricted_exactly_while_the_withdrawal_period_runs(paid, as_of):
+    """Vekstly's Stripe customer is restricted through the 14 days after payment, deleted from then on."""
+    policy = CHAINS["vekstly"]
+    holds = holds_for(policy, "stripe", Clocks(last_payment=paid))
+
+    expected = "restrict" if as_of <= withdrawal_last_day(paid) else "delete"
+    assert expected == planned_action(policy, "stripe", holds, as_of)
+
+
+def test_a_hold_still_owed_at_its_date_moves_to_its_recheck_day():
+    """A claim still in collection at its limitation date was interrupted: it is looked at again in three
+    years; a settled one keeps its date."""
+    policy = CHAINS["mova"]
+    [claim] = [h for h in holds_for(policy, "exceline", Clocks(claim_due=date(2023, 1, 15))) if h.rule == "claim"]
+
+    assert date(2029, 11, 23) == moved_hold(claim, policy, still_owed=True, as_of=TODAY).retain_until
+    assert claim == moved_hold(claim, policy, still_owed=False, as_of=TODAY)
+
+
+def test_the_buffer_counts_from_settlement_for_spenst_and_from_the_end_for_mova():
+    """Spenst: three months after settlement; MOVA: six months after the relationship ended; Aktiv365 has none."""
+    settled, ended = date(2026, 11, 23), date(2026, 10, 31)
+
+    assert date(2027, 2, 23) == latest_erasure_day(CHAINS["spenst"], settled, ended)
+    assert date(2027, 4, 30) == latest_erasure_day(CHAINS["mova"], settled, ended)
+    assert latest_erasure_day(CHAINS["aktiv365"], settled, ended) is None

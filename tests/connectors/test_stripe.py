@@ -1,0 +1,104 @@
+"""Stripe: customers by e-mail, the last payment for the withdrawal period, deletion with Stripe's 404."""
+
+# House style asserts `expected == actual`, which ruff calls a Yoda condition.
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.contract import Action, Holdings, Permanent, RetentionFacts, Status, Subject
+from sandbox.people import COURSE_PAID_ON
+from sandbox.stripe import COURSE_FEE_ORE, stripe_id
+
+CUSTOMER = stripe_id("cus", "M1301")
+
+
+async def test_lookup_reports_the_last_payment(open_connector, subject):
+    """A paid course shows as the customer, their payments and the day of the last successful payment."""
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(subject("M1301"))
+
+    assert ((CUSTOMER,), {"customer", "payments"}) == (holdings.ids, holdings.categories)
+    assert RetentionFacts(last_payment_date=COURSE_PAID_ON) == holdings.facts
+
+
+async def test_pending_payment_is_open(open_connector, subject):
+    """A payment not yet through counts as open, and there is no successful payment to count from."""
+    async with open_connector("stripe") as (stripe, _):
+        facts = (await stripe.lookup(subject("M1303"))).facts
+
+    assert RetentionFacts(open_invoices=1, open_amount_ore=COURSE_FEE_ORE) == facts
+
+
+async def test_lookup_pages_through_every_customer(open_connector, subject, sandbox):
+    """Customers beyond Stripe's page size of 100 are found by following has_more."""
+    member = sandbox.member("M1301")
+    for n in range(150):
+        sandbox.stripe.create({"email": member.email}, {}, seed=f"extra-{n}", created=0)
+
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(subject("M1301"))
+
+    assert 151 == len(set(holdings.ids))
+
+
+async def test_contact_and_settlement_by_member_id(open_connector, sandbox):
+    """The member id in the customer's metadata finds their contact details and payment facts (search API)."""
+    member = sandbox.member("M1303")
+    async with open_connector("stripe") as (stripe, _):
+        contact = await stripe.contact("M1303", controller="vekstly")
+        facts = await stripe.settlement("M1303")
+        nobody = await stripe.contact("M9999")
+
+    assert Subject("vekstly", "M1303", email=member.email, phone=member.phone, name=member.name) == contact
+    assert (1, None) == (facts.open_invoices, nobody)
+
+
+async def test_lookup_without_email_uses_the_member_id(open_connector):
+    """Without an e-mail the customer is found by the member id in its metadata."""
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(Subject("vekstly", "M1301"))
+
+    assert (CUSTOMER,) == holdings.ids
+
+
+async def test_delete_round_trip(open_connector, subject, sandbox):
+    """Deleting the customer is verified (Stripe then shows `deleted: true`); again, it is already absent."""
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(subject("M1301"))
+        outcome = await stripe.erase(holdings, Action.DELETE, "k1")
+        check = await stripe.verify(holdings, Action.DELETE)
+        again = await stripe.erase(holdings, Action.DELETE, "k1")
+        after = await stripe.lookup(subject("M1301"))
+
+    assert (Status.ERASED, 1) == (outcome.status, outcome.count)
+    assert (Status.ERASED, True) == (check.status, check.verified)
+    assert (Status.ALREADY_ABSENT, False) == (again.status, after.found)
+    assert "M1301" == sandbox.stripe.deleted[CUSTOMER]
+
+
+async def test_verify_before_deleting_fails(open_connector, subject):
+    """A customer still there is not verified as deleted."""
+    async with open_connector("stripe") as (stripe, _):
+        check = await stripe.verify(await stripe.lookup(subject("M1301")), Action.DELETE)
+
+    assert (Status.FAILED, False) == (check.status, check.verified)
+
+
+async def test_restrict_marks_the_customer_with_an_idempotent_post(open_connector, subject, sandbox):
+    """Restricting sets a metadata mark with a form-encoded POST carrying an Idempotency-Key; verified."""
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(subject("M1301"))
+        outcome = await stripe.erase(holdings, Action.RESTRICT, "slett:r1:stripe:restrict")
+        check = await stripe.verify(holdings, Action.RESTRICT)
+
+    assert (Status.RESTRICTED, True) == (outcome.status, check.verified)
+    assert "true" == sandbox.stripe.customers[CUSTOMER]["metadata"]["gdpr_restricted"]
+    assert [f"slett:r1:stripe:restrict/{CUSTOMER}"] == [c.key for c in sandbox.applied_calls("M1301")]
+
+
+async def test_anonymise_is_not_offered(open_connector):
+    """Stripe customers are deleted or restricted, never anonymised."""
+    async with open_connector("stripe") as (stripe, _):
+        with pytest.raises(Permanent, match="anonymise is not offered"):
+            await stripe.erase(Holdings.of("stripe", ids=[CUSTOMER]), Action.ANONYMISE, "k")

@@ -1,0 +1,171 @@
+"""From a verified event to Prefect: start (at most once) or resume a member's erasure.
+
+One erasure request per member at a time. A delivery of member.terminated or erasure.requested
+  1. reads the erase-member runs webhooks started for the member (tagged `member:<controller>:<id>`);
+  2. answers with the member's pending request if there is one (any state but Completed or
+     Cancelled: a failed request waits for an operator's retry, not for a second run);
+  3. answers with the run its webhook-id already started (tag `webhook:<id>`), or with the member's
+     last finished request if the event happened before that request finished: it is covered;
+  4. otherwise starts request number n + 1 (n: the member's requests so far), with the request id
+     `<controller>-<member_id>-<n + 1>` as the flow run's idempotency key.
+Concurrent deliveries (in one receiver or several) that pass step 3 compute the same n, so Prefect's
+idempotency key (unique per flow) hands every one of them the same run: 20 identical deliveries start
+one run, and so do a member.terminated and an erasure.requested for the same member arriving together.
+A request that has finished no longer blocks: the member's next termination gets request n + 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+import httpx
+from prefect import get_client
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.context import AsyncClientContext
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tasks.runs import member_runs, member_tag, settle, start_erasure
+from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
+
+CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
+WEBHOOK_CONFIRMS = "membership-webhook"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a delivery did: the erasure run it started or found, or the runs it resumed."""
+
+    status: Literal["started", "pending", "done", "resumed"]
+    flow_run_id: UUID | None = None
+    request_id: str | None = None
+    resumed: tuple[UUID, ...] = field(default_factory=tuple)
+
+
+class DispatchUnavailable(Exception):
+    """Prefect could not be asked; nothing was started, and the sender should deliver again."""
+
+
+class Dispatcher(Protocol):
+    """Where verified events go: Prefect in production, a recording fake in tests."""
+
+    async def request_erasure(self, webhook_id: str, event: MemberEvent) -> Receipt:
+        """Start the member's erasure, or answer with the request that already covers it."""
+
+    async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
+        """Resume the member's erasures that wait for settlement."""
+
+
+def webhook_tag(webhook_id: str) -> str:
+    """The tag on the run a webhook started."""
+    return f"webhook:{webhook_id}"
+
+
+def covering_run(runs: Sequence[FlowRun], webhook_id: str, happened: datetime) -> FlowRun | None:
+    """The member's run that already answers this delivery (steps 2 and 3 above), if any."""
+    pending = [run for run in runs if _state(run) not in CLOSED]
+    if pending:
+        return min(pending, key=_started)
+    same_webhook = [run for run in runs if webhook_tag(webhook_id) in run.tags]
+    if same_webhook:
+        return same_webhook[0]
+    finished = [run for run in runs if _state(run) == StateType.COMPLETED and run.end_time]
+    last = max(finished, key=_started, default=None)
+    return last if last is not None and last.end_time is not None and happened <= last.end_time else None
+
+
+def next_request_id(controller: str, member_id: str, runs: Sequence[FlowRun]) -> str:
+    """The id of the member's next request: also its idempotency key, so concurrent deliveries share it."""
+    return f"{controller}-{member_id}-{len(runs) + 1}"
+
+
+class PrefectDispatcher:
+    """Starts and resumes erase-member runs through the Prefect API at `api_url`, over one client."""
+
+    def __init__(self, api_url: str, timeout_s: float, at_once: int = 1) -> None:
+        self.api_url = api_url
+        self.timeout_s = timeout_s
+        # Prefect on SQLite answers 503 ("database is locked") to concurrent writers: deliveries queue
+        # here instead, one at a time by default, within the same deadline.
+        self._gate = asyncio.Semaphore(at_once)
+        self._client: PrefectClient | None = None
+
+    async def request_erasure(self, webhook_id: str, event: MemberEvent) -> Receipt:
+        """Steps 1 to 4 of the module's docstring."""
+        member = event.data
+        async with self._prefect():
+            runs = await member_runs(member.controller, member.member_id)
+            found = covering_run(runs, webhook_id, event.timestamp)
+            if found is not None:
+                status: Literal["pending", "done"] = "pending" if _state(found) not in CLOSED else "done"
+                return Receipt(status, found.id, _request_id(found))
+            run = await start_erasure(
+                member.controller, member.member_id, MEMBER_EVENTS[event.type].value,
+                next_request_id(member.controller, member.member_id, runs),
+                tags=(member_tag(member.controller, member.member_id), webhook_tag(webhook_id)))
+        started = webhook_tag(webhook_id) in run.tags
+        return Receipt("started" if started else "pending", run.id, _request_id(run))
+
+    async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
+        """Resume with a Settlement as run input; each run checks the invoice again itself."""
+        paid = event.data
+        async with self._prefect():
+            resumed = await settle(paid.member_id, paid.controller, WEBHOOK_CONFIRMS, paid.invoice_id)
+        return Receipt("resumed", resumed=tuple(resumed))
+
+    async def aclose(self) -> None:
+        """Close the client (at the receiver's shutdown)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.__aexit__(None, None, None)
+
+    @contextlib.asynccontextmanager
+    async def _prefect(self) -> AsyncIterator[None]:
+        """Talk to this dispatcher's Prefect API, and turn "cannot reach it" into DispatchUnavailable."""
+        try:
+            # Prefect's client retries with growing waits; the sender retries too, so give up early.
+            async with asyncio.timeout(self.timeout_s), self._gate:
+                # One client for every delivery (a new one costs tens of ms): within this context
+                # tasks/runs.py's get_client() hands out this client.
+                with AsyncClientContext.model_construct(client=await self._connected()):
+                    yield
+        except (httpx.TransportError, TimeoutError) as error:
+            raise DispatchUnavailable(f"the Prefect API at {self.api_url} did not answer: "
+                                      f"{type(error).__name__}") from None
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code < 500:
+                raise
+            raise DispatchUnavailable(f"the Prefect API answered {error.response.status_code}") from None
+        except ObjectNotFound:
+            raise DispatchUnavailable("the erase-member deployment is not registered yet") from None
+
+    async def _connected(self) -> PrefectClient:
+        if self._client is None:
+            with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+                client = get_client()
+            await client.__aenter__()
+            if self._client is None:
+                self._client = client
+            else:  # another delivery connected meanwhile
+                await client.__aexit__(None, None, None)
+        return self._client
+
+
+def _state(run: FlowRun) -> StateType | None:
+    return run.state.type if run.state else None
+
+
+def _started(run: FlowRun) -> datetime:
+    return run.created or datetime.min.replace(tzinfo=UTC)
+
+
+def _request_id(run: FlowRun) -> str | None:
+    value = run.parameters.get("request_id")
+    return str(value) if value else None
