@@ -229,10 +229,11 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
             shutil.rmtree(home, ignore_errors=True)
 
 
-async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 60, stuck_pending_s: int = 600,
+async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 30, stuck_pending_s: int = 600,
                    commands: dict[str, str] | None = None) -> dict[str, UUID]:
-    """The pool, the named deployments of flows/catalog.py on it (no schedules), and crash detection;
-    `commands` replaces the command that runs a deployment's flow runs (a profiler around the engine)."""
+    """The pool, the named deployments of flows/catalog.py on it (recover-crashed on its interval, the others
+    without schedules), and crash detection; `commands` replaces the command that runs a deployment's flow
+    runs (a profiler around the engine)."""
     async with get_client() as client:
         with contextlib.suppress(ObjectAlreadyExists):
             await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
@@ -241,13 +242,16 @@ async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 
             await client.create_work_queue(RECOVERY_QUEUE, work_pool_name=POOL, priority=1)
         default = await client.read_work_queue_by_name("default", work_pool_name=POOL)
         await client.update_work_queue(default.id, priority=10)
+    sweep = {"silence_s": silence_s, "stuck_pending_s": stuck_pending_s}
     ids = {}
     for name in names:
+        recovery = name == "recover-crashed"
         # One process per flow run: the engine itself, without the workspace supervisor in front of it.
-        queue = RECOVERY_QUEUE if name == "recover-crashed" else None
-        deployment = await load(name).ato_deployment(name=name, work_pool_name=POOL, work_queue_name=queue,
-                                                     entrypoint_type=EntrypointType.MODULE_PATH,
-                                                     job_variables={"command": (commands or {}).get(name, ENGINE)})
+        deployment = await load(name).ato_deployment(
+            name=name, work_pool_name=POOL, work_queue_name=RECOVERY_QUEUE if recovery else None,
+            entrypoint_type=EntrypointType.MODULE_PATH, interval=sweep_every_s if recovery else None,
+            parameters=sweep if recovery else None,
+            job_variables={"command": (commands or {}).get(name, ENGINE)})
         ids[name] = await deployment.apply(work_pool_name=POOL)  # type: ignore[misc]
-    await ensure_crash_detection(silence_s, sweep_every_s, stuck_pending_s)
+    await ensure_crash_detection(silence_s, stuck_pending_s)
     return ids

@@ -1,13 +1,15 @@
-"""Crash detection and recovery on a Prefect server: three automations, made idempotently.
+"""Crash detection and recovery on a Prefect server: two automations, made idempotently, and a schedule.
 
 1. A run whose heartbeats stop (its process or machine died) is marked Crashed by the zombie automation;
    a worker marks a run Crashed itself when the run's process exits badly; recover-crashed marks a run
    Crashed that stayed Pending too long (its process died before it started).
 2. Each Crashed erase-member or release-holds run starts the recover-crashed deployment, which sweeps
    every crashed run: rerun within the budget, escalate beyond it.
-3. A timer: when no sweep has finished for a while, one starts. After a server restart Prefect holds
-   back events that follow ones it saw before (up to 15 minutes) and forgets the zombie watch of the
-   last seconds; the sweep checks heartbeats itself, so nothing waits on those events.
+3. The recover-crashed deployment's own interval schedule (flows/catalog.py, prefect.yaml) is the
+   backstop. It is a schedule, not an automation: after a server restart Prefect holds back events that
+   follow ones it saw before (up to 15 minutes) and forgets the zombie watch of the last seconds, and a
+   proactive "no sweep for a while" trigger was seen never to fire in that window. The sweep checks
+   heartbeats itself, so nothing waits on those events.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from flows.recover_crashed import RECOVERABLE
 SILENT_BEATS = 4
 ZOMBIES = "slett: crash flow runs whose heartbeat stopped"
 RECOVERY = "slett: recover crashed erasures"
-TIMER = "slett: sweep for crashed runs when none has for a while"
 SWEEPER = "recover-crashed/recover-crashed"
 # Events that end a run's heartbeats on purpose: a final state, or a suspension (no process while it waits).
 QUIET_ON_PURPOSE = frozenset({"Completed", "Failed", "Cancelled", "Cancelling", "Crashed", "Suspended", "Paused"})
@@ -81,24 +82,6 @@ def recovery_automation(sweeper: UUID, parameters: dict[str, int]) -> Automation
     )
 
 
-def sweep_timer(sweeper: UUID, parameters: dict[str, int], every_s: int) -> AutomationCore:
-    """Starts a recover-crashed run when none has finished for `every_s` seconds."""
-    return AutomationCore(
-        name=TIMER,
-        description="The backstop for crashes no event announced: a sweep at least this often.",
-        trigger=EventTrigger(
-            expect={"prefect.flow-run.Completed"},
-            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
-            match_related=ResourceSpecification({"prefect.resource.role": "flow",
-                                                 "prefect.resource.name": "recover-crashed"}),
-            posture=Posture.Proactive,
-            threshold=1,
-            within=timedelta(seconds=every_s),
-        ),
-        actions=[RunDeployment(source="selected", deployment_id=sweeper, parameters=dict(parameters))],
-    )
-
-
 async def _upsert(client: PrefectClient, wanted: AutomationCore) -> str:
     existing: list[Automation] = list(await client.read_automations_by_name(wanted.name))
     for duplicate in existing[1:]:
@@ -110,9 +93,8 @@ async def _upsert(client: PrefectClient, wanted: AutomationCore) -> str:
     return "created"
 
 
-async def ensure_crash_detection(silence_s: int | None = None, sweep_every_s: int = 600,
-                                 stuck_pending_s: int = 600) -> dict[str, str]:
-    """Create or update the three automations; what was done to each.
+async def ensure_crash_detection(silence_s: int | None = None, stuck_pending_s: int = 600) -> dict[str, str]:
+    """Create or update the two automations; what was done to each.
 
     The recover-crashed deployment must be registered first (`slett serve`, `prefect deploy --all`).
     """
@@ -127,8 +109,6 @@ async def ensure_crash_detection(silence_s: int | None = None, sweep_every_s: in
         done[ZOMBIES] = f"{await _upsert(client, zombie_automation(silence))} (silence {silence} s)"
         sweep = {"silence_s": silence, "stuck_pending_s": stuck_pending_s}
         done[RECOVERY] = await _upsert(client, recovery_automation(sweeper.id, sweep))
-        done[TIMER] = f"{await _upsert(client, sweep_timer(sweeper.id, sweep, sweep_every_s))} " \
-                      f"(every {sweep_every_s} s without a sweep)"
     return done
 
 

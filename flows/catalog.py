@@ -16,8 +16,10 @@ DEPLOYMENTS = {
     "purge-guests": "flows.purge_guests:purge_guests",
     "reconcile-settlements": "flows.reconcile_settlements:reconcile_settlements",
 }
-# name -> seconds between runs. None yet: recover-crashed is started by automations (cli/automations.py).
-INTERVALS: dict[str, int] = {}
+# name -> seconds between runs. recover-crashed is also started by an automation on every crash
+# (cli/automations.py); this schedule is the backstop for crashes no event announced.
+SWEEP_EVERY_S = 300
+INTERVALS: dict[str, int] = {"recover-crashed": SWEEP_EVERY_S}
 # name -> cron (UTC), for the deployments that run on a calendar; prefect.yaml gives them in Oslo time.
 CRONS = {"deadline-check": "0 5 * * *", "evidence-report": "30 5 * * 1", "purge-guests": "0 2 * * *",
          "reconcile-settlements": "0 4 * * *"}

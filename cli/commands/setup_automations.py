@@ -12,8 +12,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--silence-s", type=int,
                         help="seconds without a heartbeat before a run is marked Crashed "
                              "(default: four times PREFECT_FLOWS_HEARTBEAT_FREQUENCY)")
-    parser.add_argument("--sweep-every-s", type=int, default=600,
-                        help="start a recover-crashed sweep when none has run for this long")
     parser.add_argument("--stuck-pending-s", type=int, default=600,
                         help="a run Pending this long lost its process before it started: rerun it")
     parser.add_argument("--wait-s", type=float, default=0.0,
@@ -21,11 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Create or update the zombie, recovery and sweep-timer automations on the Prefect server."""
+    """Create or update the zombie and recovery automations on the Prefect server."""
     from cli.automations import SetupError
 
     try:
-        done = asyncio.run(_patiently(args.silence_s, args.sweep_every_s, args.stuck_pending_s, args.wait_s))
+        done = asyncio.run(_patiently(args.silence_s, args.stuck_pending_s, args.wait_s))
     except SetupError as error:
         print(error)
         return 1
@@ -34,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _patiently(silence_s: int | None, sweep_every_s: int, stuck_pending_s: int,
-                     wait_s: float) -> dict[str, str]:
+async def _patiently(silence_s: int | None, stuck_pending_s: int, wait_s: float) -> dict[str, str]:
     import httpx
 
     from cli.automations import SetupError, ensure_crash_detection
@@ -43,7 +40,7 @@ async def _patiently(silence_s: int | None, sweep_every_s: int, stuck_pending_s:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return await ensure_crash_detection(silence_s, sweep_every_s, stuck_pending_s)
+            return await ensure_crash_detection(silence_s, stuck_pending_s)
         except (httpx.HTTPError, OSError, SetupError):
             if time.monotonic() > deadline:
                 raise

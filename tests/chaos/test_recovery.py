@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+import yaml
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.events import emit_event
@@ -15,8 +16,9 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.events.schemas.automations import Automation
 from prefect.states import Crashed, Pending, Running
 
-from cli.automations import RECOVERY, TIMER, ZOMBIES
+from cli.automations import RECOVERY, ZOMBIES
 from cli.main import main
+from config.settings import PROJECT_ROOT
 from flows.recover_crashed import recover_crashed
 from sandbox.journal import Call
 from tasks.recovery import ESCALATED, HEARTBEAT, mark_crashed, silent
@@ -150,20 +152,33 @@ async def heard_of(run: FlowRun, timeout_s: float = 30) -> None:
 
 
 def test_setup_automations_makes_crash_detection_once_and_updates_it_in_place(deployments, capsys):
-    """`slett setup-automations` creates the zombie, recovery and sweep-timer automations; run again, it
-    updates them (a new silence) instead of adding copies."""
+    """`slett setup-automations` creates the zombie and recovery automations; run again, it updates them (a
+    new silence) instead of adding copies."""
     first = main(["setup-automations", "--silence-s", "90"])
-    second = main(["setup-automations", "--silence-s", "120", "--sweep-every-s", "300"])
+    second = main(["setup-automations", "--silence-s", "120", "--stuck-pending-s", "300"])
     automations = asyncio.run(read_automations())
 
     out = capsys.readouterr().out
     assert (0, 0) == (first, second)
-    assert out.count("created") == 3 and out.count("updated") == 3
-    assert [1, 1, 1] == [len(automations[name]) for name in (ZOMBIES, RECOVERY, TIMER)]
+    assert out.count("created") == 2 and out.count("updated") == 2
+    assert [1, 1] == [len(automations[name]) for name in (ZOMBIES, RECOVERY)]
     assert timedelta(seconds=120) == automations[ZOMBIES][0].trigger.within  # type: ignore[union-attr]
-    assert timedelta(seconds=300) == automations[TIMER][0].trigger.within  # type: ignore[union-attr]
+    sweep = automations[RECOVERY][0].actions[0]
+    assert {"silence_s": 120, "stuck_pending_s": 300} == sweep.parameters  # type: ignore[union-attr]
+
+
+def test_the_sweep_runs_on_an_interval_schedule_whatever_the_events_say():
+    """recover-crashed is served and deployed with an interval schedule: the backstop that needs no event,
+    which a server restart cannot hold back."""
+    from flows.catalog import INTERVALS, SWEEP_EVERY_S
+
+    deployed = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
+    recovery = next(d for d in deployed if d["name"] == "recover-crashed")
+
+    assert SWEEP_EVERY_S == INTERVALS["recover-crashed"]
+    assert [{"interval": SWEEP_EVERY_S}] == recovery["schedules"]
 
 
 async def read_automations() -> dict[str, list[Automation]]:
     async with get_client() as client:
-        return {name: await client.read_automations_by_name(name) for name in (ZOMBIES, RECOVERY, TIMER)}
+        return {name: await client.read_automations_by_name(name) for name in (ZOMBIES, RECOVERY)}
