@@ -105,21 +105,27 @@ async def plan_erasure(request: Request, policy: Policy, settings: Settings, sta
 
 async def erase_each(request: Request, plans: list[SystemPlan], settings: Settings,
                      earlier: list[Outcome] | None = None) -> list[Outcome]:
-    """Erase in each processor in order; the membership system only once all others are done."""
-    outcomes: list[Outcome] = []
-    for plan in plans:
+    """Erase in every processor at once; the membership system only once all others are done."""
+    others = [plan for plan in plans if plan.role != "membership"]
+    outcomes = dict(zip((p.step for p in others),
+                        await asyncio.gather(*(_erase_one(request, p, settings) for p in others)), strict=True))
+    for plan in (p for p in plans if p.role == "membership"):
         # The membership system is where contact details are looked up: keep it until the rest is done.
-        if plan.role == "membership" and any(not o.status.is_done for o in [*(earlier or []), *outcomes]):
-            outcomes.append(Outcome(plan.system, Status.PENDING, plan.action,
-                                    detail="waiting: an earlier processor did not finish", verified=False))
-            continue
-        try:
-            outcome = await erase_in_system(request, plan, settings)
-            outcome = await await_job(request, outcome, settings)
-        except Exception as error:
-            outcome = failed(plan, error)
-        outcomes.append(outcome)
-    return outcomes
+        if any(not o.status.is_done for o in [*(earlier or []), *outcomes.values()]):
+            outcomes[plan.step] = Outcome(plan.system, Status.PENDING, plan.action,
+                                          detail="waiting: an earlier processor did not finish", verified=False)
+        else:
+            outcomes[plan.step] = await _erase_one(request, plan, settings)
+    return [outcomes[plan.step] for plan in plans]
+
+
+async def _erase_one(request: Request, plan: SystemPlan, settings: Settings) -> Outcome:
+    """Erase in one processor and wait for its job, if it runs one; a failure becomes a failed outcome."""
+    try:
+        outcome = await erase_in_system(request, plan, settings)
+        return await await_job(request, outcome, settings)
+    except Exception as error:
+        return failed(plan, error)
 
 
 async def wait_for_settlement(request: Request, policy: Policy, settings: Settings) -> RetentionFacts:
@@ -147,15 +153,16 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
 
 async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],
                       settings: Settings) -> list[Step]:
-    """Read back from every processor; each step becomes an evidence row."""
-    steps = []
-    for plan, outcome in zip(plans, outcomes, strict=True):
+    """Read back from every processor at once; each step becomes an evidence row."""
+
+    async def one(plan: SystemPlan, outcome: Outcome) -> Step:
         try:
             checked = await verify_in_system(request, plan, outcome, settings)
         except Exception as error:
             checked = outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
-        steps.append(Step.of(plan, checked))
-    return steps
+        return Step.of(plan, checked)
+
+    return list(await asyncio.gather(*(one(p, o) for p, o in zip(plans, outcomes, strict=True))))
 
 
 def _finished(step: Step) -> bool:
