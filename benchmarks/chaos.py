@@ -31,7 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from benchmarks.killer import AFTER_APPLY, IN_STEP, WORKER, Killer
 from benchmarks.pii import Needles, scan_files, scan_rows
 from benchmarks.stack import ProofStack, proof_stack, register
-from benchmarks.tally import Ask, Ending, ending, expected_outcomes
+from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
 from tasks.recovery import ESCALATED
@@ -82,6 +82,14 @@ class Plan:
     latency_s: float = 2.0
     chains: str = "all"
     api_logs: bool = True
+    kill_gap_s: float | None = None  # by default the kills fill 40% of the budget, 25 s apart at most
+    poll_s: float = 5.0
+
+    def gap_s(self) -> float:
+        """Seconds between two kills."""
+        if self.kill_gap_s is not None:
+            return self.kill_gap_s
+        return min(25.0, self.budget_s * 0.4 / max(1, self.kills))
 
     def kill_kinds(self) -> list[str]:
         """The kills in the order they come: about 2 in 5 after an applied call, 2 in 5 in a step, 1 in 5 a worker."""
@@ -181,24 +189,35 @@ async def kill(killer: Killer, kind: str, running: list[UUID], steps_hit: set[st
     return True
 
 
+async def send(unsent: list[Ask], runs: dict[UUID, FlowRun], plan: Plan, by_run: dict[UUID, Ask],
+               killer: Killer) -> list[Ask]:
+    """Start the next requests, as webhooks would bring them: never more waiting to start than the workers
+    have slots, so a resumed or recovered run is not queued behind the whole backlog; the rest."""
+    queued = sum(1 for run in runs.values() if run.state and (run.state.is_scheduled() or run.state.is_pending()))
+    batch = unsent[:max(0, plan.workers * plan.worker_limit - queued)]
+    started = await asyncio.gather(*(start_erasure(a.controller, a.member_id, a.kind, a.request_id, tags=("chaos",))
+                                     for a in batch))
+    for run, ask in zip(started, batch, strict=True):
+        by_run[run.id] = ask
+        killer.runs_by_member[ask.member_id] = run.id
+    if batch:
+        say(f"{len(batch)} requests sent, {len(unsent) - len(batch)} to come")
+    return unsent[len(batch):]
+
+
 async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float) -> dict[str, Any]:
     """Send the requests, kill on plan, pay open invoices, wait for every request; the figures."""
     await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s)
     asks = population(sandbox, plan)
     break_processors(sandbox, plan.latency_s)
     by_run: dict[UUID, Ask] = {}
-    for start in range(0, len(asks), 20):
-        batch = asks[start:start + 20]
-        started_runs = await asyncio.gather(*(start_erasure(a.controller, a.member_id, a.kind, a.request_id,
-                                                            tags=("chaos",)) for a in batch))
-        by_run.update({run.id: ask for run, ask in zip(started_runs, batch, strict=True)})
-    say(f"{len(asks)} requests sent; faults on every processor; {plan.kills} kills planned")
-    killer = Killer(stack, sandbox.journal, {ask.member_id: run for run, ask in by_run.items()},
-                    random.Random(plan.seed))
+    unsent = list(asks)
+    killer = Killer(stack, sandbox.journal, {}, random.Random(plan.seed))
     progress = Progress()
-    # Kills come early enough that every affected request has time to be recovered and finish.
-    plan_kills, gap = plan.kill_kinds(), min(25.0, plan.budget_s * 0.4 / max(1, plan.kills))
-    restart_at = started + plan.budget_s * 0.3
+    # Kills come early enough that every affected request has time to be recovered and finish; the server
+    # restarts once half of them are done (or at 30% of the budget), while runs are still in flight.
+    plan_kills, gap = plan.kill_kinds(), plan.gap_s()
+    restart_at, restart_after_kills = started + plan.budget_s * 0.3, (plan.kills + 1) // 2
     last_kill, deadline = 0.0, started + plan.budget_s
     while time.monotonic() < deadline:
         try:
@@ -209,6 +228,7 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float)
             continue
         running = [run_id for run_id, run in runs.items() if run.state and run.state.is_running()]
         try:
+            unsent = await send(unsent, runs, plan, by_run, killer)
             progress.resumed += await answer_waiting(runs, by_run, sandbox)
             due = plan_kills and running and time.monotonic() - last_kill > gap and not killer.armed
             if due and await kill(killer, plan_kills[0], running, progress.steps_hit):
@@ -217,21 +237,25 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float)
         except Exception as error:  # the suite survives the chaos it makes; counted, and tried again
             progress.errors += 1
             say(f"round failed ({type(error).__name__}: {str(error)[:120]}); next round")
-        if progress.restarts < plan.server_restarts and time.monotonic() > restart_at and running:
+        restart_due = time.monotonic() > restart_at or killer.kills >= restart_after_kills
+        if progress.restarts < plan.server_restarts and restart_due and running:
             say("restarting the Prefect server (kill -9, start again)")
             progress.downtime_s += await asyncio.to_thread(stack.restart_server)
             progress.restarts += 1
         states = Counter(run.state.name if run.state else "?" for run in runs.values())
         say(f"{dict(states)}; kills {killer.kills}/{plan.kills}")
-        if len(runs) == len(by_run) and not plan_kills and not killer.armed and all(map(done_with, runs.values())):
+        if not unsent and len(runs) == len(by_run) and all(map(done_with, runs.values())):
+            if plan_kills or killer.armed:  # nothing left to kill: the figures say how many kills landed
+                say(f"every request ended with {len(plan_kills)} kill(s) still planned")
             break
-        await asyncio.sleep(5)
-    return await figures(plan, sandbox, by_run, killer, progress, started)
+        await asyncio.sleep(plan.poll_s)
+    return await figures(plan, sandbox, by_run, killer, progress, started, unsent)
 
 
 async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer: Killer, progress: Progress,
-                  started: float) -> dict[str, Any]:
-    """Read every request's ending back and count what the issue asks for."""
+                  started: float, unsent: list[Ask]) -> dict[str, Any]:
+    """Read every request's ending back and count what the issue asks for; a request never sent counts as
+    unfinished."""
     gate = asyncio.Semaphore(10)
 
     async def one(run_id: UUID, ask: Ask) -> Ending:
@@ -239,6 +263,7 @@ async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer:
             return await ending(ask, run_id)
 
     endings = list(await asyncio.gather(*(one(run_id, ask) for run_id, ask in by_run.items())))
+    endings += [Ending(ask, NOT_SENT, "", 0, False, ()) for ask in unsent]
     affected = {by_run[run].request_id for run in killer.killed_runs if run in by_run} | {
         e.ask.request_id for e in endings if e.crashes}
     expected = expected_outcomes(endings, affected)
@@ -293,6 +318,8 @@ def _difference(expected: tuple[tuple[str, ...], ...], got: tuple[tuple[str, ...
 
 
 def _reason(end: Ending) -> str:
+    if end.waiting_for:
+        return f"{end.state}: waiting for {end.waiting_for}"
     words = end.message.split(":")[0] if end.message else end.state
     return f"{end.state}: {words[:120]}"
 
@@ -336,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                  "stuck_pending_s"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--budget-s", type=float, default=defaults.budget_s)
+    parser.add_argument("--kill-gap-s", type=float, default=defaults.kill_gap_s, help="seconds between kills")
+    parser.add_argument("--poll-s", type=float, default=defaults.poll_s, help="seconds between two looks at the runs")
     parser.add_argument("--latency-s", type=float, default=defaults.latency_s, help="most latency per call")
     parser.add_argument("--db", choices=("sqlite", "postgres", "auto"), default=defaults.db)
     parser.add_argument("--chains", default=defaults.chains, help=f"all, or some of {','.join(PROFILES)}")

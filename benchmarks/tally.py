@@ -18,6 +18,7 @@ OUTCOME = ("system", "action", "status", "verified", "retain_until")
 # Both mean the data is gone. A delete whose answer was lost (a dropped connection, a kill) and that has no
 # idempotency key to replay the answer (Mailchimp takes none) meets a 404 on the next try: already absent.
 GONE = {"erased": "gone", "already_absent": "gone"}
+NOT_SENT = "NOT SENT"  # the suite's deadline came before the request's turn to be sent
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Ending:
     crashes: int
     escalated: bool
     outcome: tuple[tuple[str, ...], ...]
+    waiting_for: str = ""  # a suspended run's key: "settlement-<n>", "confirm-<n>-<step>"
 
     @property
     def completed(self) -> bool:
@@ -56,14 +58,14 @@ class Ending:
     def visible(self) -> bool:
         """Ended, or visibly stopped with a reason a person can act on: not lost."""
         final = {StateType.COMPLETED.value, StateType.FAILED.value, StateType.CANCELLED.value}
+        # A suspended run is visible by its key: the register shows it waiting for settlement or a person.
         return self.state in final or (self.state == StateType.CRASHED.value and self.escalated) \
-            or (self.state == StateType.PAUSED.value and bool(self.message))
-
+            or (self.state == StateType.PAUSED.value and bool(self.message or self.waiting_for))
 
     @property
     def in_hand(self) -> bool:
         """Not ended yet, but still the system's to finish: queued, running, or crashed and due for a rerun."""
-        moving = {StateType.SCHEDULED.value, StateType.PENDING.value, StateType.RUNNING.value}
+        moving = {StateType.SCHEDULED.value, StateType.PENDING.value, StateType.RUNNING.value, NOT_SENT}
         return self.state in moving or (self.state == StateType.CRASHED.value and not self.escalated)
 
 
@@ -79,7 +81,8 @@ async def ending(ask: Ask, run_id: UUID | None) -> Ending:
                                  else str(row.get(c, "")) for c in OUTCOME) for row in rows))
     state = run.state
     return Ending(ask, state.type.value if state else "NO STATE", (state.message or "") if state else "",
-                  sum(1 for s in states if s.type is StateType.CRASHED), ESCALATED in run.tags, outcome)
+                  sum(1 for s in states if s.type is StateType.CRASHED), ESCALATED in run.tags, outcome,
+                  str(state.state_details.pause_key or "") if state and state.is_paused() else "")
 
 
 def expected_outcomes(endings: list[Ending], affected: set[str]) -> dict[str, tuple[tuple[str, ...], ...]]:

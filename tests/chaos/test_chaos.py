@@ -17,7 +17,7 @@ def test_nothing_lost_or_harmed_twice_under_faults_kills_and_a_server_restart():
     Retry-After is waited out, each recovered request ends exactly as the untouched ones did, and no member's
     name, e-mail, phone or address is left in the database, the result storage or any process's log."""
     result = run_chaos(Plan(requests=12, kills=3, budget_s=600, worker_limit=6, latency_s=0.5, chains="demo",
-                            stuck_pending_s=150))
+                            stuck_pending_s=150, kill_gap_s=6, poll_s=2))
 
     assert 0 == result["lost"], result["lost_requests"]
     assert {} == result["unfinished_at_deadline"]
