@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -93,18 +94,30 @@ class RateLimiter:
     def __init__(self, per_second: float | None) -> None:
         self._interval = 1.0 / per_second if per_second else 0.0
         self._next = 0.0
-        self._lock = asyncio.Lock()
+        # A thread lock, not an asyncio one: nothing awaits inside it, and one limiter serves every event
+        # loop of the process (an asyncio.Lock binds to the first loop that waits on it).
+        self._lock = threading.Lock()
 
     async def wait(self) -> None:
         """Return when the next request may go."""
         if not self._interval:
             return
-        async with self._lock:
+        with self._lock:
             now = time.monotonic()
             delay = self._next - now
             self._next = max(now, self._next) + self._interval
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+_limiters: dict[tuple[str, float | None], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def rate_limiter(system: str, per_second: float | None) -> RateLimiter:
+    """The one limiter of this process for a processor: every client to it, in any task, shares its rate."""
+    with _limiters_lock:
+        return _limiters.setdefault((system, per_second), RateLimiter(per_second))
 
 
 class ProcessorClient:
@@ -192,4 +205,4 @@ async def processor_client(system: str, settings: ProcessorSettings,
     async with httpx.AsyncClient(base_url=str(settings.base_url), timeout=timeout, headers=headers,
                                  transport=_transports.get(system)) as client:
         yield ProcessorClient(system, client, policy or RetryPolicy.of(settings),
-                              RateLimiter(settings.rate_limit_per_s))
+                              rate_limiter(system, settings.rate_limit_per_s))

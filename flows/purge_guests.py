@@ -7,8 +7,8 @@ make Prefect the bottleneck. Here each processor is listed once, then purged one
 Concurrency is limited per processor by an asyncio semaphore in this flow run, not a Prefect global
 concurrency limit: the batches of a purge all run in this one process, so a semaphore bounds them
 without a server round trip per slot or limits to create beforehand, and the processor's own rate limit
-(SLETT_PROCESSORS__<SYSTEM>__RATE_LIMIT_PER_S) is shared between the batches in flight, so the
-processors' limits, not Prefect, set the pace.
+(SLETT_PROCESSORS__<SYSTEM>__RATE_LIMIT_PER_S) is one limiter per process (connectors/http.py) that every
+batch in flight shares, so the processors' limits, not Prefect, set the pace.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from config.dates import stale_before
 from config.policy import Policy, PolicyError, PurgeRule
 from config.settings import Settings
 from tasks.holds import OSLO
-from tasks.purge import batch_key, list_past_limit, purge_batch, shared
+from tasks.purge import batch_key, list_past_limit, purge_batch
 from tasks.setup import chain_policy, flow_settings
 
 
@@ -62,12 +62,11 @@ async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, sett
         ids = await list_past_limit(rule.kind, system, before, settings)
     size = settings.purge_batch_size
     batches = [ids[start:start + size] for start in range(0, len(ids), size)]
-    pace = shared(settings, system, settings.purge_concurrency)
 
     async def one(batch: tuple[str, ...]) -> int:
         async with gate:
             key = batch_key(f"{policy.controller}-{rule.name}", system, today, batch)
-            return await purge_batch(rule.kind, system, batch, key, pace)
+            return await purge_batch(rule.kind, system, batch, key, settings)
 
     return sum(await asyncio.gather(*(one(batch) for batch in batches)))
 

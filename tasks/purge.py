@@ -26,15 +26,6 @@ def batch_key(rule: str, system: str, as_of: date, ids: tuple[str, ...]) -> str:
     return f"slett:purge:{rule}:{system}:{as_of.isoformat()}:{digest}"
 
 
-def shared(settings: Settings, system: str, share: int) -> Settings:
-    """The settings with `system`'s rate limit divided between `share` batches in flight at once."""
-    processor = settings.processors.get(system)
-    if processor is None or processor.rate_limit_per_s is None or share <= 1:
-        return settings
-    slower = processor.model_copy(update={"rate_limit_per_s": processor.rate_limit_per_s / share})
-    return settings.model_copy(update={"processors": {**settings.processors, system: slower}})
-
-
 @task(name="list-past-limit", cache_policy=NO_CACHE, persist_result=False, retries=1,
       retry_condition_fn=not_connector_error)
 async def list_past_limit(kind: PurgeKind, system: str, before: date, settings: Settings) -> tuple[str, ...]:

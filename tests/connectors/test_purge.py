@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -111,6 +112,24 @@ async def test_the_rate_limit_is_honoured_by_waiting(system, open_connector, san
     assert 40 == len(listed)
     assert sandbox.limits[system].refused >= 1
     assert clock.waits and min(clock.waits) >= 1
+
+
+async def test_clients_opened_apart_share_the_processors_rate_limit(open_connector, make_settings, sandbox):
+    """Batches in flight each open their own client; at 4 calls a second they share one pace, so a processor
+    that allows 5 a second with no burst refuses none of their calls."""
+    sandbox.add_guests("fixit", 12, last_visit=date(2025, 1, 15))
+    sandbox.limit("fixit", per_second=5, burst=1)
+    paced = make_settings(rate_limit_per_s=4.0)
+    never_retry = RetryPolicy(attempts=1)
+
+    async def list_apart() -> list[str]:
+        async with open_connector("fixit", settings=paced, policy=never_retry) as (connector, _):
+            return await stale(connector, LIMIT, limit=4)
+
+    listed = await asyncio.gather(*(list_apart() for _ in range(3)))
+
+    assert [12, 12, 12] == [len(ids) for ids in listed]
+    assert 0 == sandbox.limits["fixit"].refused
 
 
 async def test_expired_course_participants_are_listed_and_purged(open_connector, sandbox):

@@ -11,8 +11,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentTaskRunId
 from prefect.client.schemas.objects import TaskRun
 
-from config.settings import load_settings
-from tasks.purge import batch_key, shared
+from tasks.purge import batch_key
 from tests.flow_driver import Flows
 
 pytestmark = pytest.mark.slow
@@ -85,15 +84,4 @@ def test_a_batch_key_names_the_batch_and_the_day():
                                                                              date(2026, 11, 24), ids)
     assert batch_key("aktiv365-guests", "exceline", AS_OF, ids) != batch_key("aktiv365-guests", "exceline", AS_OF,
                                                                              ("G1", "G3"))
-
-
-def test_batches_in_flight_share_the_processors_rate_limit():
-    """With two batches at once at a processor limited to 10 calls a second, each batch's client gets 5."""
-    settings = load_settings(subject_key="x" * 32, processors={
-        "fixit": {"base_url": "http://fixit.sandbox", "api_key": "k", "rate_limit_per_s": 10.0},
-        "exceline": {"base_url": "http://exceline.sandbox", "api_key": "k"}})
-
-    assert 5.0 == shared(settings, "fixit", 2).processor("fixit").rate_limit_per_s
-    assert shared(settings, "exceline", 2).processor("exceline").rate_limit_per_s is None
-    assert 10.0 == settings.processor("fixit").rate_limit_per_s
 
