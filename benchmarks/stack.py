@@ -27,6 +27,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from benchmarks.procs import descendants, kill_hard
 from cli.automations import ensure_crash_detection
+from config.server import SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
 from flows.catalog import load
 from sandbox.server import running_sandbox
@@ -182,6 +183,7 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
         "PREFECT_HOME": str(home / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url,
+        **(SQLITE_SERVER_ENV if database_url.startswith("sqlite") else {}),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_STARTUP_TIMEOUT": "180",
         "PREFECT_SERVER_UI_ENABLED": "false",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from config.server import SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
 from flows.catalog import DEPLOYMENTS
 from sandbox.people import SYSTEMS
@@ -155,6 +156,7 @@ def stack_env(home: Path, api_port: int, sandbox_port: int, subject_key: str, we
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{prefect_home}/prefect.db",
+        **SQLITE_SERVER_ENV,
         # A 2-core machine: the server's first start migrates the database and builds the UI.
         "PREFECT_SERVER_API_STARTUP_TIMEOUT": "180",
         "PREFECT_API_REQUEST_TIMEOUT": "120",

@@ -8,7 +8,8 @@ import tempfile
 # Before Prefect is imported anywhere: cached task results live under PREFECT_HOME and would
 # otherwise leak between sessions.
 PREFECT_HOME = tempfile.mkdtemp(prefix="slett-test-prefect-")
-from sandbox.people import SYSTEMS  # noqa: E402 - a plain module: it imports no Prefect
+from config.server import SQLITE_SERVER_ENV  # noqa: E402 - plain modules: they import no Prefect
+from sandbox.people import SYSTEMS  # noqa: E402
 
 os.environ.update({
     "PREFECT_HOME": PREFECT_HOME,
@@ -18,6 +19,7 @@ os.environ.update({
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "SLETT_SUBJECT_KEY": "test-subject-key-not-a-secret-0123456789",
     "SLETT_LOG_FORMAT": "json",
+    **SQLITE_SERVER_ENV,  # the session's test server is on SQLite
 })
 for _system in SYSTEMS:
     os.environ[f"SLETT_PROCESSORS__{_system.upper()}__BASE_URL"] = f"http://{_system}.sandbox"
