@@ -13,8 +13,9 @@ from connectors.contract import Action, CoursePurger, GuestPurger, Permanent, St
 from connectors.exceline import ExcelineConnector
 from connectors.eziteq import EziteqConnector
 from connectors.fixit import FixitConnector
-from connectors.http import RetryPolicy
+from connectors.http import RetryPolicy, use_transports
 from connectors.ibooking import IbookingConnector
+from connectors.registry import connect
 from sandbox.people import COURSE_ENDED
 
 PURGERS = ("exceline", "ibooking", "fixit", "eziteq")
@@ -114,19 +115,20 @@ async def test_the_rate_limit_is_honoured_by_waiting(system, open_connector, san
     assert clock.waits and min(clock.waits) >= 1
 
 
-async def test_clients_opened_apart_share_the_processors_rate_limit(open_connector, make_settings, sandbox):
+async def test_clients_opened_apart_share_the_processors_rate_limit(make_settings, sandbox):
     """Batches in flight each open their own client; at 4 calls a second they share one pace, so a processor
     that allows 5 a second with no burst refuses none of their calls."""
     sandbox.add_guests("fixit", 12, last_visit=date(2025, 1, 15))
     sandbox.limit("fixit", per_second=5, burst=1)
     paced = make_settings(rate_limit_per_s=4.0)
-    never_retry = RetryPolicy(attempts=1)
 
     async def list_apart() -> list[str]:
-        async with open_connector("fixit", settings=paced, policy=never_retry) as (connector, _):
+        async with connect("fixit", paced, RetryPolicy(attempts=1)) as (connector, _):
             return await stale(connector, LIMIT, limit=4)
 
-    listed = await asyncio.gather(*(list_apart() for _ in range(3)))
+    # One routing for all three: use_transports is a test seam, not made for overlapping entries.
+    with use_transports(sandbox.transports()):
+        listed = await asyncio.gather(*(list_apart() for _ in range(3)))
 
     assert [12, 12, 12] == [len(ids) for ids in listed]
     assert 0 == sandbox.limits["fixit"].refused
