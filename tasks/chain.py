@@ -4,6 +4,8 @@ A record is `{controller, sequence, previous, evidence, artifacts}` plus `digest
 canonical JSON of the rest. `previous` is the digest of the controller's record before it, so changing
 any sealed record, or removing one, breaks the links after it. Records are stored as `evidence-<request>`
 markdown artifacts; the head is found by reading them back, so the chain lives only in run history.
+A deadline extension is sealed as a record of its own (a further version of `evidence-<request>`). Removing
+the newest record breaks no link, so every `erasure-` table and `extension-` artifact must also be in a record.
 
 Two requests of one controller sealing at once would both link to the same head. Sealing therefore
 holds a Prefect global concurrency limit of one slot per controller (`slett-evidence-<controller>`,
@@ -21,14 +23,17 @@ from typing import Any
 from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ArtifactCollection
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from tasks.documents import fenced, sha256, table_data, unfenced
 from tasks.history import PAGE, artifact_versions, latest_artifacts, newest_versions
+from tasks.models import artifact_key
 
 GENESIS = "0" * 64
 PREFIX = "evidence-"
+TABLE, LETTER, EXTENSION = "erasure-", "letter-", "extension-"
 UNREADABLE = "(unreadable)"
 
 
@@ -143,13 +148,15 @@ def _link_problem(record: Sealed, before: Sealed | None) -> tuple[int, Problem] 
                       "a copy or an altered new version, not a sealed record")
 
 
-def verify_chain(controller: str, records: Iterable[Sealed], current: Mapping[str, str]) -> ChainReport:
+def verify_chain(controller: str, records: Iterable[Sealed], current: Mapping[str, str],
+                 unsealed: Iterable[Problem] = ()) -> ChainReport:
     """Walk a controller's records in the order they were stored; `current` is the SHA-256 of the newest
-    version of each table and letter artifact, to compare with what each request's last record sealed."""
+    version of each table, letter and extension artifact, to compare with what the last record sealing it
+    sealed; `unsealed` names the tables and extensions that no record seals."""
     ordered = sorted(records, key=lambda r: (r.created is None, r.created, r.sequence))
     found: list[tuple[int, Problem]] = []
     before: Sealed | None = None
-    last_of: dict[str, tuple[int, Sealed]] = {}
+    last_seal: dict[str, tuple[int, Sealed, str]] = {}
     for position, record in enumerate(ordered):
         if not record.digest:
             found.append((position, Problem(0, record.request_id, "its evidence artifact holds no sealed record")))
@@ -159,12 +166,13 @@ def verify_chain(controller: str, records: Iterable[Sealed], current: Mapping[st
         elif (link := _link_problem(record, before)) is not None:
             found.append((position + link[0], link[1]))
         before = record
-        last_of[record.request_id] = (position, record)
-    for position, record in last_of.values():
-        for key, digest in sorted(record.body.get("artifacts", {}).items()):
-            if current.get(key) != digest:
-                what = "was removed" if key not in current else "was changed after sealing"
-                found.append((position, Problem(record.sequence, record.request_id, f"its artifact {key} {what}")))
+        for key, digest in record.body.get("artifacts", {}).items():
+            last_seal[key] = (position, record, digest)
+    for key, (position, record, digest) in sorted(last_seal.items()):
+        if current.get(key) != digest:
+            what = "was removed" if key not in current else "was changed after sealing"
+            found.append((position, Problem(record.sequence, record.request_id, f"its artifact {key} {what}")))
+    found += [(len(ordered), problem) for problem in unsealed]
     head = ordered[-1] if ordered else None
     return ChainReport(controller, len(ordered), head.sequence if head else 0, head.digest if head else GENESIS,
                        tuple(problem for _, problem in sorted(found, key=lambda item: item[0])))
@@ -210,17 +218,66 @@ async def read_records(client: PrefectClient) -> dict[str, list[Sealed]]:
     return chains
 
 
+async def current_artifacts(client: PrefectClient) -> dict[str, ArtifactCollection]:
+    """The newest version of every evidence table, letter and deadline extension, by key."""
+    found: dict[str, ArtifactCollection] = {}
+    for prefix in (TABLE, LETTER, EXTENSION):
+        found |= await latest_artifacts(client, prefix)
+    return found
+
+
+def artifact_digest(key: str, data: object) -> str:
+    """The SHA-256 a record seals for an artifact: of a table's rows, or of a markdown text."""
+    return sha256(table_data(data)) if key.startswith(TABLE) else sha256(str(data))
+
+
 async def current_artifact_digests(client: PrefectClient) -> dict[str, str]:
-    """The SHA-256 of the newest version of every evidence table and letter, by key."""
-    digests = {key: sha256(table_data(a.data)) for key, a in (await latest_artifacts(client, "erasure-")).items()}
-    digests |= {key: sha256(str(a.data)) for key, a in (await latest_artifacts(client, "letter-")).items()}
-    return digests
+    """The SHA-256 of the newest version of every evidence table, letter and deadline extension, by key."""
+    return {key: artifact_digest(key, a.data) for key, a in (await current_artifacts(client)).items()}
+
+
+async def unsealed(client: PrefectClient, chains: Mapping[str, Iterable[Sealed]],
+                   artifacts: Mapping[str, ArtifactCollection]) -> dict[str, list[Problem]]:
+    """The tables and extensions that no stored record seals (its record deleted, or never sealed), by
+    controller: a deleted newest record has no later record to betray it, but its table is still there."""
+    sealed = {key for records in chains.values() for record in records for key in record.body.get("artifacts", {})}
+    found: dict[str, list[Problem]] = {}
+    for key, artifact in sorted(artifacts.items()):
+        if key in sealed or not key.startswith((TABLE, EXTENSION)):
+            continue
+        controller, request_id = await _owner(client, key, artifact)
+        what = "evidence table" if key.startswith(TABLE) else "deadline extension"
+        found.setdefault(controller, []).append(
+            Problem(0, request_id, f"its {what} {key} is in no sealed evidence record (deleted, or never sealed)"))
+    return found
+
+
+async def _owner(client: PrefectClient, key: str, artifact: ArtifactCollection) -> tuple[str, str]:
+    """The controller and request of an artifact, from its flow run's parameters where it still has one."""
+    prefix, _, rest = key.partition("-")
+    try:
+        run = await client.read_flow_run(artifact.flow_run_id) if artifact.flow_run_id else None
+    except ObjectNotFound:
+        run = None
+    if run is None:
+        return UNREADABLE, rest
+    request_id = str(run.parameters.get("request_id") or "")
+    return (str(run.parameters.get("controller") or UNREADABLE),
+            request_id if request_id and artifact_key(prefix, request_id) == key else rest)
+
+
+async def verify_all(client: PrefectClient, controller: str | None = None) -> list[ChainReport]:
+    """Verify every controller's chain (or one, and what cannot be told apart by controller)."""
+    chains = await read_records(client)
+    artifacts = await current_artifacts(client)
+    current = {key: artifact_digest(key, a.data) for key, a in artifacts.items()}
+    missing = await unsealed(client, chains, artifacts)
+    found = set(chains) | set(missing)
+    names = [controller, *([UNREADABLE] if UNREADABLE in found else [])] if controller else sorted(found)
+    return [verify_chain(name, chains.get(name, []), current, missing.get(name, ())) for name in names]
 
 
 async def verify(controller: str | None = None) -> list[ChainReport]:
     """Verify every controller's chain (or one) from the run history."""
     async with get_client() as client:
-        chains = await read_records(client)
-        current = await current_artifact_digests(client)
-    names = [controller, *([UNREADABLE] if UNREADABLE in chains else [])] if controller else sorted(chains)
-    return [verify_chain(name, chains.get(name, []), current) for name in names]
+        return await verify_all(client, controller)

@@ -16,9 +16,12 @@ from prefect.client.schemas.actions import ArtifactCreate
 from prefect.events import emit_event
 
 from config.dates import gdpr_deadline
-from tasks.documents import fenced, plain
+from config.workdays import ONE_MONTH as ONE_MONTH
+from tasks.chain import chain_head, chain_lock, record_markdown, seal
+from tasks.documents import fenced, plain, sha256
 from tasks.history import latest_artifact, latest_document, request_tag, runs_of_request
 from tasks.models import Request, artifact_key
+from tasks.runs import member_tag
 
 WARN_DAYS = 7
 DEADLINE_PREFIX = "deadline:"
@@ -26,7 +29,6 @@ OVERDUE = "overdue"
 DUE_SOON = "due-soon"
 FLAG_TAGS = {OVERDUE: "deadline-overdue", DUE_SOON: "deadline-due-soon"}
 EXTENDED_TAG = "deadline-extended"
-ONE_MONTH = "GDPR Art. 12(3): one month from receipt"
 
 
 @dataclass(frozen=True)
@@ -92,14 +94,14 @@ def request_markdown(request: Request) -> str:
     """The request artifact: when it came, its deadline and why that date, by reference only."""
     return (f"Request `{request.request_id}` ({request.kind.value}) for subject `{request.subject_ref}` at "
             f"{request.controller}: received {request.received:%Y-%m-%d %H:%M} UTC, to be answered by "
-            f"**{request.deadline}** ({ONE_MONTH}).\n\n" + fenced(request_document(request)) + "\n")
+            f"**{request.deadline}** ({request.deadline_reason}).\n\n" + fenced(request_document(request)) + "\n")
 
 
 def request_document(request: Request) -> dict[str, Any]:
     """The request as the register reads it; the member id stays out."""
     return {"request_id": request.request_id, "controller": request.controller, "kind": request.kind.value,
             "subject_ref": request.subject_ref, "received": plain(request.received),
-            "deadline": plain(request.deadline)}
+            "deadline": plain(request.deadline), "deadline_reason": request.deadline_reason}
 
 
 def extension_markdown(extension: Extension) -> str:
@@ -126,7 +128,7 @@ async def set_tags(client: PrefectClient, run_id: UUID, tags: list[str]) -> None
 
 @task(name="register-request", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 async def register_request(request: Request) -> date:
-    """Put the request's deadline on its run: a `request-<id>` artifact once, and deadline tags."""
+    """Put the request's deadline on its run: a `request-<id>` artifact once, deadline tags, the member's tag."""
     run_id = runtime.flow_run.id
     key = artifact_key("request", request.request_id)
     async with get_client() as client:
@@ -137,8 +139,9 @@ async def register_request(request: Request) -> date:
         deadline = extension.deadline if extension else request.deadline
         run = await client.read_flow_run(UUID(str(run_id)))
         tags = deadline_tags(run.tags, deadline, extended=extension is not None)
-        await set_tags(client, run.id, [*tags, *([] if request_tag(request.request_id) in tags
-                                                 else [request_tag(request.request_id)])])
+        # The member's tag makes a run started by hand (UI, CLI) one a webhook for the member joins.
+        mine = [request_tag(request.request_id), member_tag(request.controller, request.member_id)]
+        await set_tags(client, run.id, [*tags, *(tag for tag in mine if tag not in tags)])
     return deadline
 
 
@@ -154,15 +157,32 @@ async def extend_request(request_id: str, reason: str, recorded_by: str, today: 
                     else run.created or datetime.now(UTC))
         extension = plan_extension(request_id, received.date(), reason, recorded_by, today,
                                    await read_extension(client, request_id))
-        await client.create_artifact(ArtifactCreate(
-            key=artifact_key("extension", request_id), type="markdown", flow_run_id=run.id,
-            data=extension_markdown(extension),
-            description=f"Deadline extended to {extension.deadline} (GDPR Art. 12(3))"))
+        controller = str((document or {}).get("controller") or run.parameters.get("controller", ""))
+        await seal_extension(client, run.id, document or {"request_id": request_id, "controller": controller},
+                             extension)
         await set_tags(client, run.id, deadline_tags(run.tags, extension.deadline, extended=True))
     emit_event(event="slett.request.deadline-extended", resource=run_resource(run.id, request_id),
                payload={"request_id": request_id, "deadline": extension.deadline.isoformat(),
                         "original_deadline": extension.original_deadline.isoformat()})
     return extension
+
+
+async def seal_extension(client: PrefectClient, run_id: UUID, request: dict[str, Any], extension: Extension) -> None:
+    """Store the extension artifact and seal its digest into the controller's evidence chain, as a record
+    of its own: it moves the deadline the register shows, so `--verify` must catch a changed or forged one."""
+    key = artifact_key("extension", extension.request_id)
+    markdown = extension_markdown(extension)
+    controller = str(request["controller"])
+    async with chain_lock(controller):
+        await client.create_artifact(ArtifactCreate(
+            key=key, type="markdown", flow_run_id=run_id, data=markdown,
+            description=f"Deadline extended to {extension.deadline} (GDPR Art. 12(3))"))
+        record = seal(controller, {"request": request, "extension": plain(extension)}, {key: sha256(markdown)},
+                      await chain_head(client, controller))
+        await client.create_artifact(ArtifactCreate(
+            key=artifact_key("evidence", extension.request_id), type="markdown", flow_run_id=run_id,
+            data=record_markdown(record),
+            description=f"Evidence record #{record.sequence} of {controller} (extension), sha256 {record.digest}"))
 
 
 def run_resource(run_id: UUID, request_id: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pydantic import SecretStr
 
 from config.holds import Hold
+from config.workdays import ONE_MONTH
 from connectors.contract import Action, Holdings, Outcome
 
 MEMBER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -31,8 +32,13 @@ def subject_reference(key: SecretStr, controller: str, member_id: str) -> str:
 
 
 def artifact_key(prefix: str, request_id: str) -> str:
-    """An artifact key Prefect accepts (lowercase letters, digits, dashes) for a request."""
-    return f"{prefix}-" + re.sub(r"[^a-z0-9-]+", "-", request_id.lower()).strip("-")
+    """An artifact key Prefect accepts (lowercase letters, digits, dashes), one per request id."""
+    normal = re.sub(r"[^a-z0-9-]+", "-", request_id.lower()).strip("-")
+    if normal == request_id:
+        return f"{prefix}-{normal}"
+    # Normalising folds ids together ("A_1", "a.1", "a-1"): the exact id's hash keeps their keys apart.
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[:12]
+    return f"{prefix}-{normal}-{digest}" if normal else f"{prefix}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Request:
     subject_ref: str
     received: datetime
     deadline: date
+    deadline_reason: str = ONE_MONTH
 
 
 @dataclass(frozen=True)

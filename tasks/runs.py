@@ -15,6 +15,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
+
+from tasks.history import PAGE
 
 ERASE_MEMBER = "erase-member/erase-member"
 
@@ -28,15 +31,31 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
             deployment.id, idempotency_key=request_id,
             parameters={"controller": controller, "member_id": member_id, "kind": kind,
                         "request_id": request_id},
-            tags=["slett", f"controller:{controller}", *tags])
+            tags=["slett", f"controller:{controller}",
+                  *dict.fromkeys([member_tag(controller, member_id), *tags])])
 
 
-async def suspended_runs(member_id: str | None = None, controller: str | None = None) -> list[FlowRun]:
-    """erase-member runs that wait for settlement, for one member or all."""
+async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[FlowRun]:
+    """Every erase-member run the filter matches, read a page at a time (the API returns at most 200)."""
+    runs: dict[UUID, FlowRun] = {}
+    offset = 0
     async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
+        while True:
+            found = await client.read_flow_runs(
+                flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=page, offset=offset,
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
+            offset += len(found)
+            runs |= {run.id: run for run in found}
+            if len(found) < page:
+                return list(runs.values())
+
+
+async def suspended_runs(member_id: str | None = None, controller: str | None = None,
+                         page: int = PAGE) -> list[FlowRun]:
+    """erase-member runs that wait for settlement, for one member or all."""
+    # By state only, then by parameters: a run from before every run carried its member's tag has none.
+    runs = await erasure_runs(
+        FlowRunFilter(state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))), page)
     return [r for r in runs if (member_id is None or r.parameters.get("member_id") == member_id)
             and (controller is None or r.parameters.get("controller") == controller)]
 
@@ -58,17 +77,13 @@ async def settle(member_id: str, controller: str | None, confirmed_by: str,
 
 
 def member_tag(controller: str, member_id: str) -> str:
-    """The tag on every erase-member run a webhook started for one member (ids only, no personal data)."""
+    """The tag on every erase-member run for one member, however started (ids only, no personal data)."""
     return f"member:{controller}:{member_id}"
 
 
-async def member_runs(controller: str, member_id: str) -> list[FlowRun]:
-    """The erase-member runs webhooks started for one member."""
-    async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[member_tag(controller, member_id)])),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
-    return list(runs)
+async def member_runs(controller: str, member_id: str, page: int = PAGE) -> list[FlowRun]:
+    """The erase-member runs of one member: started by a webhook, or started by hand and begun."""
+    return await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[member_tag(controller, member_id)])), page)
 
 
 CONFIRM = "confirm-"

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from config.settings import Settings, SettingsError
+from tasks.models import subject_reference
 from triggers.dispatch import Dispatcher, DispatchUnavailable, Receipt
 from triggers.events import Event, MemberEvent, SettledEvent, typed
 from triggers.signature import SignatureError, verify
@@ -108,7 +109,8 @@ def create_app(settings: Settings, dispatcher: Dispatcher, clock: Callable[[], f
             log.warning("webhook deferred", webhook_id=signed.webhook_id, reason=str(error))
             return _refuse(503, f"{error}; deliver again", headers={"Retry-After": str(RETRY_AFTER_S)})
         log.info("webhook accepted", webhook_id=signed.webhook_id, type=event.type,
-                 controller=event.data.controller, member_id=event.data.member_id, status=receipt.status,
+                 controller=event.data.controller, status=receipt.status,
+                 subject_ref=subject_reference(settings.subject_key, event.data.controller, event.data.member_id),
                  flow_run_id=str(receipt.flow_run_id or ""), resumed=len(receipt.resumed))
         return _answer(Answer(status=receipt.status, flow_run_id=receipt.flow_run_id,
                               request_id=receipt.request_id, resumed=list(receipt.resumed)))
@@ -120,7 +122,8 @@ def create_app(settings: Settings, dispatcher: Dispatcher, clock: Callable[[], f
 async def _read(request: Request, limit: int) -> bytes:
     """The raw body, refused as soon as it passes `limit` (declared or streamed)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # isdigit() alone accepts "²" and other Unicode digits, which int() refuses.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise TooLarge
     chunks, size = [], 0
     async for chunk in request.stream():

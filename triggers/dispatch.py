@@ -1,13 +1,15 @@
 """From a verified event to Prefect: start (at most once) or resume a member's erasure.
 
 One erasure request per member at a time. A delivery of member.terminated or erasure.requested
-  1. reads the erase-member runs webhooks started for the member (tagged `member:<controller>:<id>`);
+  1. reads the member's erase-member runs (tagged `member:<controller>:<id>`, however they were started);
   2. answers with the member's pending request if there is one (any state but Completed or
      Cancelled: a failed request waits for an operator's retry, not for a second run);
   3. answers with the run its webhook-id already started (tag `webhook:<id>`), or with the member's
      last finished request if the event happened before that request finished: it is covered;
-  4. otherwise starts request number n + 1 (n: the member's requests so far), with the request id
-     `<controller>-<member_id>-<n + 1>` as the flow run's idempotency key.
+  4. otherwise starts request number n + 1 (n: the highest number among the member's requests), with
+     the request id `<controller>-<subject reference>-<n + 1>` as the flow run's idempotency key. The
+     request id names every artifact and evidence record, so it carries the keyed-HMAC reference
+     (`sr-...`), never the member id.
 Concurrent deliveries (in one receiver or several) that pass step 3 compute the same n, so Prefect's
 idempotency key (unique per flow) hands every one of them the same run: 20 identical deliveries start
 one run, and so do a member.terminated and an erasure.requested for the same member arriving together.
@@ -21,22 +23,26 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import httpx
+import structlog
 from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.context import AsyncClientContext
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from pydantic import SecretStr
 
+from tasks.models import subject_reference
 from tasks.runs import member_runs, member_tag, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
 WEBHOOK_CONFIRMS = "membership-webhook"
+log = structlog.get_logger("slett.receiver")
 
 
 @dataclass(frozen=True)
@@ -81,17 +87,24 @@ def covering_run(runs: Sequence[FlowRun], webhook_id: str, happened: datetime) -
     return last if last is not None and last.end_time is not None and happened <= last.end_time else None
 
 
-def next_request_id(controller: str, member_id: str, runs: Sequence[FlowRun]) -> str:
-    """The id of the member's next request: also its idempotency key, so concurrent deliveries share it."""
-    return f"{controller}-{member_id}-{len(runs) + 1}"
+def next_request_id(controller: str, subject_ref: str, runs: Sequence[FlowRun]) -> str:
+    """The id of the member's next request, one past the highest so far: also its idempotency key, so
+    concurrent deliveries share it."""
+    prefix = f"{controller}-{subject_ref}-"
+    numbers = [int(number) for run in runs if (request_id := _request_id(run) or "").startswith(prefix)
+               and (number := request_id.removeprefix(prefix)).isascii() and number.isdigit()]
+    return f"{controller}-{subject_ref}-{max(numbers, default=0) + 1}"
 
 
 class PrefectDispatcher:
     """Starts and resumes erase-member runs through the Prefect API at `api_url`, over one client."""
 
-    def __init__(self, api_url: str, timeout_s: float, at_once: int = 1) -> None:
+    def __init__(self, api_url: str, timeout_s: float, at_once: int = 1, *, subject_key: SecretStr,
+                 httpx_settings: dict[str, Any] | None = None) -> None:
         self.api_url = api_url
         self.timeout_s = timeout_s
+        self._subject_key = subject_key
+        self._httpx_settings = httpx_settings
         # Prefect on SQLite answers 503 ("database is locked") to concurrent writers: deliveries queue
         # here instead, one at a time by default, within the same deadline.
         self._gate = asyncio.Semaphore(at_once)
@@ -100,18 +113,20 @@ class PrefectDispatcher:
     async def request_erasure(self, webhook_id: str, event: MemberEvent) -> Receipt:
         """Steps 1 to 4 of the module's docstring."""
         member = event.data
+        subject = subject_reference(self._subject_key, member.controller, member.member_id)
         async with self._prefect():
             runs = await member_runs(member.controller, member.member_id)
             found = covering_run(runs, webhook_id, event.timestamp)
             if found is not None:
-                status: Literal["pending", "done"] = "pending" if _state(found) not in CLOSED else "done"
-                return Receipt(status, found.id, _request_id(found))
+                return Receipt(_pending_or_done(found), found.id, _request_id(found))
             run = await start_erasure(
                 member.controller, member.member_id, MEMBER_EVENTS[event.type].value,
-                next_request_id(member.controller, member.member_id, runs),
+                next_request_id(member.controller, subject, runs),
                 tags=(member_tag(member.controller, member.member_id), webhook_tag(webhook_id)))
-        started = webhook_tag(webhook_id) in run.tags
-        return Receipt("started" if started else "pending", run.id, _request_id(run))
+        if webhook_tag(webhook_id) in run.tags:
+            return Receipt("started", run.id, _request_id(run))
+        # Prefect handed back the run another delivery started for this key, which may have finished since.
+        return Receipt(_pending_or_done(run), run.id, _request_id(run))
 
     async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
         """Resume with a Settlement as run input; each run checks the invoice again itself."""
@@ -140,22 +155,29 @@ class PrefectDispatcher:
             raise DispatchUnavailable(f"the Prefect API at {self.api_url} did not answer: "
                                       f"{type(error).__name__}") from None
         except httpx.HTTPStatusError as error:
-            if error.response.status_code < 500:
-                raise
-            raise DispatchUnavailable(f"the Prefect API answered {error.response.status_code}") from None
+            status = error.response.status_code
+            if status < 500:
+                # A refusal is no reason to lose the delivery: the sender delivers again while someone looks.
+                log.error("prefect refused a webhook's call", status=status, method=error.request.method,
+                          path=error.request.url.path)
+            raise DispatchUnavailable(f"the Prefect API answered {status}") from None
         except ObjectNotFound:
             raise DispatchUnavailable("the erase-member deployment is not registered yet") from None
 
     async def _connected(self) -> PrefectClient:
         if self._client is None:
             with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
-                client = get_client()
+                client = get_client(httpx_settings=self._httpx_settings)
             await client.__aenter__()
             if self._client is None:
                 self._client = client
             else:  # another delivery connected meanwhile
                 await client.__aexit__(None, None, None)
         return self._client
+
+
+def _pending_or_done(run: FlowRun) -> Literal["pending", "done"]:
+    return "pending" if _state(run) not in CLOSED else "done"
 
 
 def _state(run: FlowRun) -> StateType | None:

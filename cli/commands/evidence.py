@@ -53,12 +53,17 @@ def verify(controller: str | None) -> int:
                   f"head #{report.head_sequence} sha256 {report.head_digest}")
             continue
         first = report.problems[0]
-        print(f"{report.controller}: CHANGED: request {first.request_id} (record #{first.sequence}): {first.reason}")
+        print(f"{report.controller}: CHANGED: request {first.request_id}{_record(first.sequence)}: {first.reason}")
         for problem in report.problems[1:]:
-            print(f"  also: request {problem.request_id} (record #{problem.sequence}): {problem.reason}")
+            print(f"  also: request {problem.request_id}{_record(problem.sequence)}: {problem.reason}")
     if not reports:
         print("no evidence recorded yet")
     return 0 if all(report.intact for report in reports) else 1
+
+
+def _record(sequence: int) -> str:
+    """Where in the chain a problem is; nowhere for an artifact that no record seals."""
+    return f" (record #{sequence})" if sequence else ""
 
 
 def register(args: argparse.Namespace) -> int:

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = load_settings()
-        app = create_app(settings, PrefectDispatcher(api_url, settings.webhook_dispatch_timeout_s))
+        app = create_app(settings, PrefectDispatcher(api_url, settings.webhook_dispatch_timeout_s,
+                                                         subject_key=settings.subject_key))
     except SettingsError as error:
         print(f"slett receiver: {error}")
         return 2

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tasks.chain import GENESIS, Sealed, seal, verify_chain
+from tasks.chain import GENESIS, Problem, Sealed, seal, verify_chain
 from tasks.documents import canonical_json, sha256
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -140,3 +140,29 @@ def test_evidence_artifact_without_a_record_is_named():
 
     assert [("r9", "its evidence artifact holds no sealed record")] == [(p.request_id, p.reason)
                                                                         for p in report.problems]
+
+
+def test_a_table_is_checked_against_the_last_record_that_sealed_it():
+    """A request's table changed after a later record of the same request (its extension) sealed only the
+    extension is still caught: each artifact is checked against the last record that sealed it."""
+    records = chain("r1", "r2")
+    extension = seal("demo", {"request": {"request_id": "r1"}, "extension": {"reason": "x"}},
+                     {"extension-r1": "e" * 64}, records[-1])
+    records.append(Sealed(extension.body, extension.digest, T0 + timedelta(minutes=1)))
+    artifacts = current(records) | {"erasure-r1": "x" * 64}
+
+    report = verify_chain("demo", records, artifacts)
+
+    assert [("r1", "its artifact erasure-r1 was changed after sealing")] == [
+        (p.request_id, p.reason) for p in report.problems]
+
+
+def test_unsealed_tables_are_named_after_the_chain_walk():
+    """A table no record seals (its record deleted) is reported with its request, after the chain's own
+    problems."""
+    records = chain("r1", "r2")
+    missing = Problem(0, "r3", "its evidence table erasure-r3 is in no sealed evidence record")
+
+    report = verify_chain("demo", records, current(records), [missing])
+
+    assert (False, [missing]) == (report.intact, list(report.problems))

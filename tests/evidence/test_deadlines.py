@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date
-from uuid import uuid4
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.states import Cancelled
 
 from config.dates import gdpr_deadline
+from config.settings import load_settings
+from connectors.http import use_transports
 from flows.deadline_check import deadline_check
-from tasks.deadlines import ExtensionRefused, deadline_flag, deadline_tags, plan_extension
+from sandbox.world import Sandbox
+from tasks.deadlines import (
+    ExtensionRefused,
+    deadline_flag,
+    deadline_tags,
+    plan_extension,
+    request_document,
+    request_markdown,
+)
+from tasks.erasure import open_request
 from tasks.history import latest_document
-from tasks.models import artifact_key
+from tasks.models import Kind, artifact_key
+from tasks.register import entry_of
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
+from tests.flows.conftest import execute
 
 
 def test_extension_adds_two_months_and_keeps_the_reason():
@@ -148,3 +162,60 @@ async def test_daily_check_warns_a_week_before_an_extended_deadline(scenario):
         tags = set((await client.read_flow_run(scenario.settlement.flow_run.id)).tags)
     assert "deadline-due-soon" in tags
     assert {run_id} == await events_named("slett.request.deadline-due-soon", {run_id})
+
+
+async def test_request_is_received_when_given_and_due_a_month_later():
+    """A request received late on 31 January is received that day and due 28 February, whenever it is opened."""
+    received = datetime(2026, 1, 31, 22, 15, tzinfo=UTC)
+
+    request = await open_request.fn("demo", "M1001", Kind.ERASURE, "r-jan", load_settings(), received=received)
+
+    assert (received, date(2026, 2, 28)) == (request.received, request.deadline)
+
+
+@pytest.mark.parametrize(("controller", "received", "deadline", "days"), [
+    ("aktiv365", datetime(2026, 4, 1, 9, 0, tzinfo=UTC), date(2026, 4, 8), "2 working days"),
+    ("vekstly", datetime(2026, 5, 15, 9, 0, tzinfo=UTC), date(2026, 6, 5), "14 working days")])
+async def test_a_chains_own_promise_sets_an_earlier_deadline_with_its_reason(controller, received, deadline, days):
+    """Aktiv365 promises an answer within 2 working days and Vekstly within 14 (Easter and Whitsun not
+    counted): that day is the deadline, and the request artifact and the register say why."""
+    request = await open_request.fn(controller, "M1", Kind.ERASURE, f"r-{controller}", load_settings(),
+                                    received=received)
+    run = FlowRun(flow_id=uuid4(), state=State(type=StateType.RUNNING), created=received,
+                  parameters={"controller": controller, "request_id": request.request_id})
+
+    entry = entry_of([run], {artifact_key("request", request.request_id): request_document(request)}, {})
+
+    assert (deadline, deadline) == (request.deadline, entry.deadline)
+    assert days in request.deadline_reason and request.deadline_reason in request_markdown(request)
+    assert request.deadline_reason == entry.deadline_basis
+
+
+async def set_created(run_id: UUID, created: datetime) -> None:
+    """Move a run's creation time back in the test server's database, as if it had been created then."""
+    from prefect.server.database import provide_database_interface
+    from sqlalchemy import update
+
+    db = provide_database_interface()
+    async with db.session_context(begin_transaction=True) as session:
+        await session.execute(update(db.FlowRun).where(db.FlowRun.id == run_id).values(created=created))
+
+
+@pytest.mark.slow
+async def test_a_run_created_earlier_but_started_later_keeps_the_day_it_was_created(deployments):
+    """A request's run created on 31 January and started today is received on 31 January (its run's creation)
+    and due 28 February, not a month from today."""
+    created = datetime(2026, 1, 31, 22, 15, tzinfo=UTC)
+    request_id = f"ev-created-{uuid4().hex[:8]}"
+    queued = await create(deployments["erase-member"], "M1001", request_id)
+    await set_created(queued.id, created)
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(queued.id)
+
+    with use_transports(Sandbox().transports()):
+        await execute(flow_run)
+
+    async with get_client() as client:
+        document = await latest_document(client, artifact_key("request", request_id))
+    assert document is not None
+    assert (created.isoformat(), "2026-02-28") == (document["received"], document["deadline"])

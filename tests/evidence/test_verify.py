@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
 from prefect import flow, get_client
 from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import Artifact
+from prefect.states import Cancelled
 
 from connectors.http import use_transports
 from sandbox.world import Sandbox
-from tasks.chain import Sealed, record_markdown, verify
+from tasks.chain import Sealed, chain_head, record_markdown, verify
+from tasks.deadlines import extend_request, extension_markdown
 from tasks.documents import sha256, unfenced
 from tasks.evidence import evidence_rows, record_evidence
 from tasks.history import latest_artifact
@@ -148,3 +152,53 @@ async def test_concurrent_records_of_one_controller_form_one_chain(prefect_serve
 
     [report] = await verify(controller)
     assert (True, 8, 8) == (report.intact, report.records, report.head_sequence)
+
+
+async def test_deleted_newest_record_is_named_by_its_table(prefect_server):
+    """Every version of a controller's newest evidence record deleted through the API leaves no gap for the
+    chain to show, but its evidence table is still there: the request is named as missing its record."""
+    controller = f"del{uuid4().hex[:8]}"
+    await record_at_once(controller, 2)
+    async with get_client() as client:
+        head = await chain_head(client, controller)
+        assert head is not None
+        key = artifact_key("evidence", head.request_id)
+        for version in await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))):
+            await client.delete_artifact(version.id)
+
+    [report] = await verify(controller)
+
+    assert (1, [head.request_id]) == (report.records, [p.request_id for p in report.problems])
+    assert (f"its evidence table {artifact_key('erasure', head.request_id)} is in no sealed evidence record "
+            "(deleted, or never sealed)") == report.problems[0].reason
+
+
+async def test_changed_or_forged_extension_is_named(deployments, capsys):
+    """An extension is sealed into the chain when it is recorded: a newer version with a later deadline, or
+    an extension artifact made through the API for a request that had none, is named by --verify."""
+    extended_id, other_id = f"ev-ext-{uuid4().hex[:8]}", f"ev-forged-{uuid4().hex[:8]}"
+    extended = await create(deployments["erase-member"], "M1001", extended_id)
+    other = await create(deployments["erase-member"], "M1004", other_id)
+    extension = await extend_request(extended_id, "the supplier needs more time", "test dpo", date.today())
+    intact = await verify_output(capsys)
+    later = extension_markdown(replace(extension, deadline=date(2099, 1, 1)))
+    async with get_client() as client:
+        changed = await client.create_artifact(ArtifactCreate(
+            key=artifact_key("extension", extended_id), type="markdown", data=later, flow_run_id=extended.id))
+        forged = await client.create_artifact(ArtifactCreate(
+            key=artifact_key("extension", other_id), type="markdown", data=later, flow_run_id=other.id))
+        try:
+            code, out = await verify_output(capsys)
+        finally:
+            for artifact in (changed, forged):
+                await client.delete_artifact(artifact.id)
+            for run in (extended, other):
+                await client.set_flow_run_state(run.id, Cancelled(), force=True)
+
+    assert 0 == intact[0]
+    assert 1 == code
+    assert (f"request {extended_id} (record #" in out
+            and f"its artifact {artifact_key('extension', extended_id)} was changed after sealing" in out)
+    assert (f"request {other_id}: its deadline extension {artifact_key('extension', other_id)} "
+            "is in no sealed evidence record") in out
+    assert 0 == (await verify_output(capsys))[0]

@@ -17,8 +17,9 @@ import standardwebhooks
 from config.settings import Settings, load_settings
 from connectors.http import use_transports
 from sandbox.world import Sandbox
+from tasks.models import subject_reference
 from triggers.app import create_app
-from triggers.dispatch import DispatchUnavailable, Receipt
+from triggers.dispatch import DispatchUnavailable, Receipt, next_request_id
 from triggers.events import MemberEvent, SettledEvent
 from triggers.signature import sign
 
@@ -27,6 +28,11 @@ OLD_SECRET = "whsec_" + base64.b64encode(b"slett-old-webhook-secret-0123456789")
 OTHER_SECRET = "whsec_" + base64.b64encode(b"somebody-else's-secret-0123456789ab").decode()
 NOW = 1_790_000_000  # 2026-09-21, a fixed clock
 PATH = "/webhooks/membership"
+
+
+def subject_of(controller: str, member_id: str) -> str:
+    """The member's subject reference under the test settings' key."""
+    return subject_reference(load_settings().subject_key, controller, member_id)
 
 
 def key(secret: str) -> bytes:
@@ -88,7 +94,7 @@ class RecordingDispatcher:
         self.erasures.append((webhook_id, event))
         member = event.data
         return Receipt("started", uuid.uuid5(uuid.NAMESPACE_URL, member.member_id),
-                       f"{member.controller}-{member.member_id}-1")
+                       next_request_id(member.controller, subject_of(member.controller, member.member_id), []))
 
     async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
         """Record the settlement."""

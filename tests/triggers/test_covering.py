@@ -10,16 +10,28 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 from triggers.dispatch import covering_run, next_request_id, webhook_tag
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+SR = "sr-0123456789abcdef01234567"
 
 
-def run(state: StateType, created: datetime = T0, ended: datetime | None = None, *tags: str) -> FlowRun:
+def run(state: StateType, created: datetime = T0, ended: datetime | None = None, *tags: str,
+        request_id: str | None = None) -> FlowRun:
     """An erase-member run as the Prefect API returns it."""
-    return FlowRun(flow_id=uuid4(), state=State(type=state), created=created, end_time=ended, tags=list(tags))
+    return FlowRun(flow_id=uuid4(), state=State(type=state), created=created, end_time=ended, tags=list(tags),
+                   parameters={"request_id": request_id} if request_id else {})
 
 
 def test_no_runs_means_start_request_one():
-    """A member with no requests gets request 1, named after the controller and the member."""
-    assert (None, "demo-M1001-1") == (covering_run([], "msg_1", T0), next_request_id("demo", "M1001", []))
+    """A member with no requests gets request 1, named after the controller and the subject reference."""
+    assert (None, f"demo-{SR}-1") == (covering_run([], "msg_1", T0), next_request_id("demo", SR, []))
+
+
+def test_next_request_is_one_past_the_highest_even_with_a_run_deleted():
+    """With request 1 deleted from the history and request 2 left, the next request is 3, not 2 again;
+    runs started by hand under ids of their own do not count."""
+    second = run(StateType.COMPLETED, request_id=f"demo-{SR}-2")
+    by_hand = run(StateType.COMPLETED, request_id="by-hand-m1001-7")
+
+    assert f"demo-{SR}-3" == next_request_id("demo", SR, [second, by_hand])
 
 
 def test_a_pending_request_answers_every_delivery():
@@ -52,9 +64,10 @@ def test_an_event_from_before_the_request_finished_is_covered_by_it():
 
 def test_a_new_event_after_the_last_request_finished_starts_the_next():
     """A termination after the last request finished starts request n + 1."""
-    first = run(StateType.COMPLETED, T0, T0 + timedelta(minutes=5))
-    cancelled = run(StateType.CANCELLED, T0 + timedelta(days=1), T0 + timedelta(days=1, minutes=1))
+    first = run(StateType.COMPLETED, T0, T0 + timedelta(minutes=5), request_id=f"demo-{SR}-1")
+    cancelled = run(StateType.CANCELLED, T0 + timedelta(days=1), T0 + timedelta(days=1, minutes=1),
+                    request_id=f"demo-{SR}-2")
 
     found = covering_run([first, cancelled], "msg_3", T0 + timedelta(days=2))
 
-    assert (None, "demo-M1001-3") == (found, next_request_id("demo", "M1001", [first, cancelled]))
+    assert (None, f"demo-{SR}-3") == (found, next_request_id("demo", SR, [first, cancelled]))

@@ -20,6 +20,7 @@ from tests.triggers.conftest import (
     key,
     reference,
     signed,
+    subject_of,
 )
 from triggers.app import create_app
 from triggers.dispatch import PrefectDispatcher
@@ -35,7 +36,7 @@ async def test_signed_termination_starts_an_erasure(receiver, dispatcher, signer
 
     assert 202 == answer.status_code
     assert {"status": "started", "flow_run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "M1001")),
-            "request_id": "demo-M1001-1", "resumed": []} == answer.json()
+            "request_id": f"demo-{subject_of('demo', 'M1001')}-1", "resumed": []} == answer.json()
     assert [("msg_1", "member.terminated", "demo", "M1001")] == [
         (webhook_id, e.type, e.data.controller, e.data.member_id) for webhook_id, e in dispatcher.erasures]
 
@@ -297,7 +298,7 @@ async def test_real_dispatcher_with_unreachable_prefect_is_503(settings, clock):
     from cli.stack import free_port
 
     closed = f"http://127.0.0.1:{free_port(0)}/api"
-    app = create_app(settings, PrefectDispatcher(closed, timeout_s=5), clock)
+    app = create_app(settings, PrefectDispatcher(closed, timeout_s=5, subject_key=settings.subject_key), clock)
     body = event()
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://receiver") as client:
@@ -313,3 +314,48 @@ async def test_healthz(receiver):
     answer = await receiver.get("/healthz")
 
     assert (200, {"status": "ok"}) == (answer.status_code, answer.json())
+
+
+async def test_accepted_delivery_is_logged_by_subject_reference(receiver):
+    """The receiver's log line for an accepted delivery names the subject reference, never the member id."""
+    body = event("member.terminated", "M1001")
+
+    with capture_logs() as logs:
+        await receiver.post(PATH, content=body, headers=signed(body, webhook_id="msg_logged"))
+
+    [accepted] = [log for log in logs if log["event"] == "webhook accepted"]
+    assert (subject_of("demo", "M1001"), "msg_logged") == (accepted["subject_ref"], accepted["webhook_id"])
+    assert "M1001" not in repr(logs)
+
+
+@pytest.mark.parametrize(("declared", "status"), [
+    ("\N{SUPERSCRIPT TWO}", 202), ("1\N{SUPERSCRIPT THREE}", 202), ("99999999", 413)])
+async def test_declared_length_counts_only_ascii_digits(receiver, declared, status):
+    """A Content-Length of Unicode digits ('²') is no number: the body is read and checked as it comes, not a
+    500; a Content-Length of ASCII digits over the limit is still refused at once."""
+    body = event()
+    headers = {**signed(body), "content-length": declared}
+
+    answer = await receiver.post(PATH, content=body, headers={k: v.encode("latin-1") for k, v in headers.items()})
+
+    assert status == answer.status_code
+
+
+async def test_prefect_refusing_a_call_is_503_with_retry_after_and_a_log_line(settings, clock):
+    """A 4xx from the Prefect API (here 422 to every call) becomes 503 with Retry-After, logged, not a 500."""
+    import httpx
+
+    refusing = httpx.MockTransport(lambda request: httpx.Response(422, json={"detail": "refused"}))
+    dispatcher = PrefectDispatcher("http://prefect.invalid/api", timeout_s=5, subject_key=settings.subject_key,
+                                   httpx_settings={"transport": refusing})
+    app = create_app(settings, dispatcher, clock)
+    body = event()
+
+    with capture_logs() as logs:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://receiver") as client:
+            answer = await client.post(PATH, content=body, headers=signed(body))
+    await dispatcher.aclose()
+
+    assert (503, "30", "the Prefect API answered 422; deliver again") == (
+        answer.status_code, answer.headers.get("retry-after"), answer.json()["detail"])
+    assert [422] == [log["status"] for log in logs if log["event"] == "prefect refused a webhook's call"]

@@ -1,0 +1,92 @@
+"""Working days in Norway, and a request's deadline under a chain's own promise."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from config.dates import gdpr_deadline
+from config.policy import load_policy
+from config.settings import PROJECT_ROOT
+from config.workdays import ONE_MONTH, add_working_days, answer_deadline, easter_sunday, is_working_day
+
+DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
+COUNTS = st.integers(min_value=0, max_value=60)
+
+
+@given(DAYS, COUNTS)
+def test_exactly_n_working_days_follow_the_start_up_to_the_result(start, n):
+    """Between the day after `start` and the result, both included, lie exactly n working days, and the
+    result is one of them (for n > 0)."""
+    result = add_working_days(start, n)
+
+    between = [start + timedelta(days=d) for d in range(1, (result - start).days + 1)]
+    assert n == sum(is_working_day(day) for day in between)
+    assert (n == 0) == (result == start)
+    assert n == 0 or is_working_day(result)
+
+
+@given(DAYS, COUNTS)
+def test_one_more_working_day_is_later_and_at_most_a_week_later(start, n):
+    """Each further working day comes after the one before, and never more than six days after it (no
+    run of Norwegian holidays and weekend is longer: Easter, Thursday to Monday, is five)."""
+    before, after = add_working_days(start, n), add_working_days(start, n + 1)
+
+    assert 1 <= (after - before).days <= 6
+
+
+@given(DAYS)
+def test_weekends_are_never_working_days(day):
+    """Saturday and Sunday are never working days."""
+    assert not (day.weekday() >= 5 and is_working_day(day))
+
+
+@given(st.integers(min_value=1900, max_value=2199))
+def test_easter_is_a_sunday_between_22_march_and_25_april(year):
+    """Easter Sunday is a Sunday, on 22 March at the earliest and 25 April at the latest."""
+    easter = easter_sunday(year)
+
+    assert (6, True) == (easter.weekday(), date(year, 3, 22) <= easter <= date(year, 4, 25))
+
+
+@pytest.mark.parametrize(("year", "easter"), [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),
+                                              (2026, date(2026, 4, 5)), (2038, date(2038, 4, 25))])
+def test_easter_on_known_dates(year, easter):
+    """Easter Sunday on the dates the almanac gives."""
+    assert easter == easter_sunday(year)
+
+
+@pytest.mark.parametrize("holiday", [date(2026, 1, 1), date(2026, 4, 2), date(2026, 4, 3), date(2026, 4, 6),
+                                     date(2026, 5, 1), date(2026, 5, 14), date(2026, 5, 25), date(2026, 12, 25),
+                                     date(2025, 12, 26), date(2028, 5, 17)])
+def test_norwegian_public_holidays_on_weekdays_are_not_working_days(holiday):
+    """New Year, Maundy Thursday, Good Friday, Easter Monday, 1 and 17 May, Ascension, Whit Monday and
+    Christmas are not working days even on a weekday."""
+    assert (True, False) == (holiday.weekday() < 5, is_working_day(holiday))
+
+
+def test_two_working_days_over_easter():
+    """Aktiv365's two working days from Wednesday 1 April 2026 skip Easter: Tuesday 7 and Wednesday 8 April."""
+    assert date(2026, 4, 8) == add_working_days(date(2026, 4, 1), 2)
+
+
+@given(DAYS, st.one_of(st.none(), st.integers(min_value=1, max_value=40)))
+def test_the_deadline_is_the_earlier_of_the_month_and_the_promise(received, promised):
+    """The deadline is never after GDPR's month, never after the promise, and says which one it is."""
+    deadline, reason = answer_deadline(received, promised, "Kjeden")
+
+    legal = gdpr_deadline(received)
+    assert deadline == min(legal, add_working_days(received, promised) if promised else legal)
+    assert (reason == ONE_MONTH) == (deadline == legal)
+
+
+@pytest.mark.parametrize(("controller", "days"), [("aktiv365", 2), ("vekstly", 14), ("demo", None)])
+def test_chains_promise_what_their_policies_say(controller, days):
+    """Aktiv365 answers within 2 working days and Vekstly within 14, as their policies say; demo promises
+    nothing beyond GDPR."""
+    policy = load_policy(controller, PROJECT_ROOT / "config" / "controllers")
+
+    assert days == policy.answer_within_working_days
