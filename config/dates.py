@@ -117,24 +117,35 @@ class Period:
         return f"P{written or '0D'}"
 
 
+def after_financial_year(entry: date, period: Period, year_end: MonthDay = DEC_31) -> date:
+    """The last day `period` after the end of the entry's financial year."""
+    end = financial_year_end(entry, year_end)
+    if period.months or period.days:
+        return period.after(end)
+    # Whole years are counted in financial years, so a year ending 29 February ends on the 29th again in a
+    # leap year (add_years would give the 28th): never earlier than the calendar count, and a year end.
+    return year_end.in_year(end.year + period.years)
+
+
+BOOKKEEPING_PERIOD = Period(years=5)  # bokføringsloven § 13: primary documentation
+SECONDARY_PERIOD = Period(years=3, months=6)  # bokføringsloven § 13: contracts, material correspondence
+
+
 def bookkeeping_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
     """Last day primary bookkeeping documentation must be kept (bokføringsloven §13)."""
-    # §13 first paragraph: five years after the end of the financial year. Counted in financial years, so a
-    # year ending 29 February ends on the 29th again in a leap year (not on add_years' 28th).
-    return year_end.in_year(financial_year_end(entry, year_end).year + 5)
+    return after_financial_year(entry, BOOKKEEPING_PERIOD, year_end)
 
 
 def secondary_documentation_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
     """Last day secondary documentation (contracts, correspondence) must be kept (bokføringsloven §13)."""
-    # §13 second paragraph: three years and six months after the end of the financial year.
-    return add_months(financial_year_end(entry, year_end), 3 * 12 + 6)
+    return after_financial_year(entry, SECONDARY_PERIOD, year_end)
 
 
 def journal_review_day(last_entry: date) -> date:
     """The day a clinician reviews a patient journal, ten years after its last entry."""
     # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed;
     # ten years after the last entry is the practice. A person decides; nothing is deleted by date.
-    return add_years(last_entry, 10)
+    return Period(years=10).after(last_entry)
 
 
 def gdpr_deadline(received: date, extended: bool = False) -> date:
@@ -146,24 +157,24 @@ def gdpr_deadline(received: date, extended: bool = False) -> date:
 def claim_last_day(due: date) -> date:
     """Last day a settled claim's records are kept: the limitation period from its due date."""
     # Foreldelsesloven § 2: three years; § 3: counted from the day the creditor could demand payment.
-    return add_years(due, 3)
+    return Period(years=3).after(due)
 
 
 def purchase_last_day(purchased: date) -> date:
     """Last day a chain that keeps purchase data two years keeps a purchase (Spenst's policy)."""
-    return add_years(purchased, 2)
+    return Period(years=2).after(purchased)
 
 
 def withdrawal_last_day(paid: date) -> date:
     """Last day of the 14-day right of withdrawal counted from the payment (angrerettloven)."""
-    return paid + timedelta(days=14)
+    return Period(days=14).after(paid)
 
 
 def footage_last_day(recorded: date) -> date:
     """Last day camera footage is kept so that it is gone within a week of the recording."""
     # A hold is released at 00:00 the day after its last day: footage from any hour of day 0 is then
     # gone at the start of day 7, inside the week MOVA promises and Datatilsynet's practice allows.
-    return recorded + timedelta(days=6)
+    return Period(days=6).after(recorded)
 
 
 def latest_action_day(start: date, buffer: Period) -> date:

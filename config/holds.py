@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from config.dates import MonthDay, financial_year_end, latest_action_day
-from config.policy import ActionName, Policy, RetentionRule
+from config.dates import MonthDay, after_financial_year, latest_action_day
+from config.policy import FINANCIAL_YEAR_CLOCKS, ActionName, Policy, RetentionRule
 
 
 @dataclass(frozen=True)
@@ -22,49 +22,74 @@ class Hold:
     review_only: bool
     until_settled: bool = False
     holds_record: bool = False
+    # The newest record date this hold covers: its release deletes the rule's records dated up to it and
+    # keeps the newer ones for their own dates. None when the whole record is held (a journal, a claim).
+    records_through: date | None = None
 
     @property
     def key(self) -> str:
-        """A stable name for this hold within a request."""
+        """The processor and rule this hold is under; a rule's records may be held until several dates."""
         return f"{self.system}-{self.rule}"
 
 
 @dataclass(frozen=True)
 class Clocks:
-    """The dates at a processor that retention periods count from."""
+    """The dates at a processor that retention periods count from: each record's own, or the whole record's."""
 
-    last_bookkeeping_entry: date | None = None
+    bookkeeping_entries: tuple[date, ...] = ()
+    contract_ends: tuple[date, ...] = ()
+    purchases: tuple[date, ...] = ()
+    recordings: tuple[date, ...] = ()
+    exclusion_ends: tuple[date, ...] = ()
     last_journal_entry: date | None = None
     claim_due: date | None = None
-    last_purchase: date | None = None
-    last_recording: date | None = None
-    exclusion_end: date | None = None
     last_payment: date | None = None
 
+    def records(self, rule: RetentionRule) -> tuple[date, ...] | None:
+        """The dates of the records a rule counts from each on its own; None when it holds a whole record."""
+        dated = {"financial_year_end": self.bookkeeping_entries, "contract_year_end": self.contract_ends,
+                 "purchase": self.purchases, "recording": self.recordings, "exclusion_end": self.exclusion_ends}
+        return dated.get(rule.clock)
 
-def clock_start(rule: RetentionRule, clocks: Clocks, year_end: MonthDay) -> date | None:
-    """The day a rule's period starts counting, or None when the processor has nothing it covers."""
-    if rule.clock == "financial_year_end":
-        entry = clocks.last_bookkeeping_entry
-        return financial_year_end(entry, year_end) if entry else None
-    starts = {"last_journal_entry": clocks.last_journal_entry, "claim_due": clocks.claim_due,
-              "purchase": clocks.last_purchase, "recording": clocks.last_recording,
-              "exclusion_end": clocks.exclusion_end, "payment": clocks.last_payment}
-    return starts[rule.clock]
+    def whole_record(self, rule: RetentionRule) -> date | None:
+        """The one date a rule that holds a whole record counts from (a journal's last entry, a claim's due)."""
+        starts = {"last_journal_entry": self.last_journal_entry, "claim_due": self.claim_due,
+                  "payment": self.last_payment}
+        return starts.get(rule.clock)
+
+
+def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
+    """The last day a record is kept under `rule`, its clock started by `start` (the record's date)."""
+    if rule.clock in FINANCIAL_YEAR_CLOCKS:
+        return after_financial_year(start, rule.period, year_end)
+    return rule.period.after(start)
 
 
 def holds_for(policy: Policy, key: str, clocks: Clocks) -> list[Hold]:
-    """The holds a processor's records fall under, with their last days."""
+    """The holds a processor's records fall under: per rule, one for each day some of them may go, oldest first."""
     processor = policy.processor(key)
     holds = []
     for name in processor.holds:
         rule = policy.rule(name)
-        start = clock_start(rule, clocks, policy.financial_year_end)
-        if start is None:
-            continue
-        holds.append(Hold(processor.system, rule.name, rule.categories, rule.basis.value, rule.basis.citation,
-                          rule.period.after(start), rule.review_only, rule.until_settled, rule.holds_record))
+        holds += _rule_holds(processor.system, rule, clocks, policy.financial_year_end)
     return holds
+
+
+def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay) -> list[Hold]:
+    """A rule's holds: records grouped by their last day (a financial year's invoices go together)."""
+    def hold(until: date, through: date | None) -> Hold:
+        return Hold(system, rule.name, rule.categories, rule.basis.value, rule.basis.citation, until,
+                    rule.review_only, rule.until_settled, rule.holds_record, through)
+
+    dates = clocks.records(rule)
+    if dates is None:
+        start = clocks.whole_record(rule)
+        return [] if start is None else [hold(last_day(rule, start, year_end), None)]
+    groups: dict[date, date] = {}
+    for day in dates:
+        until = last_day(rule, day, year_end)
+        groups[until] = max(groups.get(until, day), day)
+    return [hold(until, through) for until, through in sorted(groups.items())]
 
 
 def planned_action(policy: Policy, key: str, holds: list[Hold], as_of: date) -> ActionName:

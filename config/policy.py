@@ -18,15 +18,17 @@ from pydantic import (
     model_validator,
 )
 
-from config.dates import MonthDay, Period
+from config.dates import BOOKKEEPING_PERIOD, SECONDARY_PERIOD, MonthDay, Period
 from config.yaml_lines import LinedYaml, load_lined
 from config.yaml_lines import Path as DataPath
 
 Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
 ActionName = Literal["delete", "anonymise", "restrict", "notify"]
 # What a retention period counts from; each is a date the processor reports in its holdings.
-Clock = Literal["financial_year_end", "last_journal_entry", "claim_due", "purchase", "recording",
-                "exclusion_end", "payment"]
+Clock = Literal["financial_year_end", "contract_year_end", "last_journal_entry", "claim_due", "purchase",
+                "recording", "exclusion_end", "payment"]
+# Clocks counted from the end of the financial year that holds the record's date (an entry, a contract's end).
+FINANCIAL_YEAR_CLOCKS = frozenset({"financial_year_end", "contract_year_end"})
 BufferClock = Literal["settlement", "relationship_end"]
 PurgeKind = Literal["guests", "course_participants"]
 # Processors with no API: a person acts there, so the policy names the real supplier and how long
@@ -52,14 +54,18 @@ class Basis(enum.StrEnum):
 
 BASIS_TEXT = {
     Basis.BOOKKEEPING: "bokføringsloven §13 (primary documentation, 5 years); GDPR Art. 17(3)(b)",
-    Basis.BOOKKEEPING_SECONDARY: "bokføringsloven §13 (secondary documentation, 3.5 years); "
-    "GDPR Art. 17(3)(b)",
+    Basis.BOOKKEEPING_SECONDARY: "bokføringsloven §13 (secondary documentation such as contracts, at least "
+    "3.5 years); GDPR Art. 17(3)(b)",
     Basis.LEGAL_CLAIM: "GDPR Art. 17(3)(e); foreldelsesloven §§ 2-3",
     Basis.JOURNAL: "helsepersonelloven §§ 39-40; pasientjournalloven § 25; journalforskriften § 14",
     Basis.LEGITIMATE_INTEREST: "GDPR Art. 6(1)(f) and 17(1)(c): the chain's stated legitimate interest, "
     "for the period its policy gives",
     Basis.WITHDRAWAL: "angrerettloven (14-day right of withdrawal); GDPR Art. 6(1)(b)",
 }
+
+
+# The least a rule under each bookkeeping basis may keep, from the end of the financial year (bokføringsloven § 13).
+LEGAL_MINIMUM = {Basis.BOOKKEEPING: BOOKKEEPING_PERIOD, Basis.BOOKKEEPING_SECONDARY: SECONDARY_PERIOD}
 
 
 def _period(value: object) -> Period:
@@ -92,7 +98,16 @@ class RetentionRule(BaseModel):
     def _recheck_with_settlement(self) -> RetentionRule:
         if self.until_settled and self.recheck is None:
             raise ValueError("until_settled needs recheck: when to look again if the amount is still owed")
+        least = LEGAL_MINIMUM.get(self.basis)
+        if least is not None and (self.clock not in FINANCIAL_YEAR_CLOCKS or _shorter(self.period, least)):
+            raise ValueError(f"{self.basis.value} keeps at least {least} from the end of the financial year "
+                             f"(got {self.period} from {self.clock})")
         return self
+
+
+def _shorter(period: Period, least: Period) -> bool:
+    """Whether `period` is shorter than `least` (both in whole months and days)."""
+    return (12 * period.years + period.months, period.days) < (12 * least.years + least.months, least.days)
 
 
 class ProcessorRule(BaseModel):
@@ -176,6 +191,9 @@ class Policy(BaseModel):
     retention: tuple[RetentionRule, ...] = ()
     buffer: Buffer | None = None
     purges: tuple[PurgeRule, ...] = ()
+    answer_within_working_days: int | None = Field(
+        None, ge=1, description="the chain's own promise to answer a request, in working days; "
+        "the deadline is the earlier of this and GDPR's one month")
 
     @field_validator("financial_year_end", mode="before")
     @classmethod

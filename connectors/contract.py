@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
@@ -83,18 +84,35 @@ class Subject:
 class RetentionFacts:
     """The dates and flags at a processor that drive retention; no personal data."""
 
-    last_invoice_date: date | None = None
     open_invoices: int = 0
     open_amount_ore: int = 0
     in_collection: bool = False
     last_journal_entry: date | None = None
-    last_transaction_date: date | None = None
     last_payment_date: date | None = None
-    # The clocks of the chains' own rules (config/controllers/*.yaml), reported by the membership system.
     claim_due: date | None = None  # the earliest due date of a claim in collection
-    last_purchase_date: date | None = None  # the newest purchase with the membership card
-    last_recording_date: date | None = None  # the newest camera snapshot kept with a visit
-    exclusion_ends: date | None = None  # the last day of an exclusion for breaking the house rules
+    # Each record's own date, oldest first, each day once: a retention rule counts every record from its own
+    # date, so an old invoice or snapshot is not kept as long as the newest.
+    invoice_dates: tuple[date, ...] = ()
+    transaction_dates: tuple[date, ...] = ()
+    contract_end_dates: tuple[date, ...] = ()  # the day each membership contract ended
+    purchase_dates: tuple[date, ...] = ()  # purchases with the membership card
+    recording_dates: tuple[date, ...] = ()  # camera snapshots kept with a visit
+    exclusion_end_dates: tuple[date, ...] = ()  # the last day of each exclusion for breaking the house rules
+
+    @property
+    def last_invoice_date(self) -> date | None:
+        """The newest invoice's date."""
+        return max(self.invoice_dates, default=None)
+
+    @property
+    def last_transaction_date(self) -> date | None:
+        """The newest transaction's date."""
+        return max(self.transaction_dates, default=None)
+
+
+def distinct_days(days: Iterable[date]) -> tuple[date, ...]:
+    """Dates oldest first, each once: how RetentionFacts lists a kind of record's dates."""
+    return tuple(sorted(set(days)))
 
 
 @dataclass(frozen=True)
@@ -187,8 +205,9 @@ class Connector(Protocol):
 class Releaser(Protocol):
     """A processor that keeps records under a hold and can delete them once the hold expires."""
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
-        """Delete the held records of `categories` (invoices, transactions, ...) for good."""
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
+        """Delete for good the held records of `categories` dated up to `through` (all when None)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from connectors.contract import (
     RetentionFacts,
     Status,
     Subject,
+    distinct_days,
 )
 from connectors.http import ProcessorClient
 from connectors.registry import register
@@ -27,14 +28,14 @@ ENDPOINTS = {Action.ANONYMISE: "anonymise", Action.RESTRICT: "restriction"}
 STATUSES = {Action.ANONYMISE: Status.ANONYMISED, Action.RESTRICT: Status.RESTRICTED}
 KEPT = "invoice lines kept for bookkeeping (bokføringsloven § 13), restricted"
 # Records chains keep for a while after a member leaves (config/controllers/*.yaml): kind -> its date.
-RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn"}
+RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn", "contracts": "endedOn"}
 
 
 def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
-    """What the member owes and when they were last invoiced."""
+    """What the member owes, and the date of each invoice."""
     owing = [i for i in invoices if i["openAmountOre"] > 0]
     return RetentionFacts(
-        last_invoice_date=max((date.fromisoformat(i["invoiceDate"]) for i in invoices), default=None),
+        invoice_dates=distinct_days(date.fromisoformat(i["invoiceDate"]) for i in invoices),
         open_invoices=len(owing),
         open_amount_ore=sum(i["openAmountOre"] for i in owing),
         in_collection=any(i["status"] == "collection" for i in owing),
@@ -44,11 +45,11 @@ def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
 
 
 def with_records(facts: RetentionFacts, records: dict[str, list[dict[str, Any]]]) -> RetentionFacts:
-    """The facts with the dates the chains' own rules count from: newest purchase, recording, exclusion end."""
-    newest = {kind: max((date.fromisoformat(r[field]) for r in records.get(kind, [])), default=None)
-              for kind, field in RECORDS.items()}
-    return replace(facts, last_purchase_date=newest["purchases"], last_recording_date=newest["camera"],
-                   exclusion_ends=newest["exclusions"])
+    """The facts with each kept record's date: purchases, recordings, exclusion ends, contract ends."""
+    dates = {kind: distinct_days(date.fromisoformat(r[field]) for r in records.get(kind, []))
+             for kind, field in RECORDS.items()}
+    return replace(facts, purchase_dates=dates["purchases"], recording_dates=dates["camera"],
+                   exclusion_end_dates=dates["exclusions"], contract_end_dates=dates["contracts"])
 
 
 @register("exceline")
@@ -135,19 +136,22 @@ class ExcelineConnector:
         what = "unrestricted record(s)" if action is Action.RESTRICT else "personal field(s) or visit(s)"
         return read_back(self.system, action, STATUSES.get(action, Status.ANONYMISED), left, what)
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
-        """Delete the invoice lines a bookkeeping hold kept, or the records of a chain's own rule, once expired."""
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
+        """Delete the invoice lines or a chain's own records an expired hold kept, those dated up to `through`."""
         releasable(self.system, categories, BOOKKEEPING | frozenset(RECORDS))
         parts = (["invoices"] if BOOKKEEPING & set(categories) else []) + [k for k in RECORDS if k in categories]
+        params = {"through": through.isoformat()} if through else {}
         deleted = 0
         for member_id in holdings.ids:
             for part in parts:
                 path = f"{MEMBERS}/{member_id}/{part if part == 'invoices' else f'records/{part}'}"
                 once = key if part == "invoices" else f"{key}/{part}"
-                answer = await self._client.delete(path, headers={"Idempotency-Key": once})
+                answer = await self._client.delete(path, params=params, headers={"Idempotency-Key": once})
                 deleted += 0 if answer.status_code == 404 else answer.json()["deleted"]
+        dated = f" dated up to {through}" if through else ""
         return done(self.system, Action.RELEASE, Status.ERASED, deleted,
-                    detail=f"{', '.join(parts)} deleted: the hold expired")
+                    detail=f"{', '.join(parts)}{dated} deleted: the hold expired")
 
     async def stale_guests(self, last_visit_before: date, limit: int, cursor: str | None) -> GuestPage:
         """Guests (no paying agreement) whose last visit was before the date, a page at a time."""

@@ -17,6 +17,7 @@ from connectors.contract import (
     RetentionFacts,
     Status,
     Subject,
+    distinct_days,
 )
 from connectors.http import ProcessorClient
 from connectors.registry import register
@@ -26,7 +27,7 @@ MEMBERS = "/api/v3/members"
 CONTACT_FIELDS = ("first_name", "last_name", "email", "mobile_phone", "street_address")
 ENDPOINTS = {Action.ANONYMISE: "anonymise", Action.RESTRICT: "restrict"}
 STATUSES = {Action.ANONYMISE: Status.ANONYMISED, Action.RESTRICT: Status.RESTRICTED}
-KEPT = ("invoice lines kept for bookkeeping (bokføringsloven § 13) and journal notes under "
+KEPT = ("invoice lines and contracts kept for bookkeeping (bokføringsloven § 13) and journal notes under "
         "helsepersonelloven §§ 39-40, restricted")
 OWING = ("open", "debt_collection")
 LEFT = {Action.RESTRICT: "unrestricted record(s)", Action.RELEASE: "invoice(s)", Action.DELETE: "invoice(s)"}
@@ -38,10 +39,10 @@ def ore(kroner: str) -> int:
 
 
 def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
-    """What the member owes, whether a claim is in debt collection, and when they were last invoiced."""
+    """What the member owes, whether a claim is in debt collection, and the date of each invoice."""
     owing = [i for i in invoices if ore(i["balance"]) > 0 and i["state"] in OWING]
     return RetentionFacts(
-        last_invoice_date=max((date.fromisoformat(i["invoice_date"]) for i in invoices), default=None),
+        invoice_dates=distinct_days(date.fromisoformat(i["invoice_date"]) for i in invoices),
         open_invoices=len(owing),
         open_amount_ore=sum(ore(i["balance"]) for i in owing),
         in_collection=any(i["state"] == "debt_collection" for i in owing),
@@ -76,14 +77,17 @@ class EziteqConnector:
         return settlement_of(await self._pages(member_id, "invoices"))
 
     async def lookup(self, subject: Subject) -> Holdings:
-        """The record's categories, the invoice facts and the last journal note's date."""
+        """The record's categories, the invoice and contract dates and the last journal note's date."""
         found = await self._client.get(f"{MEMBERS}/{subject.member_id}")
         if found.status_code == 404:
             return Holdings.of(self.system)
         member = found.json()["data"]
         invoices = await self._pages(subject.member_id, "invoices")
         notes = await self._pages(subject.member_id, "journal-notes")
+        contracts = await self._pages(subject.member_id, "contracts")
         categories = {"invoices"} if invoices else set()
+        if contracts:
+            categories.add("contracts")
         if any(member[field] for field in CONTACT_FIELDS):
             categories.add("profile")
         if member["has_photo"]:
@@ -95,7 +99,8 @@ class EziteqConnector:
         if await self._pages(subject.member_id, "checkins"):
             categories.add("visits")
         last_note = max((date.fromisoformat(n["written_on"]) for n in notes), default=None)
-        facts = replace(settlement_of(invoices), last_journal_entry=last_note)
+        facts = replace(settlement_of(invoices), last_journal_entry=last_note,
+                        contract_end_dates=distinct_days(date.fromisoformat(c["ended_on"]) for c in contracts))
         return Holdings.of(self.system, ids=[subject.member_id], categories=categories, facts=facts)
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
@@ -128,16 +133,24 @@ class EziteqConnector:
         status = Status.ERASED if released else STATUSES.get(action, Status.ANONYMISED)
         return read_back(self.system, action, status, left, what)
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
-        """Delete the invoice lines a bookkeeping hold kept; journal notes are never released."""
-        releasable(self.system, categories, BOOKKEEPING)
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
+        """Delete the invoice lines or contracts an expired hold kept, dated up to `through`; never journal notes."""
+        releasable(self.system, categories, BOOKKEEPING | {"contracts"})
+        parts = (["invoices"] if BOOKKEEPING & set(categories) else []) + (
+            ["contracts"] if "contracts" in categories else [])
+        params = {"through": through.isoformat()} if through else {}
         deleted = 0
         for member_id in holdings.ids:
-            answer = await self._client.delete(f"{MEMBERS}/{member_id}/invoices", headers={"Idempotency-Key": key})
-            if answer.status_code != 404:
-                deleted += answer.json()["data"]["deleted_count"]
+            for part in parts:
+                once = key if part == "invoices" else f"{key}/{part}"
+                answer = await self._client.delete(f"{MEMBERS}/{member_id}/{part}", params=params,
+                                                   headers={"Idempotency-Key": once})
+                if answer.status_code != 404:
+                    deleted += answer.json()["data"]["deleted_count"]
+        dated = f" dated up to {through}" if through else ""
         return done(self.system, Action.RELEASE, Status.ERASED, deleted,
-                    detail="invoice lines deleted: the bookkeeping hold expired")
+                    detail=f"{', '.join(parts)}{dated} deleted: the hold expired")
 
     async def stale_guests(self, last_visit_before: date, limit: int, cursor: str | None) -> GuestPage:
         """Guests whose last check-in was before the date, a page at a time."""

@@ -1,4 +1,8 @@
-"""Mailchimp, the newsletter: the member is permanently deleted from every audience they are in."""
+"""Mailchimp, the newsletter: the member is permanently deleted from every audience they are in.
+
+Holdings keep the audience and Mailchimp's own unique_email_id, never the subscriber hash: an md5 of an
+e-mail address is found again by hashing guessed addresses, and holdings are persisted as task results.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,14 @@ from connectors.http import ProcessorClient
 from connectors.registry import register
 
 
-def member_path(held: str) -> str:
-    """The API path of an audience member held as "list_id/subscriber_hash"."""
-    list_id, subscriber_hash = held.split("/")
+def member_path(list_id: str, subscriber_hash: str) -> str:
+    """The API path of an audience member."""
     return f"/3.0/lists/{list_id}/members/{subscriber_hash}"
 
 
 @register("mailchimp")
 class MailchimpConnector:
-    """Mailchimp Marketing API 3.0; holdings ids are "list_id/subscriber_hash", never an e-mail."""
+    """Mailchimp Marketing API 3.0; holdings ids are "list_id/unique_email_id", never an e-mail or its hash."""
 
     system = "mailchimp"
 
@@ -31,16 +34,19 @@ class MailchimpConnector:
         found = await self._client.get("/3.0/search-members", params={"query": subject.email},
                                        allow=frozenset())
         members = found.json()["exact_matches"]["members"]
-        ids = [f"{member['list_id']}/{member['id']}" for member in members]
+        ids = [f"{member['list_id']}/{member['unique_email_id']}" for member in members]
         return Holdings.of(self.system, ids=ids, categories={"newsletter"} if ids else set())
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
-        """Delete permanently in every audience; a replay meets a 404, which is success."""
+        """Delete permanently in every audience; one already gone is success."""
         require(self.system, action, Action.DELETE)
         deleted = 0
         for held in holdings.ids:
+            list_id, _ = held.split("/")
+            if (subscriber_hash := await self._subscriber_hash(held)) is None:
+                continue
             # Mailchimp takes no Idempotency-Key; delete-permanent is idempotent by its 404.
-            gone = await self._client.post(f"{member_path(held)}/actions/delete-permanent")
+            gone = await self._client.post(f"{member_path(list_id, subscriber_hash)}/actions/delete-permanent")
             deleted += gone.status_code != 404
         return done(self.system, action, Status.ERASED, deleted)
 
@@ -48,9 +54,16 @@ class MailchimpConnector:
         """No audience may still have the member."""
         left = 0
         for held in holdings.ids:
-            found = await self._client.get(member_path(held))
-            left += found.status_code != 404
+            left += await self._subscriber_hash(held) is not None
         return read_back(self.system, action, Status.ERASED, left, "audience membership(s)")
+
+    async def _subscriber_hash(self, held: str) -> str | None:
+        """The audience member's hash for API paths, asked of Mailchimp by unique_email_id; None once gone."""
+        list_id, unique_email_id = held.split("/")
+        found = await self._client.get(f"/3.0/lists/{list_id}/members", params={"unique_email_id": unique_email_id},
+                                       allow=frozenset({404}))
+        members = [] if found.status_code == 404 else found.json()["members"]
+        return str(members[0]["id"]) if members else None
 
     async def poll(self, reference: str) -> Outcome:
         """Mailchimp deletes at once; there are no jobs to poll."""

@@ -23,6 +23,11 @@ class ManualConnector:
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
         """A manual step: a person must carry out `action` at the supplier and confirm it."""
+        if action is Action.NOTIFY:
+            # A collector holding a claim is its own controller: it is told of the erasure (GDPR Art. 19).
+            return Outcome(self.system, Status.MANUAL, action,
+                           detail="a person must send the supplier an Art. 19 notice of the erasure (no API) and "
+                                  "confirm it; who and when go into the evidence")
         return Outcome(self.system, Status.MANUAL, action,
                        detail=f"a person must confirm the {action.value} at the supplier (no API); "
                               "who and when go into the evidence")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from connectors.actions import done, read_back, require
-from connectors.contract import Action, Holdings, Outcome, RetentionFacts, Status, Subject
+from connectors.contract import Action, Holdings, Outcome, RetentionFacts, Status, Subject, distinct_days
 from connectors.http import ProcessorClient
 from connectors.registry import register
 from connectors.releases import BOOKKEEPING, releasable
@@ -25,7 +25,7 @@ class NetsConnector:
         self._client = client
 
     async def lookup(self, subject: Subject) -> Holdings:
-        """The member's customers, card tokens and mandates, and the date of the last transaction."""
+        """The member's customers, card tokens and mandates, and the date of each transaction."""
         found = await self._client.get("/v1/customers", params={"memberRef": subject.member_id},
                                        allow=frozenset())
         ids: list[str] = []
@@ -37,7 +37,7 @@ class NetsConnector:
             ids += [f"mandate/{mandate['mandateId']}" for mandate in customer["avtaleGiroMandates"]]
             dates += [date.fromisoformat(t["date"]) for t in customer["transactions"]]
             categories |= {category for category, key in CATEGORIES.items() if customer[key]}
-        facts = RetentionFacts(last_transaction_date=max(dates, default=None))
+        facts = RetentionFacts(transaction_dates=distinct_days(dates))
         return Holdings.of(self.system, ids=ids, categories=categories, facts=facts)
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
@@ -68,16 +68,19 @@ class NetsConnector:
                 return Outcome.accepted(self.system, reference)
         return Outcome.erased(self.system, count=len(jobs), reference=reference)
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
-        """Delete the transactions a bookkeeping hold kept, once it has expired."""
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
+        """Delete the transactions an expired bookkeeping hold kept, those dated up to `through` (None: all)."""
         releasable(self.system, categories, BOOKKEEPING)
+        params = {"through": through.isoformat()} if through else {}
         deleted = 0
         for nets_id in _customers(holdings):
-            answer = await self._client.delete(f"/v1/customers/{nets_id}/transactions",
+            answer = await self._client.delete(f"/v1/customers/{nets_id}/transactions", params=params,
                                                headers={"Idempotency-Key": f"{key}/{nets_id}"})
             deleted += 0 if answer.status_code == 404 else answer.json()["deleted"]
+        dated = f" dated up to {through}" if through else ""
         return done(self.system, Action.RELEASE, Status.ERASED, deleted,
-                    detail="transactions deleted: the bookkeeping hold expired")
+                    detail=f"transactions{dated} deleted: the bookkeeping hold expired")
 
     async def verify(self, holdings: Holdings, action: Action) -> Outcome:
         """No card token or mandate may be left (a mandate whose deletion still runs is pending); after a

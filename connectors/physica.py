@@ -49,7 +49,8 @@ class PhysicaConnector:
             left += found.status_code != 404 and not found.json()["restricted"]
         return read_back(self.system, action, Status.RESTRICTED, left, "unrestricted journal(s)")
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
         """Refused, always and before any call: a clinician decides about a journal at review, never slett."""
         raise Permanent(self.system, f"release refused: {NEVER_DELETED}; a clinician reviews it instead")
 

@@ -1,29 +1,49 @@
-"""Stripe, Vekstly's card payments: the customer is deleted once paid and the withdrawal period has passed."""
+"""Stripe, Vekstly's card payments: the customer is deleted once paid and the withdrawal period has passed;
+the charges stay at Stripe as the payment records bookkeeping keeps, and are redacted when that hold ends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.actions import done, read_back, require
-from connectors.contract import Action, Holdings, Outcome, Permanent, RetentionFacts, Status, Subject
+from connectors.contract import (
+    Action,
+    Holdings,
+    Outcome,
+    Permanent,
+    RetentionFacts,
+    Status,
+    Subject,
+    distinct_days,
+)
 from connectors.http import ProcessorClient
 from connectors.registry import register
+from connectors.releases import BOOKKEEPING, releasable
 
 OSLO = ZoneInfo("Europe/Oslo")
 RESTRICTED = "gdpr_restricted"
 MARK_RESTRICTED = {f"metadata[{RESTRICTED}]": "true"}  # form-encoded, as Stripe wants POST bodies
-NOTHING_KEPT = "the chain keeps nothing at Stripe once the customer is deleted"
+KEPT = "customer deleted; its charges stay at Stripe as payment records for bookkeeping (bokføringsloven § 13)"
+
+
+def paid_on(charge: dict[str, Any]) -> date:
+    """The day a charge was made, in Oslo."""
+    return datetime.fromtimestamp(charge["created"], UTC).astimezone(OSLO).date()
 
 
 def facts_of(charges: list[dict[str, Any]]) -> RetentionFacts:
-    """The last successful payment (the day the withdrawal period counts from) and what is still pending."""
-    paid = [datetime.fromtimestamp(c["created"], UTC).astimezone(OSLO).date()
-            for c in charges if c["status"] == "succeeded"]
+    """The last successful payment (the withdrawal period counts from it), each payment's day, what is pending."""
+    paid = [paid_on(c) for c in charges if c["status"] == "succeeded"]
     pending = [c for c in charges if c["status"] == "pending"]
     return RetentionFacts(last_payment_date=max(paid, default=None), open_invoices=len(pending),
-                          open_amount_ore=sum(c["amount"] for c in pending))
+                          open_amount_ore=sum(c["amount"] for c in pending), transaction_dates=distinct_days(paid))
+
+
+def customers_of(holdings: Holdings) -> list[str]:
+    """The customer ids among the holdings' ids (the rest are charges: Stripe's ids say what they are)."""
+    return [held for held in holdings.ids if held.startswith("cus_")]
 
 
 @register("stripe")
@@ -49,21 +69,24 @@ class StripeConnector:
         return facts_of(charges)
 
     async def lookup(self, subject: Subject) -> Holdings:
-        """The customers with the member's e-mail (or, without one, their member id) and their payments."""
+        """Customers with the member's e-mail (or member id) and their payments, a deleted customer's too."""
         if subject.email:
             customers = await self._all("/v1/customers", {"email": subject.email})
         else:
             customers = await self._by_member(subject.member_id)
-        charges = [c for customer in customers for c in await self._charges(customer["id"])]
+        found = {c["id"]: c for customer in customers for c in await self._charges(customer["id"])}
+        # Vekstly puts the member id in each charge's metadata: a deleted customer's charges are found by it.
+        found |= {c["id"]: c for c in await self._charges_of_member(subject.member_id)}
+        charges = [c for c in found.values() if c.get("redaction") is None]
         categories = ({"customer"} if customers else set()) | ({"payments"} if charges else set())
-        return Holdings.of(self.system, ids=[c["id"] for c in customers], categories=categories,
-                           facts=facts_of(charges))
+        return Holdings.of(self.system, ids=[c["id"] for c in customers] + [c["id"] for c in charges],
+                           categories=categories, facts=facts_of(charges))
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
         """Delete each customer (Stripe: a 404 `resource_missing` means already gone), or mark it restricted."""
         require(self.system, action, Action.DELETE, Action.RESTRICT)
         changed = 0
-        for customer_id in holdings.ids:
+        for customer_id in customers_of(holdings):
             if action is Action.DELETE:
                 # Stripe ignores Idempotency-Key on DELETE: deleting is idempotent by its 404.
                 gone = await self._client.delete(f"/v1/customers/{customer_id}")
@@ -72,12 +95,14 @@ class StripeConnector:
                 marked = await self._client.post(f"/v1/customers/{customer_id}", data=MARK_RESTRICTED,
                                                  headers={"Idempotency-Key": f"{key}/{customer_id}"})
                 changed += marked.status_code != 404
-        return done(self.system, action, Status.ERASED if action is Action.DELETE else Status.RESTRICTED, changed)
+        if action is Action.DELETE:
+            return done(self.system, action, Status.ERASED, changed, detail=KEPT if len(holdings.ids) > changed else "")
+        return done(self.system, action, Status.RESTRICTED, changed)
 
     async def verify(self, holdings: Holdings, action: Action) -> Outcome:
         """Deleted: Stripe answers 404 or `deleted: true`; restricted: the metadata says so."""
         left = 0
-        for customer_id in holdings.ids:
+        for customer_id in customers_of(holdings):
             found = await self._client.get(f"/v1/customers/{customer_id}")
             customer = {} if found.status_code == 404 else found.json()
             if action is Action.RESTRICT:
@@ -87,13 +112,36 @@ class StripeConnector:
         status = Status.RESTRICTED if action is Action.RESTRICT else Status.ERASED
         return read_back(self.system, action, status, left, "customer(s)")
 
-    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str) -> Outcome:
-        """Nothing is held at Stripe after deletion, so there is nothing to release."""
-        return Outcome.already_absent(self.system, Action.RELEASE).with_(detail=NOTHING_KEPT)
+    async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
+                      through: date | None = None) -> Outcome:
+        """Redact the charges an expired bookkeeping hold kept, those made up to `through` (Stripe deletes none)."""
+        releasable(self.system, categories, BOOKKEEPING)
+        charges = [c for c in await self._charges_by_id(holdings) if through is None or paid_on(c) <= through]
+        if not charges:
+            return Outcome.already_absent(self.system, Action.RELEASE)
+        objects = {f"objects[charges][{n}]": c["id"] for n, c in enumerate(charges)}
+        job = (await self._client.post("/v1/privacy/redaction_jobs", data=objects, allow=frozenset(),
+                                       headers={"Idempotency-Key": f"{key}/job"})).json()
+        ran = (await self._client.post(f"/v1/privacy/redaction_jobs/{job['id']}/run", allow=frozenset(),
+                                       headers={"Idempotency-Key": f"{key}/run"})).json()
+        if ran["status"] != "succeeded":
+            # Stripe may take days to redact: the job is the reference to look at again.
+            return Outcome.accepted(self.system, job["id"], Action.RELEASE).with_(count=len(charges))
+        return Outcome(self.system, Status.ERASED, Action.RELEASE, count=len(charges), reference=job["id"],
+                       detail="payment records redacted at Stripe: the bookkeeping hold expired")
 
     async def poll(self, reference: str) -> Outcome:
-        """Stripe deletes at once; there are no jobs to poll."""
-        raise Permanent(self.system, f"no asynchronous jobs (asked for {reference})")
+        """A redaction job's state: erased once it succeeded, accepted while it runs (Stripe deletes at once)."""
+        if not reference.startswith("prj_"):
+            raise Permanent(self.system, f"no asynchronous jobs but redactions (asked for {reference})")
+        job = (await self._client.get(f"/v1/privacy/redaction_jobs/{reference}", allow=frozenset())).json()
+        if job["status"] == "succeeded":
+            return Outcome(self.system, Status.ERASED, Action.RELEASE, reference=reference,
+                           detail="payment records redacted at Stripe: the bookkeeping hold expired")
+        if job["status"] in ("failed", "canceled"):
+            return Outcome(self.system, Status.FAILED, Action.RELEASE, reference=reference, verified=False,
+                           detail=f"Stripe's redaction job ended {job['status']}")
+        return Outcome.accepted(self.system, reference, Action.RELEASE)
 
     async def _by_member(self, member_id: str) -> list[dict[str, Any]]:
         found = await self._client.get("/v1/customers/search", allow=frozenset(),
@@ -102,6 +150,19 @@ class StripeConnector:
 
     async def _charges(self, customer_id: str) -> list[dict[str, Any]]:
         return await self._all("/v1/charges", {"customer": customer_id})
+
+    async def _charges_of_member(self, member_id: str) -> list[dict[str, Any]]:
+        found = await self._client.get("/v1/charges/search", allow=frozenset(),
+                                       params={"query": f"metadata['member_id']:'{member_id}'"})
+        return list(found.json()["data"])
+
+    async def _charges_by_id(self, holdings: Holdings) -> list[dict[str, Any]]:
+        charges = []
+        for charge_id in (held for held in holdings.ids if held.startswith("ch_")):
+            found = await self._client.get(f"/v1/charges/{charge_id}")
+            if found.status_code != 404 and found.json().get("redaction") is None:
+                charges.append(found.json())
+        return charges
 
     async def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

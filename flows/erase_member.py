@@ -87,7 +87,7 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                {**confirmed, **by_person})
     holds = [hold for p in plan if p.holdings.found
              for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
-    releases = {hold.key: await schedule_release(request, hold, settings) for hold in holds}
+    releases = [await schedule_release(request, hold, settings) for hold in holds]
     evidence = _with_buffer(_evidence(request, with_holds(steps, holds, releases), holds),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, policy)
@@ -141,11 +141,11 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
         facts = await check_settlement(request, policy, settings)
         if not policy.waits_for_settlement(facts.open_invoices, facts.in_collection):
             if facts.in_collection:
-                log.info("Member %s has a claim in collection: restricted under its hold, not waited for",
-                         request.member_id)
+                log.info("Subject %s has a claim in collection: restricted under its hold, not waited for",
+                         request.subject_ref)
             return facts
-        log.info("Member %s owes %d invoice(s); suspending until settlement (round %d)",
-                 request.member_id, facts.open_invoices, round_)
+        log.info("Subject %s owes %d invoice(s); suspending until settlement (round %d)",
+                 request.subject_ref, facts.open_invoices, round_)
         # A resumed run starts from the top: a used key returns its input at once, so the
         # loop checks again and only a new key suspends again.
         await asuspend_flow_run(wait_for_input=Settlement, key=f"settlement-{round_}", timeout=None)

@@ -12,17 +12,21 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
 from flows.erase_member import verify_each
-from tasks.erasure import await_job, erase_in_system, look_up, open_request
+from tasks.erasure import await_job, erase_in_system, failed, look_up, open_request
 from tasks.holds import OSLO, clocks_of, schedule_release
 from tasks.models import Kind, Request, SystemPlan
 from tasks.release import Release, left_after_release, record_release, release_in_system
 from tasks.setup import chain_policy, flow_settings
 
 
+class ReleaseFailed(Exception):
+    """A hold's release did not finish; its row in the request's evidence says where and why."""
+
+
 @flow(name="release-holds", persist_result=True)
 async def release_holds(controller: str, member_id: str, request_id: str, system: str, rule: str,
                         as_of: date | None = None) -> str:
-    """Release one hold once its date has passed: re-check, re-hold if the date moved, else release.
+    """Release what a hold kept once its date has passed: re-check, keep what is not due yet, release the rest.
 
     Args:
         controller: the chain.
@@ -39,33 +43,46 @@ async def release_holds(controller: str, member_id: str, request_id: str, system
     release = await open_request(controller, member_id, Kind.ERASURE, f"{request_id}-release-{system}-{rule}",
                                  settings)
     plan = await look_up(release, policy, system, f"release-{today.isoformat()}", settings)
-    holds = holds_for(policy, system, clocks_of(plan.holdings.facts))
-    hold = next((h for h in holds if h.rule == rule), None)
-    if hold is None or not plan.holdings.found:
+    facts = plan.holdings.facts
+    every = holds_for(policy, system, clocks_of(facts))
+    # One rule may hold records until several dates (each financial year's invoices, each day's footage).
+    holds = [moved_hold(h, policy, facts.open_invoices > 0 or facts.in_collection, today)
+             for h in every if h.rule == rule]
+    if not holds or not plan.holdings.found:
         log.info("Nothing held at %s under %s any more", system, rule)
         await record_release(Release(request_id, system, rule, (), "", None, today, "none", "already_absent",
                                      detail="the processor holds nothing under this rule any more"))
         return "already_absent"
-    facts = plan.holdings.facts
-    hold = moved_hold(hold, policy, facts.open_invoices > 0 or facts.in_collection, today)
-    if hold.retain_until >= today:
+    root = replace(release, request_id=request_id)
+    due = [h for h in holds if h.retain_until < today]
+    later = [h for h in holds if h.retain_until >= today]
+    if not due:
         # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
-        run = await schedule_release(replace(release, request_id=request_id), hold, settings)
+        hold = later[0]
+        run = await schedule_release(root, hold, settings)
         log.info("Hold %s at %s runs until %s; rescheduled", rule, system, hold.retain_until)
         await record_release(_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), run,
                                   f"held again until {hold.retain_until}"))
         return "rescheduled"
+    hold = due[-1]  # the newest expired date: its release takes every older record of the rule too
     if hold.review_only:
         review = Outcome(system, Status.MANUAL, Action.RESTRICT, verified=True,
                          detail=f"review due since {hold.retain_until}: a clinician decides; never deleted by slett")
         await record_release(_row(request_id, hold, today, "review", review))
         return "review"
     if hold.holds_record:
-        outcome = await _carry_out(release, policy, plan, [h for h in holds if h.rule != rule], today, settings)
+        outcome = await _carry_out(release, policy, plan, [h for h in every if h.rule != rule], today, settings)
     else:
         outcome = await _release(release, policy, plan, hold, today, settings)
-    await record_release(_row(request_id, hold, today, outcome.action.value if outcome.action else "release", outcome))
-    return "done" if outcome.status.is_done and outcome.verified else "failed"
+    finished = outcome.status.is_done and bool(outcome.verified)
+    next_run = await schedule_release(root, later[0], settings) if finished and later else None
+    kept = f"; newer records kept until {later[0].retain_until}" if next_run else ""
+    await record_release(_row(request_id, hold, today, outcome.action.value if outcome.action else "release",
+                              outcome, next_run, (outcome.detail + kept).lstrip("; ")))
+    if not finished:
+        raise ReleaseFailed(f"release of {rule} at {system} for request {request_id} did not finish "
+                            f"({outcome.status.value}): {outcome.detail or 'no read-back'}")
+    return "done"
 
 
 async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,
@@ -80,12 +97,16 @@ async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others:
 
 async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hold, today: date,
                    settings: Settings) -> Outcome:
-    """Delete what the hold kept, then look again: none of its categories may be left."""
-    outcome = await release_in_system(release, plan, hold, settings)
+    """Delete what the hold kept, then look again: none of the records it covered may be left."""
+    try:
+        # A processor that releases by a job (Stripe's redaction) is polled as an erasure's job is.
+        outcome = await await_job(release, await release_in_system(release, plan, hold, settings), settings)
+    except Exception as error:
+        return failed(replace(plan, action=Action.RELEASE), error)
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
     after = await look_up(release, policy, plan.step, f"released-{today.isoformat()}", settings)
-    if left := left_after_release(hold, after):
+    if left := left_after_release(hold, policy, after):
         return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
     return outcome.with_(verified=True)
 
@@ -93,4 +114,5 @@ async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hol
 def _row(request_id: str, hold: Hold, today: date, action: str, outcome: Outcome, next_run: str | None = None,
          detail: str = "") -> Release:
     return Release(request_id, hold.system, hold.rule, hold.categories, hold.citation, hold.retain_until, today,
-                   action, outcome.status.value, outcome.verified, next_run, detail or outcome.detail)
+                   action, outcome.status.value, outcome.verified, next_run, detail or outcome.detail,
+                   hold.records_through)

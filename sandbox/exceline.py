@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
-from sandbox.exceline_records import add_record, record_routes, restrict_records
+from sandbox.exceline_records import add_record, record_routes, restrict_records, through_of
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
@@ -22,6 +22,7 @@ from sandbox.people import DemoMember, Profile
 MONTHLY_FEE_ORE = 59_900
 Endpoint = Callable[[Request], Awaitable[Response]]
 BILLED_MONTHS = [(2025, month) for month in range(2, 13)] + [(2026, 1)]
+CONTRACT_ENDED = date(2026, 1, 31)  # the demo members' membership contract: signed February 2025, a year
 
 
 def kid(digits: str) -> str:
@@ -118,6 +119,7 @@ class Exceline:
         self.members[member.member_id] = Member(
             member.member_id, member.first_name, member.last_name, member.email, member.phone,
             member.address, invoices_for(member, profile), visits, consents)
+        add_record(self.members[member.member_id], "contracts", CONTRACT_ENDED)
         for kind, day in profile.records:
             add_record(self.members[member.member_id], kind, day)
 
@@ -219,10 +221,14 @@ def _known(state: Exceline, member_id: str) -> str | None:
 
 
 def release_invoices(state: Exceline, journal: Journal) -> Endpoint:
-    """DELETE the invoice lines an anonymised or restricted member's hold kept, once the hold has expired."""
+    """DELETE the invoice lines a member's expired hold kept: all, or those dated up to `?through=`."""
 
     async def endpoint(request: Request) -> Response:
         member_id = request.path_params["member_id"]
+        try:
+            through = through_of(request)
+        except ValueError:
+            return JSONResponse({"error": "through must be a date (YYYY-MM-DD)"}, 400)
 
         def apply() -> tuple[Response, bool]:
             found = state.members.get(member_id)
@@ -230,10 +236,11 @@ def release_invoices(state: Exceline, journal: Journal) -> Endpoint:
                 return JSONResponse({"error": "member not found"}, 404), False
             if not (found.anonymised or found.restricted):
                 return JSONResponse({"error": "invoices of an active member are not held"}, 409), False
-            if found.owes():
+            going = [i for i in found.invoices if through is None or i.invoice_date <= through]
+            if any(invoice.open_amount_ore for invoice in going):
                 return JSONResponse({"error": "open invoices cannot be deleted"}, 409), False
-            deleted, found.invoices = len(found.invoices), []
-            return JSONResponse({"memberId": member_id, "deleted": deleted}), bool(deleted)
+            found.invoices = [i for i in found.invoices if i not in going]
+            return JSONResponse({"memberId": member_id, "deleted": len(going)}), bool(going)
 
         return journal.once(state.system, request, _known(state, member_id), "release", apply)
 

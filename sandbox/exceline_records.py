@@ -1,7 +1,8 @@
-"""Exceline's records that chains keep for a while after a member leaves: card purchases, exclusions, camera.
+"""Exceline's records that chains keep for a while after a member leaves: card purchases, exclusions, camera,
+the signed membership contract.
 
 Each kind is a list of records with the date its retention rule counts from. Anonymising a member keeps
-them, restricted; a release deletes one kind for good once its hold has expired.
+them, restricted; a release deletes those of one kind dated up to a day (`?through=`), or all of them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ if TYPE_CHECKING:
     from sandbox.exceline import Exceline, Member
 
 # kind -> the field holding the day its retention counts from
-RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn"}
+RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn", "contracts": "endedOn"}
 DETAILS: dict[str, dict[str, Any]] = {"purchases": {"product": "Proteinbar", "amountOre": 3_900},
            "exclusions": {"reason": "brudd på adferdsreglene"},
-           "camera": {"camera": "inngang", "kind": "snapshot at check-in"}}
+           "camera": {"camera": "inngang", "kind": "snapshot at check-in"},
+           "contracts": {"signedOn": "2025-02-01", "terms": "medlemsavtale 12 mnd", "signature": "BankID"}}
 
 
 def add_record(member: Member, kind: str, day: date) -> dict[str, Any]:
@@ -41,6 +43,12 @@ def restrict_records(member: Member) -> None:
     for records in member.records.values():
         for record in records:
             record["restricted"] = True
+
+
+def through_of(request: Request) -> date | None:
+    """The `through` query parameter of a release: delete what is dated up to this day (None: everything)."""
+    text = request.query_params.get("through")
+    return date.fromisoformat(text) if text else None
 
 
 def record_routes(state: Exceline, journal: Journal) -> list[Route]:
@@ -69,12 +77,22 @@ def record_routes(state: Exceline, journal: Journal) -> list[Route]:
         if refused := unknown(request):
             return refused
         member_id, kind = request.path_params["member_id"], request.path_params["kind"]
+        try:
+            through = through_of(request)
+        except ValueError:
+            return JSONResponse({"error": "through must be a date (YYYY-MM-DD)"}, 400)
 
         def apply() -> tuple[Response, bool]:
             member = state.members[member_id]
             if not (member.anonymised or member.restricted):
                 return JSONResponse({"error": "records of an active member are not held"}, 409), False
-            deleted = len(member.records.pop(kind, []))
+            held = member.records.get(kind, [])
+            kept = [r for r in held if through is not None and date.fromisoformat(r[RECORDS[kind]]) > through]
+            if kept:
+                member.records[kind] = kept
+            else:
+                member.records.pop(kind, None)
+            deleted = len(held) - len(kept)
             return JSONResponse({"memberId": member_id, "kind": kind, "deleted": deleted}), bool(deleted)
 
         return journal.once(state.system, request, member_id, "release", apply)

@@ -13,7 +13,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
-from sandbox.exceline import invoices_for
+from sandbox.exceline import CONTRACT_ENDED, invoices_for
+from sandbox.exceline_records import through_of
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
@@ -70,6 +71,7 @@ class Member:
     has_photo: bool = True
     state: str = "terminated"
     restricted: bool = False
+    contracts: list[dict[str, Any]] = field(default_factory=list)  # the signed membership agreements
 
     def as_json(self) -> dict[str, Any]:
         """The member as the API shows it."""
@@ -102,9 +104,11 @@ class Eziteq:
         if profile.journal_last_entry:
             notes = [{"note_id": f"JN-{member.number}-1", "written_on": profile.journal_last_entry.isoformat(),
                       "author": "fysioterapeut", "restricted": False}]
+        contracts = [{"contract_id": f"K-{member.number}", "signed_on": "2025-02-01",
+                      "ended_on": CONTRACT_ENDED.isoformat(), "signature": "BankID", "restricted": False}]
         self.members[member.member_id] = Member(
             member.member_id, member.first_name, member.last_name, member.email, member.phone, member.address,
-            invoices, checkins, notes)
+            invoices, checkins, notes, contracts=contracts)
 
     def settle(self, member_no: str) -> int:
         """Pay every invoice of the member that has a balance; how many were paid."""
@@ -121,14 +125,14 @@ class Eziteq:
 
 
 def anonymise(member: Member) -> int:
-    """Strip the person from the record; invoices (bokføringsloven § 13) and journal notes stay, restricted."""
+    """Strip the person from the record; invoices, contracts (bokføringsloven § 13) and journal notes stay."""
     member.first_name = member.last_name = member.email = member.mobile_phone = member.street_address = None
     member.checkins, member.has_photo, member.state = [], False, "anonymised"
     member.marketing_consent = {channel: False for channel in member.marketing_consent}
     for invoice in member.invoices:
         invoice.restricted = True
-    for note in member.journal_notes:
-        note["restricted"] = True
+    for kept in (*member.journal_notes, *member.contracts):
+        kept["restricted"] = True
     return len(member.invoices)
 
 
@@ -170,6 +174,10 @@ def build(state: Eziteq, journal: Journal) -> ASGIApp:
         found = state.members.get(request.path_params["member_no"])
         return paged(request, found.journal_notes) if found else missing()
 
+    async def contracts(request: Request) -> Response:
+        found = state.members.get(request.path_params["member_no"])
+        return paged(request, found.contracts) if found else missing()
+
     async def anonymise_member(request: Request) -> Response:
         member_no = request.path_params["member_no"]
 
@@ -195,12 +203,18 @@ def build(state: Eziteq, journal: Journal) -> ASGIApp:
             if not found:
                 return missing(), False
             changed, found.restricted = not found.restricted, True
+            for contract in found.contracts:
+                contract["restricted"] = True
             return JSONResponse({"data": {"member_no": member_no, "restricted": True, "changed": changed}}), changed
 
         return journal.once(state.system, request, known(member_no), "restrict", apply)
 
     async def release_invoices(request: Request) -> Response:
         member_no = request.path_params["member_no"]
+        try:
+            through = through_of(request)
+        except ValueError:
+            return errors(400, "invalid_through", "through must be a date (YYYY-MM-DD)")
 
         def apply() -> tuple[Response, bool]:
             found = state.members.get(member_no)
@@ -208,9 +222,30 @@ def build(state: Eziteq, journal: Journal) -> ASGIApp:
                 return missing(), False
             if found.state != "anonymised" and not found.restricted:
                 return errors(409, "member_active", "Invoices of an active member are not held"), False
-            if found.owes():
+            going = [i for i in found.invoices if through is None or i.invoice_date <= through]
+            if any(invoice.balance_ore for invoice in going):
                 return errors(409, "member_has_balance", "Invoices with a balance cannot be deleted"), False
-            deleted, found.invoices = len(found.invoices), []
+            found.invoices = [i for i in found.invoices if i not in going]
+            return JSONResponse({"data": {"member_no": member_no, "deleted_count": len(going)}}), bool(going)
+
+        return journal.once(state.system, request, known(member_no), "release", apply)
+
+    async def release_contracts(request: Request) -> Response:
+        member_no = request.path_params["member_no"]
+        try:
+            through = through_of(request)
+        except ValueError:
+            return errors(400, "invalid_through", "through must be a date (YYYY-MM-DD)")
+
+        def apply() -> tuple[Response, bool]:
+            found = state.members.get(member_no)
+            if not found:
+                return missing(), False
+            if found.state != "anonymised" and not found.restricted:
+                return errors(409, "member_active", "Contracts of an active member are not held"), False
+            kept = [c for c in found.contracts
+                    if through is not None and date.fromisoformat(c["ended_on"]) > through]
+            deleted, found.contracts = len(found.contracts) - len(kept), kept
             return JSONResponse({"data": {"member_no": member_no, "deleted_count": deleted}}), bool(deleted)
 
         return journal.once(state.system, request, known(member_no), "release", apply)
@@ -256,6 +291,8 @@ def build(state: Eziteq, journal: Journal) -> ASGIApp:
         Route(f"{base}/invoices", release_invoices, methods=["DELETE"]),
         Route(f"{base}/checkins", checkins),
         Route(f"{base}/journal-notes", journal_notes),
+        Route(f"{base}/contracts", contracts),
+        Route(f"{base}/contracts", release_contracts, methods=["DELETE"]),
         Route(f"{base}/anonymise", anonymise_member, methods=["POST"]),
         Route(f"{base}/restrict", restrict_member, methods=["POST"]),
         Route("/api/v3/guests", guests),

@@ -1,4 +1,4 @@
-"""Stand-in for Mailchimp: the real Marketing API 3.0 shapes for audiences, search and permanent delete."""
+"""Stand-in for Mailchimp: the real Marketing API 3.0 shapes for audiences, search, members and permanent delete."""
 
 from __future__ import annotations
 
@@ -54,10 +54,12 @@ class Mailchimp:
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Subscribe the member to the first `profile.audiences` audiences."""
         digest = subscriber_hash(member.email)
+        # Mailchimp's own ids for the address, not derived from it (an md5 of an e-mail is found by guessing).
+        unique = uuid.uuid5(uuid.NAMESPACE_URL, f"mailchimp-sandbox/{member.member_id}").hex
         for list_id in list(AUDIENCES)[: profile.audiences]:
             self.members[list_id, digest] = {
-                "id": digest, "email_address": member.email, "unique_email_id": digest[:10],
-                "contact_id": hashlib.sha1(digest.encode(), usedforsecurity=False).hexdigest()[:20],
+                "id": digest, "email_address": member.email, "unique_email_id": unique[:10],
+                "contact_id": unique[10:30],
                 "full_name": member.name, "web_id": 100_000 + member.number, "email_type": "html",
                 "status": "subscribed", "list_id": list_id, "timestamp_signup": "2025-02-01T10:00:00+00:00",
                 "merge_fields": {"FNAME": member.first_name, "LNAME": member.last_name,
@@ -96,6 +98,15 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
                    and (query in m["email_address"].lower() or query in m["full_name"].lower())]
         return JSONResponse({"exact_matches": _found(exact), "full_search": _found(partial), "_links": []})
 
+    async def list_members(request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        if list_id not in AUDIENCES:
+            return not_found()
+        wanted = request.query_params.get("unique_email_id")
+        found = [m for (in_list, _), m in state.members.items()
+                 if in_list == list_id and wanted in (None, m["unique_email_id"])]
+        return JSONResponse({"members": found, "list_id": list_id, "total_items": len(found), "_links": []})
+
     async def member(request: Request) -> Response:
         found = state.members.get((request.path_params["list_id"], request.path_params["subscriber_hash"]))
         return JSONResponse(found) if found else not_found()
@@ -114,6 +125,7 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
     return BearerAuth(Starlette(routes=[
         Route("/3.0/lists", lists),
         Route("/3.0/search-members", search),
+        Route("/3.0/lists/{list_id}/members", list_members),
         Route(member_path, member),
         Route(f"{member_path}/actions/delete-permanent", delete_permanent, methods=["POST"]),
     ]), deny=no_api_key)

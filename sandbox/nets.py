@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
 from sandbox.exceline import BILLED_MONTHS, MONTHLY_FEE_ORE
+from sandbox.exceline_records import through_of
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
 
@@ -154,6 +156,10 @@ def build(state: Nets, journal: Journal) -> ASGIApp:
 
     async def release_transactions(request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
+        try:
+            through = through_of(request)
+        except ValueError:
+            return JSONResponse({"error": {"code": "invalid_through", "message": "through: YYYY-MM-DD"}}, 400)
 
         def apply() -> tuple[Response, bool]:
             found = state.customers.get(customer_id)
@@ -163,7 +169,9 @@ def build(state: Nets, journal: Journal) -> ASGIApp:
                 # A payer with a live card or mandate still pays: their transactions are not held, they are in use.
                 return JSONResponse({"error": {"code": "payment_methods_active",
                                                "message": "delete card tokens and mandates first"}}, 409), False
-            deleted, found.transactions = len(found.transactions), []
+            kept = [t for t in found.transactions
+                    if through is not None and date.fromisoformat(t["date"]) > through]
+            deleted, found.transactions = len(found.transactions) - len(kept), kept
             return JSONResponse({"customerId": customer_id, "deleted": deleted}), bool(deleted)
 
         return journal.once(state.system, request, member_ref(customer_id), "release", apply)

@@ -1,4 +1,5 @@
-"""Stand-in for Stripe: the real API's shapes for customers, charges, search, deletion and idempotent POSTs."""
+"""Stand-in for Stripe: the real API's shapes for customers, charges, search, deletion, redaction jobs and
+idempotent POSTs. Deleting a customer keeps its charges (the merchant's payment records), as Stripe does."""
 
 from __future__ import annotations
 
@@ -86,12 +87,13 @@ def unix(day: date) -> int:
 
 @dataclass
 class Stripe:
-    """Stripe's state: live customers, deleted customer ids (and their members), charges, idempotency keys."""
+    """Stripe's state: live customers, deleted customer ids (and their members), charges, redaction jobs, keys."""
 
     system = "stripe"
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)
     charges: list[dict[str, Any]] = field(default_factory=list)
+    redactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, tuple[tuple[Any, ...], Response]] = field(default_factory=dict)
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
@@ -103,8 +105,9 @@ class Stripe:
             "id": stripe_id("ch", member.member_id), "object": "charge", "amount": COURSE_FEE_ORE,
             "amount_captured": 0 if pending else COURSE_FEE_ORE, "amount_refunded": 0, "currency": "nok",
             "customer": customer["id"], "created": unix(COURSE_PAID_ON), "description": "Vekstly kurs",
-            "livemode": False, "metadata": {}, "paid": not pending, "refunded": False,
-            "status": "pending" if pending else "succeeded"})
+            "billing_details": {"email": member.email, "name": member.name, "phone": member.phone},
+            "livemode": False, "metadata": {"member_id": member.member_id}, "paid": not pending, "refunded": False,
+            "status": "pending" if pending else "succeeded", "redaction": None})
 
     def create(self, fields: dict[str, Any], metadata: dict[str, str], seed: str, created: int) -> dict[str, Any]:
         """A new customer object."""
@@ -125,11 +128,22 @@ class Stripe:
         live = self.customers.get(customer_id)
         return live["metadata"].get("member_id") if live else self.deleted.get(customer_id)
 
+    def redact(self, charge_ids: list[str]) -> int:
+        """Remove the personal data from charges for good (the charge stays, "[redacted]"); how many changed."""
+        changed = 0
+        for charge in self.charges:
+            if charge["id"] in charge_ids and charge["redaction"] is None:
+                charge.update(billing_details={"email": "[redacted]", "name": "[redacted]", "phone": "[redacted]"},
+                              metadata={}, description="[redacted]", redaction={"status": "redacted"})
+                changed += 1
+        return changed
+
     def clear(self) -> None:
         """Forget every customer, charge and idempotency key."""
         self.customers.clear()
         self.deleted.clear()
         self.charges.clear()
+        self.redactions.clear()
         self.keys.clear()
 
 
@@ -250,6 +264,62 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
         found = [c for c in state.charges if wanted is None or c["customer"] == wanted]
         return listing("/v1/charges", sorted(found, key=lambda c: -c["created"]), request)
 
+    async def charge(request: Request) -> Response:
+        found = next((c for c in state.charges if c["id"] == request.path_params["charge_id"]), None)
+        return JSONResponse(found) if found else no_such("charge", request.path_params["charge_id"])
+
+    async def search_charges(request: Request) -> Response:
+        query = SEARCH.match(request.query_params.get("query", ""))
+        if not query or not query["key"]:
+            return error(400, "invalid_request_error", "Invalid search query; the sandbox understands "
+                         "metadata['key']:'value' for charges", param="query")
+        found = [c for c in state.charges if c["metadata"].get(query["key"]) == query["value"]]
+        return JSONResponse({"object": "search_result", "url": "/v1/charges/search", "has_more": False,
+                             "next_page": None, "data": sorted(found, key=lambda c: -c["created"])})
+
+    async def create_redaction(request: Request) -> Response:
+        form = await form_of(request)
+        if isinstance(form, Response):
+            return form
+        wanted = [value for name, value in form if name.startswith("objects[charges]")]
+        unknown = sorted(set(wanted) - {c["id"] for c in state.charges})
+        if not wanted or unknown:
+            return error(400, "invalid_request_error", f"objects[charges] must name charges (unknown: {unknown})",
+                         param="objects")
+
+        def apply() -> Response:
+            job_id = stripe_id("prj", f"{len(state.redactions)}-{','.join(wanted)}")
+            state.redactions[job_id] = {"id": job_id, "object": "privacy.redaction_job", "status": "ready",
+                                        "objects": {"charges": wanted}, "created": unix(date.today())}
+            return JSONResponse(state.redactions[job_id])
+
+        return idempotent(request, form, apply)
+
+    async def redaction(request: Request) -> Response:
+        found = state.redactions.get(request.path_params["job_id"])
+        return JSONResponse(found) if found else no_such("redaction job", request.path_params["job_id"])
+
+    async def run_redaction(request: Request) -> Response:
+        job_id = request.path_params["job_id"]
+        form = await form_of(request)
+        if isinstance(form, Response):
+            return form
+        found = state.redactions.get(job_id)
+        if found is None:
+            return no_such("redaction job", job_id)
+        charge_ids = list(found["objects"]["charges"])
+        owner = next((c["metadata"].get("member_id") or state.member_of(c["customer"])
+                      for c in state.charges if c["id"] in charge_ids), None)
+
+        def apply() -> tuple[Response, bool]:
+            if found["status"] == "succeeded":
+                return JSONResponse(found), False
+            changed = state.redact(charge_ids)
+            found["status"] = "succeeded"  # Stripe takes up to 7 days; the sandbox redacts at once
+            return JSONResponse(found), bool(changed)
+
+        return idempotent(request, form, lambda: journal.once(state.system, request, owner, "redact", apply))
+
     return BearerAuth(Starlette(routes=[
         Route("/v1/customers", customers),
         Route("/v1/customers", create, methods=["POST"]),
@@ -258,4 +328,9 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
         Route("/v1/customers/{customer_id}", update, methods=["POST"]),
         Route("/v1/customers/{customer_id}", delete, methods=["DELETE"]),
         Route("/v1/charges", charges),
+        Route("/v1/charges/search", search_charges),
+        Route("/v1/charges/{charge_id}", charge),
+        Route("/v1/privacy/redaction_jobs", create_redaction, methods=["POST"]),
+        Route("/v1/privacy/redaction_jobs/{job_id}", redaction),
+        Route("/v1/privacy/redaction_jobs/{job_id}/run", run_redaction, methods=["POST"]),
     ]), deny=no_api_key)

@@ -8,12 +8,12 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 
-from config.dates import gdpr_deadline
 from config.holds import holds_for, planned_action
-from config.policy import Policy
+from config.policy import Policy, load_policy
 from config.settings import Settings
+from config.workdays import answer_deadline
 from connectors.contract import (
     Action,
     ConnectorError,
@@ -42,12 +42,19 @@ def request_key(step: str, *names: str) -> Any:
 
 @task(name="open-request", cache_key_fn=lambda _, p: f"slett-{p['request_id']}-open", persist_result=True)
 async def open_request(controller: str, member_id: str, kind: Kind, request_id: str,
-                 settings: Settings) -> Request:
-    """Record the request once: its subject reference, when it came and its deadline."""
-    received = datetime.now(UTC)
+                       settings: Settings, received: datetime | None = None) -> Request:
+    """Record the request once: its subject reference, when it came (its run's creation) and its deadline."""
+    if received is None:
+        # The run was created when the request arrived; a worker may start it hours or days later.
+        context = FlowRunContext.get()
+        created = context.flow_run.created if context is not None and context.flow_run is not None else None
+        received = created or datetime.now(UTC)
+    received = datetime.fromtimestamp(received.timestamp(), UTC)
+    policy = load_policy(controller, settings.controllers_dir)
+    deadline, reason = answer_deadline(received.date(), policy.answer_within_working_days, policy.name)
     return Request(request_id, controller, member_id, kind,
                    subject_reference(settings.subject_key, controller, member_id),
-                   received, gdpr_deadline(received.date()))
+                   received, deadline, reason)
 
 
 async def _subject(policy: Policy, member_id: str, settings: Settings) -> Subject:

@@ -33,15 +33,16 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def with_holds(steps: list[Step], holds: list[Hold], releases: dict[str, str]) -> list[Step]:
-    """The steps with each processor's holds filled in: every basis, the latest day, every release run."""
+def with_holds(steps: list[Step], holds: list[Hold], releases: list[str]) -> list[Step]:
+    """The steps with each processor's holds filled in: every basis, the latest day, every release run
+    (`releases[i]` is the run that releases `holds[i]`)."""
     out = []
     for step in steps:
         held = [hold for hold in holds if hold.system == step.system]
         if not held:
             out.append(step)
             continue
-        runs = [run for hold in held if (run := releases.get(hold.key))]
+        runs = list(dict.fromkeys(run for hold, run in zip(holds, releases, strict=True) if hold.system == step.system))
         out.append(Step(**{**step.__dict__, "basis": "; ".join(dict.fromkeys(h.citation for h in held)),
                            "retain_until": max(h.retain_until for h in held),
                            "release_run": ", ".join(runs) or None}))
@@ -54,7 +55,8 @@ def evidence_document(evidence: Evidence, extension: Extension | None = None) ->
     return {
         "request": {"request_id": request.request_id, "controller": request.controller,
                     "subject_ref": request.subject_ref, "kind": request.kind.value,
-                    "received": plain(request.received), "deadline": plain(request.deadline)},
+                    "received": plain(request.received), "deadline": plain(request.deadline),
+                    "deadline_reason": request.deadline_reason},
         "extension": plain(extension) if extension else None,
         "status": evidence.status,
         "finished": plain(evidence.finished),

@@ -11,19 +11,19 @@ from prefect.states import Scheduled
 
 from config.holds import Clocks, Hold
 from config.settings import Settings
-from connectors.contract import RetentionFacts
+from connectors.contract import RetentionFacts, distinct_days
 from tasks.models import Request
 
 OSLO = ZoneInfo("Europe/Oslo")
 
 
 def clocks_of(facts: RetentionFacts) -> Clocks:
-    """The dates a processor reported, as the clocks retention rules count from."""
-    entries = [day for day in (facts.last_invoice_date, facts.last_transaction_date) if day]
-    return Clocks(last_bookkeeping_entry=max(entries) if entries else None,
+    """The dates a processor reported, as the clocks retention rules count from: each record's own."""
+    return Clocks(bookkeeping_entries=distinct_days((*facts.invoice_dates, *facts.transaction_dates)),
+                  contract_ends=facts.contract_end_dates, purchases=facts.purchase_dates,
+                  recordings=facts.recording_dates, exclusion_ends=facts.exclusion_end_dates,
                   last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
-                  last_purchase=facts.last_purchase_date, last_recording=facts.last_recording_date,
-                  exclusion_end=facts.exclusion_ends, last_payment=facts.last_payment_date)
+                  last_payment=facts.last_payment_date)
 
 
 def release_time(retain_until: date) -> datetime:

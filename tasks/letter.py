@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from config.holds import Hold
@@ -21,6 +21,7 @@ class Words:
     extended: str
     answered: str
     erased: str
+    limited: str
     kept: str
     kept_until: str
     review: str
@@ -31,6 +32,7 @@ class Words:
     roles: dict[str, str]
     statuses: dict[str, str]
     categories: dict[str, str]
+    bases: dict[str, str] = field(default_factory=dict)  # a hold's basis in this language; else its citation
     months: tuple[str, ...] | None = None
 
     def day(self, when: date) -> str:
@@ -44,6 +46,7 @@ NB = Words(
     title="Svar på din henvendelse om sletting", reference="Referanse", received="mottatt",
     deadline="svarfrist", extended="forlenget fra {original} fordi: {reason}", answered="Besvart",
     erased="Dette har vi slettet eller anonymisert:",
+    limited="Dette har vi begrenset (sperret for all annen bruk, GDPR art. 18), uten en fast sluttdato:",
     kept="Dette må vi beholde etter loven. Det er sperret for all annen bruk og slettes når fristen er ute:",
     kept_until="{what} i {where}: etter {basis}, til og med {until}",
     review="{what} i {where}: etter {basis}; behandler vurderer journalen {until}, den slettes aldri automatisk",
@@ -60,13 +63,27 @@ NB = Words(
               "manual": "venter på manuell bekreftelse", "accepted": "under behandling hos leverandøren",
               "pending": "venter", "failed": "ikke fullført"},
     categories={"invoices": "fakturaer", "payments": "betalinger", "customer ledger": "kundereskontro",
-                "physiotherapy journal": "fysioterapijournal", "contract": "avtale",
-                "correspondence": "korrespondanse", "purchases": "kjøpsdata"},
+                "physiotherapy journal": "fysioterapijournal", "contract": "avtale", "contracts": "avtaler",
+                "correspondence": "korrespondanse", "purchases": "kjøpsdata", "transactions": "transaksjoner",
+                "claim": "krav", "profile": "profil", "camera": "kameraopptak", "exclusions": "utestengelser",
+                "customer": "kundeopplysninger", "journal": "journal", "journal notes": "journalnotater"},
+    bases={
+        "bokforingsloven-13": "bokføringsloven § 13 (primærdokumentasjon, minst 5 år); GDPR art. 17 nr. 3 bokstav b",
+        # "minst": the law's least period; a chain may keep longer (Spenst keeps contracts 5 years).
+        "bokforingsloven-13-secondary": "bokføringsloven § 13 (sekundærdokumentasjon, minst 3 år og 6 måneder); "
+        "GDPR art. 17 nr. 3 bokstav b",
+        "gdpr-17-3-e": "GDPR art. 17 nr. 3 bokstav e; foreldelsesloven §§ 2-3",
+        "pasientjournalloven-25": "helsepersonelloven §§ 39-40; pasientjournalloven § 25; journalforskriften § 14",
+        "gdpr-6-1-f": "GDPR art. 6 nr. 1 bokstav f og art. 17 nr. 1 bokstav c: kjedens berettigede interesse, "
+        "i den perioden personvernerklæringen oppgir",
+        "angrerettloven": "angrerettloven (14 dagers angrerett); GDPR art. 6 nr. 1 bokstav b",
+    },
 )
 EN = Words(
     title="Answer to your erasure request", reference="Reference", received="received",
     deadline="deadline", extended="extended from {original} because: {reason}", answered="Answered",
     erased="This we have deleted or anonymised:",
+    limited="This we have restricted (kept from any other use, GDPR Art. 18), with no set end date:",
     kept="This we must keep by law. It is restricted from any other use and deleted when the period ends:",
     kept_until="{what} in {where}: under {basis}, until {until}",
     review="{what} in {where}: under {basis}; a clinician reviews the journal on {until}, it is never "
@@ -98,8 +115,8 @@ def _where(words: Words, step: Step | None, system: str) -> str:
 def _held(words: Words, hold: Hold, step: Step | None) -> str:
     what = ", ".join(words.categories.get(c, c) for c in hold.categories).capitalize()
     line = words.review if hold.review_only else words.kept_until
-    return "- " + line.format(what=what, where=_where(words, step, hold.system), basis=hold.citation,
-                              until=words.day(hold.retain_until))
+    return "- " + line.format(what=what, where=_where(words, step, hold.system),
+                              basis=words.bases.get(hold.basis, hold.citation), until=words.day(hold.retain_until))
 
 
 def _section(words: Words, evidence: Evidence, chain: str, extension: Extension | None) -> list[str]:
@@ -113,11 +130,13 @@ def _section(words: Words, evidence: Evidence, chain: str, extension: Extension 
                                              reason=extension.reason) + ")" if extension else ""), ""]
     if evidence.finished and evidence.status == "done":
         lines += [f"{words.answered} {words.day(evidence.finished.date())}.", ""]
-    done = [s for s in evidence.steps if s.status in DONE or (s.status in KEPT and s.retain_until is None)]
-    if done:
-        lines += [words.erased, ""]
-        lines += [f"- {_where(words, s, s.system)}: {words.statuses.get(s.status, s.status)}" for s in done]
-        lines.append("")
+    # Restricted or refused with no end date is kept, not gone: the member is told so in its own section.
+    limited = [s for s in evidence.steps if s.status in KEPT and s.retain_until is None]
+    for heading, listed in ((words.erased, [s for s in evidence.steps if s.status in DONE]), (words.limited, limited)):
+        if listed:
+            lines += [heading, ""]
+            lines += [f"- {_where(words, s, s.system)}: {words.statuses.get(s.status, s.status)}" for s in listed]
+            lines.append("")
     if evidence.holds:
         lines += [words.kept, ""]
         lines += [_held(words, hold, steps.get(hold.system)) for hold in evidence.holds]

@@ -31,6 +31,7 @@ ROLE_DATA = {
     "manual": ("members", ("the data the supplier holds under its agreement",)),
 }
 CLOCKS = {"financial_year_end": "the end of the financial year of the entry",
+          "contract_year_end": "the end of the financial year the contract ended",
           "last_journal_entry": "the last journal entry",
           "claim_due": "the claim's due date (kept while unsettled)", "purchase": "the purchase",
           "recording": "the recording", "exclusion_end": "the end of the exclusion period", "payment": "the payment"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -13,9 +14,11 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from config.dates import gdpr_deadline
 from config.policy import PolicyError, load_policy
+from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
-from tasks.chain import ChainReport, current_artifact_digests, read_records, verify_chain
-from tasks.deadlines import ONE_MONTH, Extension, deadline_flag
+from connectors.registry import known_systems
+from tasks.chain import ChainReport, verify_all
+from tasks.deadlines import Extension, deadline_flag
 from tasks.documents import unfenced
 from tasks.history import ERASE_MEMBER, RELEASE_HOLDS, flow_runs, latest_artifacts, request_id_of
 from tasks.holds import OSLO
@@ -72,6 +75,7 @@ class Entry:
     holds: tuple[dict[str, Any], ...] = ()
     digest: str | None = None
     reason: str = ""
+    deadline_reason: str = ONE_MONTH
     tags: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -92,7 +96,7 @@ class Entry:
         """Why the deadline is this date."""
         if self.extension:
             return f"extended under GDPR Art. 12(3) from {self.extension.original_deadline}: {self.extension.reason}"
-        return ONE_MONTH
+        return self.deadline_reason
 
     @property
     def late(self) -> bool:
@@ -174,7 +178,8 @@ def entry_of(runs: list[FlowRun], documents: dict[str, dict[str, Any]], chains: 
     request_id = request_id_of(run)
     record = documents.get(artifact_key("evidence", request_id)) or {}
     evidence = record.get("evidence") or {}
-    request = evidence.get("request") or documents.get(artifact_key("request", request_id)) or {}
+    # An open request's newest record may seal only its extension: the request artifact fills in the rest.
+    request = {**(documents.get(artifact_key("request", request_id)) or {}), **(evidence.get("request") or {})}
     extension = Extension.from_document(documents.get(artifact_key("extension", request_id)))
     controller = str(request.get("controller") or run.parameters.get("controller", ""))
     received = _time(request.get("received")) or run.created or datetime.now(UTC)
@@ -191,31 +196,48 @@ def entry_of(runs: list[FlowRun], documents: dict[str, dict[str, Any]], chains: 
         finished=_time(evidence.get("finished")) if status == DONE else None, flow_run_id=str(run.id),
         processors=tuple(evidence.get("steps") or ()), holds=tuple(evidence.get("holds") or ()),
         digest=record.get("digest"), reason=(run.state.message or "") if status == FAILED and run.state else "",
-        tags=tuple(run.tags))
+        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH), tags=tuple(run.tags))
 
 
 def active_holds(entries: Iterable[Entry], releases: Iterable[FlowRun]) -> list[ActiveHold]:
-    """Every hold of these requests that is not released yet, by release date."""
-    pending: dict[tuple[str, str, str], FlowRun] = {}
-    for release in sorted(releases, key=lambda r: r.expected_start_time or datetime.min.replace(tzinfo=UTC)):
+    """Every hold of these requests that is not released yet, by release date.
+
+    A rule may hold records until several dates, each with its release run (at the day after); a run that
+    found a newer record moved its date to a run of its own. So a hold is active while a release run of
+    its request, processor and rule is: at its own date, or at a date no hold of the evidence names.
+    """
+    active: dict[tuple[str, str, str], dict[date, FlowRun]] = defaultdict(dict)
+    for release in releases:
         p = release.parameters
-        # A hold that was re-held runs again under `<request>-release-<system>-<rule>`.
+        # A hold that was re-held before holds had dates ran under `<request>-release-<system>-<rule>`.
         root = str(p.get("request_id", "")).split("-release-")[0]
-        pending[(root, str(p.get("system")), str(p.get("rule")))] = release
+        if release.expected_start_time:
+            day = release.expected_start_time.astimezone(OSLO).date() - timedelta(days=1)
+            active[(root, str(p.get("system")), str(p.get("rule")))][day] = release
     found = []
     for entry in entries:
         scheduled = {p["system"]: p.get("release_run") for p in entry.processors}
+        by_rule: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for hold in entry.holds:
-            run = pending.get((entry.request_id, hold["system"], hold["rule"]))
-            if run is None and scheduled.get(hold["system"]):
-                continue  # its release run has ended: released, or handed to a person for review
-            until = (run.expected_start_time.astimezone(OSLO).date() - timedelta(days=1)
-                     if run and run.expected_start_time else date.fromisoformat(hold["retain_until"]))
-            found.append(ActiveHold(entry.request_id, entry.controller, entry.subject_ref, hold["system"],
-                                    hold["rule"], tuple(hold.get("categories", ())), hold.get("citation", ""),
-                                    until, bool(hold.get("review_only")), str(run.id) if run else "",
-                                    (run.state.name or "") if run and run.state else "not scheduled"))
+            by_rule[(hold["system"], hold["rule"])].append(hold)
+        for (system, rule), holds in by_rule.items():
+            runs = dict(active.get((entry.request_id, system, rule), {}))
+            for hold in holds:
+                until = date.fromisoformat(hold["retain_until"])
+                run = runs.pop(until, None)
+                if run is None and scheduled.get(system):
+                    continue  # its release run has ended: released, or handed to a person for review
+                found.append(_active(entry, hold, until, run))
+            # Dates a release run moved the records to (a newer entry came): held under the same rule.
+            found += [_active(entry, holds[-1], day, run) for day, run in runs.items()]
     return sorted(found, key=lambda h: (h.retain_until, h.request_id, h.system))
+
+
+def _active(entry: Entry, hold: dict[str, Any], until: date, run: FlowRun | None) -> ActiveHold:
+    return ActiveHold(entry.request_id, entry.controller, entry.subject_ref, hold["system"], hold["rule"],
+                      tuple(hold.get("categories", ())), hold.get("citation", ""), until,
+                      bool(hold.get("review_only")), str(run.id) if run else "",
+                      (run.state.name or "") if run and run.state else "not scheduled")
 
 
 def chain_names(controllers: Iterable[str], directory: Path) -> dict[str, str]:
@@ -223,7 +245,7 @@ def chain_names(controllers: Iterable[str], directory: Path) -> dict[str, str]:
     names = {}
     for controller in set(controllers):
         try:
-            names[controller] = load_policy(controller, directory).name
+            names[controller] = load_policy(controller, directory, known_systems()).name
         except PolicyError:
             names[controller] = controller
     return names
@@ -260,10 +282,7 @@ async def compile_register(controllers_dir: Path, today: date, since: datetime |
         for prefix in ("request-", "evidence-", "extension-"):
             for key, artifact in (await latest_artifacts(client, prefix)).items():
                 documents[key] = unfenced(artifact.data) or {}
-        reports: list[ChainReport] = []
-        if verify:
-            records, current = await read_records(client), await current_artifact_digests(client)
-            reports = [verify_chain(name, chain, current) for name, chain in sorted(records.items())]
+        reports = await verify_all(client) if verify else []
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
     controllers |= {controller} if controller else set()
     return build_register(erasures, releases, documents, chain_names(controllers, controllers_dir), today,

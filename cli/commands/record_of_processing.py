@@ -25,11 +25,13 @@ def policies_dir() -> Path:
 def run(args: argparse.Namespace) -> int:
     """Print the chain's Art. 30(1) record, derived from its policy file."""
     from config.policy import PolicyError, load_policy
+    from connectors.registry import known_systems
     from tasks.processing_record import processing_record, processing_record_markdown
 
     directory = policies_dir()
     try:
-        policy = load_policy(args.controller, directory)
+        # Checked against slett's connectors, as a run loads it: a record must not list a processor slett cannot reach.
+        policy = load_policy(args.controller, directory, known_systems())
     except PolicyError as error:
         print(error)
         return 2

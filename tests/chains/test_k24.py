@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from config.dates import journal_review_day
 from sandbox.people import JOURNAL_LAST_ENTRY
@@ -53,3 +53,40 @@ async def test_k24_deletes_lifevision_contacts(sandbox, flows):
     assert [] == [c for c in sandbox.lifevision.contacts.values() if c.external_id == member.member_id]
     assert sandbox.lifevision.suppressed(member.email, member.phone)
     assert "erased" == statuses(await run.result())["lifevision"]
+
+
+async def test_k24_notifies_the_debt_collector_of_a_claim_in_debt_collection(sandbox, flows):
+    """A claim Eziteq reports in debt collection does not wait (GDPR 17(3)(e)): Eziteq's record is restricted
+    under the claim's hold, and a person confirms the Art. 19 notice to the collector (the seed names none: an
+    assumption), who and when in the evidence."""
+    member = sandbox.add_member(chain="k24", in_collection=True)
+
+    run, confirmed = await flows.confirm_all(await flows.erase("k24", member.member_id), by="Ola Drift")
+
+    evidence = await run.result()
+    steps = {step.system: step for step in evidence.steps}
+    collector = steps["manual-inkassoselskapet"]
+    assert ("COMPLETED", ["manual-inkassoselskapet"]) == (run.state_name, confirmed)
+    assert ("notify", "confirmed", True, "Ola Drift") == (collector.action, collector.status, collector.verified,
+                                                         collector.confirmed_by)
+    assert ("restricted", True) == (steps["eziteq"].status, sandbox.eziteq.members[member.member_id].restricted)
+
+
+async def test_k24_keeps_the_membership_contract_restricted_for_three_and_a_half_years(sandbox, flows):
+    """"inngåelse av avtale (kontrakt)": the contract in Eziteq stays, restricted, while the member is
+    anonymised, until 30 June 2030 (bokføringsloven § 13: three and a half years after 2026, the year it ended);
+    its release run deletes it the day after."""
+    member = sandbox.add_member(chain="k24")
+
+    run = await flows.erase("k24", member.member_id)
+
+    [contract] = [h for h in (await run.result()).holds if h.key == "eziteq-contract"]
+    record = sandbox.eziteq.members[member.member_id]
+    assert (date(2030, 6, 30), [True]) == (contract.retain_until, [c["restricted"] for c in record.contracts])
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["eziteq-contract"]
+
+    kept = await flows.release(scheduled, contract.retain_until)
+    assert ("rescheduled", 1) == (await kept.result(), len(record.contracts))
+    gone = await flows.release(scheduled, contract.retain_until + timedelta(days=1))
+
+    assert ("done", []) == (await gone.result(), record.contracts)

@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 
 from config.dates import add_months, footage_last_day, journal_review_day
 from sandbox.exceline_records import add_record
-from tasks.holds import OSLO
+from tasks.holds import OSLO, release_time
+from tasks.release import release_artifact_key
+from tests.chains.releases import runs_by_start
 from tests.flow_driver import release_runs
 
 
@@ -55,7 +57,7 @@ async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artif
     assert "review" == await review.result()
     assert patient.patient_id in sandbox.physica.patients
     assert "physica" not in {c.system for c in sandbox.applied_calls(member.member_id) if c.action != "restrict"}
-    [row] = await artifacts(f"release-mova-journal-{member.member_id.lower()}-physica-journal")
+    [row] = await artifacts(release_artifact_key(f"mova-journal-{member.member_id}", "physica-journal"))
     assert ("manual", "review") == (row["status"], row["action"])
 
 
@@ -80,6 +82,51 @@ async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, f
 
     assert "done" == await gone.result()
     assert "camera" not in record.records
+
+
+async def test_mova_deletes_older_footage_at_its_own_date_while_newer_footage_waits(sandbox, flows):
+    """"innen én uke etter at opptaket er gjort" counts from each recording: a snapshot from five days ago is
+    gone at the start of its day seven, while yesterday's is kept, restricted, to its own day seven."""
+    member = sandbox.add_member(chain="mova")
+    older, newer = today() - timedelta(days=5), today() - timedelta(days=1)
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "camera", older)
+    add_record(record, "camera", newer)
+
+    run = await flows.erase("mova", member.member_id)
+
+    holds = [h for h in (await run.result()).holds if h.key == "exceline-camera"]
+    assert [(older + timedelta(days=6), older), (newer + timedelta(days=6), newer)] == [
+        (h.retain_until, h.records_through) for h in holds]
+    runs = await runs_by_start(run.flow_run.parameters["request_id"], "exceline-camera")
+    first, second = (runs[release_time(h.retain_until)] for h in holds)
+
+    gone = await flows.release(first, older + timedelta(days=7))
+
+    assert ("done", [newer.isoformat()]) == (await gone.result(), [r["recordedOn"] for r in record.records["camera"]])
+    kept = await flows.release(second, newer + timedelta(days=6))
+    assert ("rescheduled", 1) == (await kept.result(), len(record.records["camera"]))
+    last = await flows.release(second, newer + timedelta(days=7))
+    assert ("done", False) == (await last.result(), "camera" in record.records)
+
+
+async def test_mova_notifies_the_debt_collector_of_a_claim_in_collection(sandbox, flows):
+    """"partnere som håndterer betalingstjenester og inkasso": a claim in collection does not wait (GDPR
+    17(3)(e)); the membership record is restricted under the claim's hold and a person confirms the Art. 19
+    notice to the collector (the seed names none: an assumption) before the member's record is touched."""
+    member = sandbox.add_member(chain="mova", in_collection=True)
+
+    run, confirmed = await flows.confirm_all(await flows.erase("mova", member.member_id))
+
+    evidence = await run.result()
+    steps = {step.system: step for step in evidence.steps}
+    collector = steps["manual-inkassoselskapet"]
+    assert ("COMPLETED", ["manual-inkassoselskapet"]) == (run.state_name, confirmed)
+    assert ("notify", "confirmed", "Inkassoselskapet", "Kari Drift") == (
+        collector.action, collector.status, collector.supplier, collector.confirmed_by)
+    assert "restricted" == steps["exceline"].status
+    assert (True, False) == (sandbox.exceline.members[member.member_id].restricted,
+                             sandbox.exceline.members[member.member_id].anonymised)
 
 
 async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(sandbox, flows):

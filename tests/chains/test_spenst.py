@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta
 from config.dates import add_months, bookkeeping_last_day, purchase_last_day
 from sandbox.exceline_records import add_record
 from tasks.holds import OSLO, release_time
+from tests.chains.releases import releases_of, runs_by_start
 from tests.flow_driver import release_runs
 
 PURCHASED = date(2026, 3, 14)
+OLDER_PURCHASE = date(2025, 11, 2)
 
 
 def today() -> date:
@@ -41,55 +43,102 @@ async def test_spenst_deletes_personal_data_incl_visit_history_within_3_months_a
     assert "exceline" == sandbox.destructive_calls_for(member.member_id)[-1]
 
 
-async def test_spenst_deletes_purchase_data_after_2_years(sandbox, flows, artifacts):
-    """"Kjøpsdata slettes etter 2 år": purchases with the membership card stay, restricted, to two years
-    after the purchase, and are deleted by the release run the day after."""
+async def test_spenst_deletes_purchase_data_after_2_years(sandbox, flows):
+    """"Kjøpsdata slettes etter 2 år": each purchase with the membership card stays, restricted, to two years
+    after it was made and is deleted the day after, the older one at its own date while the newer one is kept
+    until its own."""
     member = sandbox.add_member(chain="spenst")
     record = sandbox.exceline.members[member.member_id]
+    add_record(record, "purchases", OLDER_PURCHASE)
     add_record(record, "purchases", PURCHASED)
+    request_id = f"spenst-purchases-{member.member_id}"
 
-    run = await flows.erase("spenst", member.member_id, request_id=f"spenst-purchases-{member.member_id}")
+    run = await flows.erase("spenst", member.member_id, request_id=request_id)
 
-    holds = {hold.key: hold for hold in (await run.result()).holds}
-    last_day = purchase_last_day(PURCHASED)
-    assert date(2028, 3, 14) == last_day == holds["exceline-purchases"].retain_until
-    assert [True] == [r["restricted"] for r in record.records["purchases"]]
-    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-purchases"]
-    assert scheduled.expected_start_time is not None
-    assert release_time(last_day) == scheduled.expected_start_time.astimezone(OSLO)
+    older, newer = [hold for hold in (await run.result()).holds if hold.key == "exceline-purchases"]
+    assert (date(2027, 11, 2), date(2028, 3, 14)) == (older.retain_until, newer.retain_until)
+    assert (purchase_last_day(OLDER_PURCHASE), purchase_last_day(PURCHASED)) == (older.retain_until,
+                                                                                 newer.retain_until)
+    assert [True, True] == [r["restricted"] for r in record.records["purchases"]]
+    runs = await runs_by_start(request_id, "exceline-purchases")
+    assert {release_time(older.retain_until), release_time(newer.retain_until)} == set(runs)
+    first, second = runs[release_time(older.retain_until)], runs[release_time(newer.retain_until)]
 
-    early = await flows.release(scheduled, last_day)
-    assert ("rescheduled", 1) == (await early.result(), len(record.records["purchases"]))
+    early = await flows.release(first, older.retain_until)
+    assert ("rescheduled", 2) == (await early.result(), len(record.records["purchases"]))
+    due = await flows.release(first, older.retain_until + timedelta(days=1))
+    assert ("done", [PURCHASED.isoformat()]) == (await due.result(),
+                                                 [r["purchasedOn"] for r in record.records["purchases"]])
+    kept = await flows.release(second, newer.retain_until)
+    assert ("rescheduled", 1) == (await kept.result(), len(record.records["purchases"]))
 
-    due = await flows.release(scheduled, last_day + timedelta(days=1))
+    last = await flows.release(second, newer.retain_until + timedelta(days=1))
 
-    assert "done" == await due.result()
+    assert "done" == await last.result()
     assert "purchases" not in record.records
-    assert 12 == len(record.invoices)  # bookkeeping keeps the invoices for three more years
-    [row] = await artifacts(f"release-spenst-purchases-{member.member_id.lower()}-exceline-purchases")
-    assert ("erased", "yes", str(last_day)) == (row["status"], row["verified"], row["retain_until"])
+    assert 12 == len(record.invoices)  # bookkeeping keeps the invoices for years more
+    erased = [r for r in await releases_of(request_id) if r["status"] == "erased"]
+    assert [(str(older.retain_until), "yes"), (str(newer.retain_until), "yes")] == [
+        (r["retain_until"], r["verified"]) for r in erased]
 
 
 async def test_spenst_keeps_bookkeeping_5_years(sandbox, flows):
-    """"for tiden 5 år": invoice lines at the membership system and transactions at Nets are kept,
-    restricted, until 31 December five years after the last entry's year, and deleted after that."""
+    """"for tiden 5 år" (bokføringsloven § 13: five years after the end of the entry's financial year): the
+    invoice lines at the membership system and the transactions at Nets from 2025 are kept, restricted, until
+    31 December 2030 and those from January 2026 until 31 December 2031; each is deleted the day after its
+    date and not a day before."""
     member = sandbox.add_member(chain="spenst")
+    invoices = sandbox.exceline.members[member.member_id].invoices
+    transactions = sandbox.nets.customers[f"NC-{member.number}"].transactions
 
     run = await flows.erase("spenst", member.member_id)
 
-    holds = {hold.key: hold for hold in (await run.result()).holds}
-    last_invoice = sandbox.exceline_last_invoice_date(member.member_id)
-    assert date(last_invoice.year + 5, 12, 31) == bookkeeping_last_day(last_invoice)
-    assert bookkeeping_last_day(last_invoice) == holds["exceline-bookkeeping"].retain_until
-    assert holds["nets-bookkeeping"].retain_until.year - 5 >= 2025
-    invoices = sandbox.exceline.members[member.member_id].invoices
+    request_id = run.flow_run.parameters["request_id"]
+    holds = [(h.key, h.retain_until, h.records_through) for h in (await run.result()).holds if h.rule == "bookkeeping"]
+    assert [("nets-bookkeeping", date(2030, 12, 31), date(2025, 12, 15)),
+            ("nets-bookkeeping", date(2031, 12, 31), date(2026, 1, 15)),
+            ("exceline-bookkeeping", date(2030, 12, 31), date(2025, 12, 1)),
+            ("exceline-bookkeeping", date(2031, 12, 31), date(2026, 1, 1))] == holds
+    assert (date(2030, 12, 31), date(2031, 12, 31)) == (bookkeeping_last_day(date(2025, 12, 15)),
+                                                       bookkeeping_last_day(date(2026, 1, 15)))
     assert all(invoice.restricted for invoice in invoices)
+    assert all(transaction["restricted"] for transaction in transactions)
 
-    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-bookkeeping"]
-    kept = await flows.release(scheduled, holds["exceline-bookkeeping"].retain_until)
-    assert ("rescheduled", 12) == (await kept.result(), len(invoices))
+    for key in ("exceline-bookkeeping", "nets-bookkeeping"):
+        runs = await runs_by_start(request_id, key)
+        first, second = runs[release_time(date(2030, 12, 31))], runs[release_time(date(2031, 12, 31))]
+        kept = await flows.release(first, date(2030, 12, 31))
+        assert ("rescheduled", 12) == (await kept.result(), kept_entries(sandbox, member, key))
+        older = await flows.release(first, date(2031, 1, 1))
+        assert ("done", 1) == (await older.result(), kept_entries(sandbox, member, key))
+        newer = await flows.release(second, date(2032, 1, 1))
+        assert ("done", 0) == (await newer.result(), kept_entries(sandbox, member, key))
 
-    released = await flows.release(scheduled, holds["exceline-bookkeeping"].retain_until + timedelta(days=1))
 
-    assert "done" == await released.result()
-    assert [] == sandbox.exceline.members[member.member_id].invoices
+def kept_entries(sandbox, member, key: str) -> int:
+    """How many invoice lines (Exceline) or transactions (Nets) the processor still keeps for the member."""
+    if key == "exceline-bookkeeping":
+        return len(sandbox.exceline.members[member.member_id].invoices)
+    return len(sandbox.nets.customers[f"NC-{member.number}"].transactions)
+
+
+async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flows):
+    """"vil vi kun oppbevare informasjon relatert til kontrakt og økonomi ... altså 5 år": the membership
+    contract ("avtalegiroinformasjon og signering") is kept, restricted, while the member is anonymised, until
+    31 December five years after the year it ended (bokføringsloven § 13, secondary documentation), and is
+    deleted by its release run the day after."""
+    member = sandbox.add_member(chain="spenst")
+    record = sandbox.exceline.members[member.member_id]
+
+    run = await flows.erase("spenst", member.member_id)
+
+    [contract] = [h for h in (await run.result()).holds if h.key == "exceline-contract"]
+    assert (date(2031, 12, 31), "bokforingsloven-13-secondary") == (contract.retain_until, contract.basis)
+    assert ([True], True) == ([c["restricted"] for c in record.records["contracts"]], record.anonymised)
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-contract"]
+
+    kept = await flows.release(scheduled, contract.retain_until)
+    assert ("rescheduled", 1) == (await kept.result(), len(record.records["contracts"]))
+    gone = await flows.release(scheduled, contract.retain_until + timedelta(days=1))
+
+    assert ("done", False) == (await gone.result(), "contracts" in record.records)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from config.dates import withdrawal_last_day
+from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+
+from config.dates import bookkeeping_last_day, withdrawal_last_day
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
 from tasks.holds import OSLO
+from tasks.models import artifact_key
 from tests.flow_driver import release_runs
 
 
@@ -19,7 +25,7 @@ def customer_of(sandbox, member_id: str) -> str | None:
     return next((c.id for c in sandbox.ibooking.customers.values() if c.external_id == member_id), None)
 
 
-def charge_of(sandbox, member_id: str) -> dict[str, object]:
+def charge_of(sandbox, member_id: str) -> dict[str, Any]:
     customer = next(c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member_id)
     return next(c for c in sandbox.stripe.charges if c["customer"] == customer["id"])
 
@@ -72,3 +78,45 @@ async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_h
 
     assert "done" == await due.result()
     assert customer["id"] not in sandbox.stripe.customers
+
+
+async def test_vekstly_keeps_payment_records_for_bookkeeping_after_the_stripe_customer_is_deleted(sandbox, flows):
+    """"informasjon knyttet til salg, som vi er pliktig til å regnskapsføre og oppbevare i henhold til
+    bokføringsloven": the Stripe customer is deleted, its charge stays at Stripe as the payment record, held
+    until 31 December five years after the payment's year; the evidence and the member's letter say so, and
+    the hold's release run redacts the charge the day after, not before."""
+    member = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED)
+    paid_on = today() - timedelta(days=30)
+    charge = charge_of(sandbox, member.member_id)
+    charge.update(created=unix(paid_on))
+
+    run = await flows.erase("vekstly", member.member_id, kind="erasure")
+
+    evidence = await run.result()
+    request_id = run.flow_run.parameters["request_id"]
+    [hold] = [h for h in evidence.holds if h.key == "stripe-bookkeeping"]
+    last_day = date(paid_on.year + 5, 12, 31)
+    assert (last_day, last_day, ("payments",)) == (hold.retain_until, bookkeeping_last_day(paid_on),
+                                                   hold.categories)
+    stripe = {s.system: s for s in evidence.steps}["stripe"]
+    assert ("erased", str(last_day)) == (stripe.status, str(stripe.retain_until))
+    assert [] == [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member.member_id]
+    assert member.email == charge["billing_details"]["email"]
+    letter = await letter_of(request_id)
+    assert f"{last_day:%d.%m.%Y}" in letter and "bokføringsloven § 13" in letter
+    scheduled = (await release_runs(request_id))["stripe-bookkeeping"]
+
+    kept = await flows.release(scheduled, last_day)
+    assert ("rescheduled", member.email) == (await kept.result(), charge["billing_details"]["email"])
+    gone = await flows.release(scheduled, last_day + timedelta(days=1))
+
+    assert ("done", "[redacted]", {}) == (await gone.result(), charge["billing_details"]["email"], charge["metadata"])
+
+
+async def letter_of(request_id: str) -> str:
+    """The member's letter on the request's run (nb and en)."""
+    async with get_client() as client:
+        [letter] = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("letter", request_id)])),
+            sort=ArtifactSort.CREATED_DESC, limit=1)
+    return str(letter.data)

@@ -17,7 +17,7 @@ POLICY = load_policy("demo", CONTROLLERS, KNOWN)
 
 def test_invoices_are_held_to_31_december_five_years_on():
     """An invoice from 14 March 2025 is kept until 31 December 2030 (bokføringsloven § 13)."""
-    [hold] = holds_for(POLICY, "exceline", Clocks(last_bookkeeping_entry=date(2025, 3, 14)))
+    [hold] = holds_for(POLICY, "nets", Clocks(bookkeeping_entries=(date(2025, 3, 14),)))
 
     assert date(2030, 12, 31) == hold.retain_until
     assert "bokføringsloven" in hold.citation
@@ -35,13 +35,13 @@ def test_journal_is_reviewed_ten_years_after_the_last_entry():
 def test_nothing_to_hold_means_no_hold():
     """A processor with no invoices or journal gets no hold."""
     assert [] == holds_for(POLICY, "nets", Clocks())
-    assert [] == holds_for(POLICY, "ibooking", Clocks(last_bookkeeping_entry=date(2025, 1, 1)))
+    assert [] == holds_for(POLICY, "ibooking", Clocks(bookkeeping_entries=(date(2025, 1, 1),)))
 
 
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)))
 def test_bookkeeping_hold_is_never_shorter_than_five_years(entry):
     """Whatever the entry's date, its hold ends on a 31 December at least five years later."""
-    [hold] = holds_for(POLICY, "nets", Clocks(last_bookkeeping_entry=entry))
+    [hold] = holds_for(POLICY, "nets", Clocks(bookkeeping_entries=(entry,)))
 
     assert (12, 31) == (hold.retain_until.month, hold.retain_until.day)
     assert hold.retain_until.year - entry.year == 5
@@ -56,8 +56,8 @@ TODAY = date(2026, 11, 23)
 def test_spenst_holds_purchases_two_years_from_the_last_purchase():
     """Spenst's membership system keeps card purchases until two years after the newest one."""
     holds = {h.rule: h for h in holds_for(CHAINS["spenst"], "exceline",
-                                           Clocks(last_bookkeeping_entry=date(2026, 1, 1),
-                                                  last_purchase=date(2026, 3, 14)))}
+                                           Clocks(bookkeeping_entries=(date(2026, 1, 1),),
+                                                  purchases=(date(2026, 3, 14),)))}
 
     assert purchase_last_day(date(2026, 3, 14)) == holds["purchases"].retain_until
     assert date(2031, 12, 31) == holds["bookkeeping"].retain_until
@@ -66,8 +66,8 @@ def test_spenst_holds_purchases_two_years_from_the_last_purchase():
 def test_mova_holds_footage_six_days_and_exclusions_to_their_last_day():
     """MOVA keeps the door camera's snapshot through day six and an exclusion record through its last day."""
     holds = {h.rule: h for h in holds_for(CHAINS["mova"], "exceline",
-                                           Clocks(last_recording=date(2026, 11, 20),
-                                                  exclusion_end=date(2027, 2, 28)))}
+                                           Clocks(recordings=(date(2026, 11, 20),),
+                                                  exclusion_ends=(date(2027, 2, 28),)))}
 
     assert footage_last_day(date(2026, 11, 20)) == holds["camera"].retain_until == date(2026, 11, 26)
     assert date(2027, 2, 28) == holds["exclusion"].retain_until
@@ -115,3 +115,44 @@ def test_the_buffer_counts_from_settlement_for_spenst_and_from_the_end_for_mova(
     assert date(2027, 2, 23) == latest_erasure_day(CHAINS["spenst"], settled, ended)
     assert date(2027, 4, 30) == latest_erasure_day(CHAINS["mova"], settled, ended)
     assert latest_erasure_day(CHAINS["aktiv365"], settled, ended) is None
+
+
+def test_each_financial_years_entries_are_held_to_their_own_year_end_plus_five():
+    """Invoices from 2025 and 2026 are two holds: the 2025 ones until 31 December 2030, the 2026 ones until
+    31 December 2031, each covering its year's entries (bokføringsloven § 13 counts from each entry's year)."""
+    entries = (date(2025, 2, 1), date(2025, 12, 1), date(2026, 1, 1))
+
+    holds = holds_for(POLICY, "exceline", Clocks(bookkeeping_entries=entries))
+
+    expected = [("bookkeeping", date(2030, 12, 31), date(2025, 12, 1)),
+                ("bookkeeping", date(2031, 12, 31), date(2026, 1, 1))]
+    assert expected == [(h.rule, h.retain_until, h.records_through) for h in holds if h.rule == "bookkeeping"]
+
+
+def test_older_footage_and_purchases_go_at_their_own_dates():
+    """MOVA's older snapshot goes six days after it was taken, not with the newest; Spenst's older purchase two
+    years after it was made."""
+    footage = holds_for(CHAINS["mova"], "exceline", Clocks(recordings=(date(2026, 11, 2), date(2026, 11, 20))))
+    purchases = holds_for(CHAINS["spenst"], "exceline", Clocks(purchases=(date(2026, 1, 10), date(2026, 3, 14))))
+
+    assert [(date(2026, 11, 8), date(2026, 11, 2)), (date(2026, 11, 26), date(2026, 11, 20))] == [
+        (h.retain_until, h.records_through) for h in footage]
+    assert [(date(2028, 1, 10), date(2026, 1, 10)), (date(2028, 3, 14), date(2026, 3, 14))] == [
+        (h.retain_until, h.records_through) for h in purchases]
+
+
+def test_a_journal_is_one_hold_from_its_last_entry():
+    """A journal is held whole: one hold, counted from the last entry, covering every entry."""
+    [hold] = holds_for(POLICY, "physica", Clocks(last_journal_entry=date(2025, 11, 20)))
+
+    assert (date(2035, 11, 20), None) == (hold.retain_until, hold.records_through)
+
+
+def test_spenst_keeps_the_contract_five_years_after_the_year_it_ended():
+    """"informasjon relatert til kontrakt og økonomi ... altså 5 år": a contract that ended 31 January 2026 is
+    kept until 31 December 2031, under bokføringsloven § 13's secondary documentation."""
+    [contract] = [h for h in holds_for(CHAINS["spenst"], "exceline", Clocks(contract_ends=(date(2026, 1, 31),)))
+                  if h.rule == "contract"]
+
+    assert (date(2031, 12, 31), "bokforingsloven-13-secondary", ("contracts",)) == (
+        contract.retain_until, contract.basis, contract.categories)

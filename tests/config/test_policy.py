@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.main import main
 from config.policy import Basis, PolicyError, load_policy
 from config.settings import PROJECT_ROOT
 
@@ -224,3 +225,51 @@ def test_a_claim_in_collection_is_waited_for_only_where_the_chain_keeps_no_claim
     assert (True, False) == (spenst.waits_for_settlement(1, True), aktiv365.waits_for_settlement(1, True))
     assert (True, True) == (spenst.waits_for_settlement(1, False), aktiv365.waits_for_settlement(1, False))
     assert (False, False) == (spenst.waits_for_settlement(0, False), aktiv365.waits_for_settlement(0, False))
+
+
+def test_a_bookkeeping_rule_shorter_than_the_law_is_refused(tmp_path):
+    """A rule under bokføringsloven § 13 that keeps less than five years (primary) or three and a half
+    (secondary, contracts) from the financial year's end is refused where it is written."""
+    directory, line = copy_with(tmp_path, "k24", "    period: P3Y6M\n", "    period: P3Y\n")
+
+    with pytest.raises(PolicyError) as error:
+        load_policy("k24", directory, ALL_KNOWN)
+
+    assert (f"k24.yaml, line {line - 3}, rule 'contract': bokforingsloven-13-secondary keeps at least P3Y6M "
+            "from the end of the financial year (got P3Y from contract_year_end)") in str(error.value)
+
+
+@pytest.mark.parametrize("controller", ["k24", "mova"])
+def test_a_claim_in_collection_notifies_the_collector_in_a_manual_step(controller):
+    """K24 and MOVA name no debt collector: a manual step (an assumption) sends the Art. 19 notice, and only
+    for a claim in collection, before the membership system."""
+    policy = load_policy(controller, CONTROLLERS, ALL_KNOWN)
+
+    collector = policy.processor("manual-inkassoselskapet")
+    assert ("notify", "in_collection", True) == (collector.action, collector.when, collector.assumption)
+    assert "manual-inkassoselskapet" not in [p.key for p in policy.erasure_order(in_collection=False)]
+    assert ["manual-inkassoselskapet", policy.membership] == [p.key for p in policy.erasure_order(True)][-2:]
+
+
+def test_vekstly_keeps_the_stripe_payments_under_bokforingsloven():
+    """Vekstly's seed: "informasjon knyttet til salg, som vi er pliktig til å regnskapsføre og oppbevare i
+    henhold til bokføringsloven": Stripe's payments are held five years after the financial year."""
+    policy = load_policy("vekstly", CONTROLLERS, ALL_KNOWN)
+
+    rule = policy.rule("bookkeeping")
+    assert ("bokforingsloven-13", "P5Y", ("payments",)) == (rule.basis.value, str(rule.period), rule.categories)
+    assert "bookkeeping" in policy.processor("stripe").holds
+    seed = (PROJECT_ROOT.parent / "shared" / "seeds" / "004_b3f1aad174293db9.txt")
+    if seed.is_file():
+        assert rule.citation in seed.read_text(encoding="utf-8")
+
+
+def test_record_of_processing_refuses_a_processor_slett_has_no_connector_for(tmp_path, monkeypatch, capsys):
+    """`slett record-of-processing` checks the policy against slett's connectors, as a run does: a processor
+    with no connector is named, with its line, and the command exits 2."""
+    directory, line = copy_with(tmp_path, "k24", "  - system: lifevision", "  - system: smsbuddy")
+    monkeypatch.setenv("SLETT_CONTROLLERS_DIR", str(directory))
+
+    assert 2 == main(["record-of-processing", "--controller", "k24"])
+    assert f"k24.yaml, line {line}, processor 'smsbuddy', system: unknown processor 'smsbuddy'" in (
+        capsys.readouterr().out)

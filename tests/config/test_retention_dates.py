@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from config.dates import (
+    MonthDay,
     Period,
     add_months,
     add_years,
-    claim_last_day,
-    footage_last_day,
+    financial_year_end,
     gdpr_deadline,
     latest_action_day,
-    purchase_last_day,
     stale_before,
-    withdrawal_last_day,
 )
+from config.holds import Clocks, Hold, holds_for
+from config.policy import Policy, load_policy
+from connectors.contract import distinct_days
+from connectors.registry import known_systems
+from tasks.holds import OSLO, release_time
+from tests.config.test_policy import CONTROLLERS
 
 days = st.dates(min_value=date(1950, 1, 1), max_value=date(2150, 12, 31))
 periods = st.builds(Period, years=st.integers(0, 10), months=st.integers(0, 24), days=st.integers(0, 60))
+year_ends = st.dates(min_value=date(2000, 1, 1), max_value=date(2000, 12, 31)).map(lambda d: MonthDay(d.month, d.day))
+CHAINS = {name: load_policy(name, CONTROLLERS, known_systems())
+          for name in ("demo", "aktiv365", "k24", "spenst", "mova", "vekstly")}
 
 
 @given(days, periods, days)
@@ -40,32 +47,106 @@ def test_guests_six_months_after_their_last_visit_are_stale_the_next_day(last_vi
     assert last_visit < stale_before(last_kept + timedelta(days=1), six_months)
 
 
-@given(days)
-def test_a_settled_claim_is_kept_for_the_three_year_limitation_from_its_due_date(due):
-    """Foreldelsesloven §§ 2-3: three calendar years from the due date, never less."""
-    assert add_years(due, 3) == claim_last_day(due)
-    assert claim_last_day(due) >= due + timedelta(days=3 * 365)
+# The law per chain: holds_for, the one path every hold's date takes, against what the law or seed says.
+
+
+def holders(basis: str) -> list[tuple[Policy, str]]:
+    """(chain, processor step) for every processor that holds records under a rule with this basis."""
+    return [(policy, processor.key) for policy in CHAINS.values() for processor in policy.processors
+            if any(policy.rule(name).basis == basis for name in processor.holds)]
+
+
+def covering(holds: list[Hold], day: date) -> Hold:
+    """The hold whose release deletes a record of this date: the first whose records reach it."""
+    return next(h for h in holds if h.records_through is not None and day <= h.records_through)
+
+
+def released_on(hold: Hold) -> date:
+    """The day the hold's release run starts (00:00 Oslo)."""
+    return release_time(hold.retain_until).date()
+
+
+@given(st.lists(days, min_size=1, max_size=6), st.sampled_from(holders("bokforingsloven-13")), year_ends)
+def test_no_bookkeeping_entry_is_released_before_five_years_after_its_financial_years_end(entries, holder,
+                                                                                           year_end):
+    """Bokføringsloven § 13: every entry at every chain is kept five years after the end of its own financial
+    year, whatever the year end, and its release run starts the day after its hold's last day."""
+    policy, key = holder
+    policy = policy.model_copy(update={"financial_year_end": year_end})
+    holds = [h for h in holds_for(policy, key, Clocks(bookkeeping_entries=distinct_days(entries)))
+             if h.basis == "bokforingsloven-13"]
+
+    for entry in entries:
+        hold = covering(holds, entry)
+        year_ended = financial_year_end(entry, year_end)
+        assert add_years(year_ended, 5) < released_on(hold) == hold.retain_until + timedelta(days=1)
+        assert hold.retain_until == financial_year_end(hold.retain_until, year_end)
+        assert hold.retain_until <= add_years(year_ended, 5) + timedelta(days=1)
+
+
+@given(st.lists(days, min_size=1, max_size=6), st.sampled_from(holders("bokforingsloven-13-secondary")))
+def test_no_contract_is_released_before_three_and_a_half_years_after_the_year_it_ended(ended, holder):
+    """Bokføringsloven § 13: a contract is kept at least three years and six months after the end of the
+    financial year it ended in; Spenst keeps it the five years its policy promises."""
+    policy, key = holder
+    holds = [h for h in holds_for(policy, key, Clocks(contract_ends=distinct_days(ended))) if h.rule == "contract"]
+
+    for day in ended:
+        year_ended = financial_year_end(day, policy.financial_year_end)
+        least = add_months(year_ended, 60 if policy.controller == "spenst" else 42)
+        assert least < released_on(covering(holds, day)) <= least + timedelta(days=1)
+
+
+@given(st.lists(days, min_size=1, max_size=6))
+def test_spenst_deletes_each_purchase_the_day_after_its_second_year(purchases):
+    """Spenst: "Kjøpsdata slettes etter 2 år": each purchase, old or new, is deleted the day after it has been
+    kept two years, not when the newest purchase has."""
+    holds = [h for h in holds_for(CHAINS["spenst"], "exceline", Clocks(purchases=distinct_days(purchases)))
+             if h.rule == "purchases"]
+
+    for purchased in purchases:
+        assert add_years(purchased, 2) + timedelta(days=1) == released_on(covering(holds, purchased))
+
+
+@given(st.lists(days, min_size=1, max_size=8))
+def test_mova_footage_is_gone_within_a_week_of_its_own_recording(recordings):
+    """MOVA: "slettes innen én uke etter at opptaket er gjort": every snapshot, from any hour of its day, is
+    gone by the same hour seven days on, however much newer footage there is."""
+    holds = holds_for(CHAINS["mova"], "exceline", Clocks(recordings=distinct_days(recordings)))
+
+    for recorded in recordings:
+        earliest_moment = datetime.combine(recorded, time(0, 0), tzinfo=OSLO)
+        assert release_time(covering(holds, recorded).retain_until) <= earliest_moment + timedelta(days=7)
+
+
+@given(st.lists(days, min_size=1, max_size=4))
+def test_mova_deletes_each_exclusion_record_once_its_exclusion_is_over(ends):
+    """MOVA: "slettes etter at en eventuell utestengelsesperiode er over": kept through its last day, deleted the
+    day after."""
+    holds = [h for h in holds_for(CHAINS["mova"], "exceline", Clocks(exclusion_ends=distinct_days(ends)))
+             if h.rule == "exclusion"]
+
+    for last_day in ends:
+        assert last_day + timedelta(days=1) == released_on(covering(holds, last_day))
 
 
 @given(days)
-def test_purchase_data_is_kept_two_years_and_no_longer(purchased):
-    """Spenst: "Kjøpsdata slettes etter 2 år": the last day kept is the purchase's day two years on."""
-    last = purchase_last_day(purchased)
-    assert add_years(purchased, 2) == last
-    assert (last - purchased).days >= 2 * 365
+def test_stripe_keeps_the_customer_until_the_withdrawal_period_has_run_out(paid):
+    """Vekstly, angrerettloven: the withdrawal may be used through the 14th day after payment, so the customer
+    is kept through it and its release starts the day after."""
+    [hold] = [h for h in holds_for(CHAINS["vekstly"], "stripe", Clocks(last_payment=paid)) if h.rule == "withdrawal"]
+
+    assert paid + timedelta(days=15) == released_on(hold)
 
 
-@given(days)
-def test_stripe_data_stays_through_the_14_day_withdrawal_period(paid):
-    """Angrerettloven: the withdrawal may be used on day 14, so the payment is kept through it."""
-    assert 14 == (withdrawal_last_day(paid) - paid).days
+@given(days, st.sampled_from(holders("gdpr-17-3-e")))
+def test_a_settled_claim_is_kept_for_the_limitation_period_from_its_due_date(due, holder):
+    """Foreldelsesloven §§ 2-3: a claim's record is kept three years from the day payment could be demanded;
+    its release starts the day after."""
+    policy, key = holder
+    [hold] = [h for h in holds_for(policy, key, Clocks(claim_due=due)) if h.rule == "claim"]
 
-
-@given(days)
-def test_camera_footage_is_gone_within_a_week_of_any_hour_of_its_day(recorded):
-    """MOVA: released at 00:00 the day after its last day, footage from any hour of day 0 is gone by day 7."""
-    released_on = footage_last_day(recorded) + timedelta(days=1)
-    assert recorded + timedelta(days=7) == released_on
+    assert add_years(due, 3) + timedelta(days=1) == released_on(hold)
 
 
 @given(days, st.integers(0, 24))

@@ -19,13 +19,16 @@ PLANS: dict[str, tuple[str, Action]] = {
 # Destructive calls one erasure applies: Mailchimp has two audiences, Nets a card token and a mandate.
 APPLIED = {"exceline": 1, "ibooking": 1, "mailchimp": 2, "nets": 2, "physica": 1, "eziteq": 1, "fixit": 1,
            "lifevision": 1, "stripe": 1}
+# Calls a replay of the erase sends again: Mailchimp first asks each audience for the member, finds them gone
+# and sends no delete.
+REPLAYED = {**APPLIED, "mailchimp": 0}
 # Processors whose API takes an Idempotency-Key (Mailchimp's and Stripe's DELETE do not: a replay meets a 404).
 KEYED = ("exceline", "ibooking", "nets", "physica", "eziteq", "fixit", "lifevision")
 # Ids a lookup of the plan's member finds (the Mailchimp hash is a stand-in), for calls made without one.
 HELD = {
     "exceline": ("M1001",),
     "ibooking": ("71001",),
-    "mailchimp": ("a1b2c3d4e5/0123456789abcdef0123456789abcdef",),
+    "mailchimp": ("a1b2c3d4e5/0123456789",),
     "nets": ("customer/NC-1001", "card/tok_001001a", "mandate/AG-1001"),
     "physica": ("P-1003",),
     "eziteq": ("M1101",),

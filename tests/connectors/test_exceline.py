@@ -12,13 +12,15 @@ from connectors.contract import Action, Holdings, Permanent, RetentionFacts, Sta
 
 
 async def test_lookup_reports_categories_and_invoice_facts(open_connector, subject):
-    """A settled member's record, visits, consents, photo and invoices are found, with invoice facts."""
+    """A settled member's record, visits, consents, photo, invoices and contract are found, with each
+    invoice's date and the day the contract ended."""
     async with open_connector("exceline") as (exceline, _):
         holdings = await exceline.lookup(subject("M1001"))
 
     assert ("M1001",) == holdings.ids
-    assert {"profile", "visits", "consents", "photo", "invoices"} == holdings.categories
-    assert RetentionFacts(last_invoice_date=date(2026, 1, 1)) == holdings.facts
+    assert {"profile", "visits", "consents", "photo", "invoices", "contracts"} == holdings.categories
+    invoiced = (*(date(2025, month, 1) for month in range(2, 13)), date(2026, 1, 1))
+    assert RetentionFacts(invoice_dates=invoiced, contract_end_dates=(date(2026, 1, 31),)) == holdings.facts
 
 
 async def test_settlement_reports_open_invoice_until_settled(open_connector, sandbox):

@@ -19,8 +19,10 @@ async def test_lookup_reads_every_page_and_the_journal(open_connector, subject):
         holdings = await eziteq.lookup(subject("M1101"))
 
     assert ("M1101",) == holdings.ids
-    assert {"profile", "photo", "consents", "journal", "visits", "invoices"} == holdings.categories
-    assert RetentionFacts(last_invoice_date=date(2026, 1, 1), last_journal_entry=JOURNAL_LAST_ENTRY) == holdings.facts
+    assert {"profile", "photo", "consents", "journal", "visits", "invoices", "contracts"} == holdings.categories
+    invoiced = (*(date(2025, month, 1) for month in range(2, 13)), date(2026, 1, 1))
+    assert RetentionFacts(invoice_dates=invoiced, contract_end_dates=(date(2026, 1, 31),),
+                          last_journal_entry=JOURNAL_LAST_ENTRY) == holdings.facts
 
 
 async def test_settlement_reports_open_invoice_until_settled(open_connector, sandbox):

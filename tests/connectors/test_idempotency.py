@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.contract import Action, Status
-from tests.connectors.plans import APPLIED, KEYED, PLANS, SYSTEMS
+from tests.connectors.plans import APPLIED, KEYED, PLANS, REPLAYED, SYSTEMS
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
@@ -23,7 +23,7 @@ async def test_replayed_erase_applies_once(system, sandbox, open_connector, subj
     assert APPLIED[system] == len(applied)
     assert applied == sandbox.applied_calls(member_id)
     replayed = sandbox.journal.calls_for(member_id)[len(applied):]
-    assert [False] * APPLIED[system] == [call.applied for call in replayed]
+    assert [False] * REPLAYED[system] == [call.applied for call in replayed]
 
 
 @pytest.mark.parametrize("system", KEYED)

@@ -28,16 +28,20 @@ class PathRecorder(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_lookup_finds_every_audience_by_subscriber_hash(open_connector, subject, sandbox):
-    """The member is found in both audiences; ids are list id and MD5 hash, never the e-mail."""
+async def test_lookup_finds_every_audience_and_keeps_no_hash_of_the_email(open_connector, subject, sandbox):
+    """The member is found in both audiences; ids are the list id and Mailchimp's unique_email_id, never the
+    e-mail or its MD5 subscriber hash (found again by hashing guessed addresses), whole or in part."""
     email = sandbox.member("M1001").email
     digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+    unique = {m["unique_email_id"] for m in sandbox.mailchimp.members.values() if m["email_address"] == email}
 
     async with open_connector("mailchimp") as (mailchimp, _):
         holdings = await mailchimp.lookup(subject("M1001"))
 
-    assert {f"{list_id}/{digest}" for list_id in AUDIENCES} == set(holdings.ids)
+    assert {f"{list_id}/{u}" for list_id in AUDIENCES for u in unique} == set(holdings.ids)
     assert {"newsletter"} == holdings.categories
+    assert [] == [held for held in holdings.ids if held.split("/")[1] in digest or digest in held]
+    assert digest not in repr(holdings)
 
 
 async def test_delete_in_every_audience_round_trip(open_connector, subject, sandbox):
@@ -84,7 +88,7 @@ async def test_no_email_ever_sits_in_a_url_path(sandbox, settings, policy, subje
             await mailchimp.erase(holdings, Action.DELETE, "k1")
             await mailchimp.verify(holdings, Action.DELETE)
 
-    assert 5 == len(recorder.paths)
+    assert 7 == len(recorder.paths)  # search; per audience: find the member, delete it, find it no more
     assert [] == [p for p in recorder.paths if email in p or quote(email) in p or "example.no" in p]
 
 

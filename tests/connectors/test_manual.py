@@ -24,7 +24,8 @@ async def test_every_action_is_a_manual_step(open_connector, action):
         outcome = await manual.erase(Holdings.of("manual"), action, "k")
 
     assert (Status.MANUAL, action, 0) == (outcome.status, outcome.action, client.attempts)
-    assert outcome.detail.startswith(f"a person must confirm the {action.value}")
+    assert outcome.detail.startswith("a person must")
+    assert ("Art. 19 notice" in outcome.detail) == (action is Action.NOTIFY)
 
 
 async def test_verify_is_unknown_until_confirmed(open_connector):

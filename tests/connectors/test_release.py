@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from connectors.contract import Action, Holdings, Permanent, Releaser, Status
+from connectors.contract import Action, Holdings, Permanent, Releaser, Status, Subject
 from connectors.exceline import ExcelineConnector
 from connectors.eziteq import EziteqConnector
 from connectors.nets import NetsConnector
 from connectors.physica import PhysicaConnector
 from connectors.stripe import StripeConnector
+from sandbox.exceline_records import add_record
+from sandbox.stripe import unix
 
 BOOKKEEPING = ("invoices", "payments", "customer ledger")
 
@@ -126,15 +130,35 @@ async def test_nets_refuses_while_a_card_is_live(open_connector, subject, sandbo
     assert 12 == len(sandbox.nets.customers["NC-1004"].transactions)
 
 
-async def test_stripe_keeps_nothing_to_release(open_connector, subject):
-    """After the customer is deleted nothing is held at Stripe: a release is already absent, with no call."""
-    async with open_connector("stripe") as (stripe, client):
-        holdings = await stripe.lookup(subject("M1301"))
+async def test_stripe_keeps_the_charges_of_a_deleted_customer_until_a_release_redacts_them(open_connector,
+                                                                                           sandbox):
+    """Deleting the customer leaves its charges (the payment records bookkeeping keeps), found by the member id;
+    a release redacts them with a redaction job, after which a lookup finds nothing."""
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(Subject("vekstly", "M1301"))
         await stripe.erase(holdings, Action.DELETE, "k1")
-        sent = client.attempts
-        outcome = await stripe.release(holdings, ("payments",), "r1")
+        kept = await stripe.lookup(Subject("vekstly", "M1301"))
+        outcome = await stripe.release(kept, ("payments",), "r1")
+        after = await stripe.lookup(Subject("vekstly", "M1301"))
 
-    assert (Status.ALREADY_ABSENT, Action.RELEASE, sent) == (outcome.status, outcome.action, client.attempts)
+    [charge] = [c for c in sandbox.stripe.charges if c["id"] == kept.ids[0]]
+    assert ((charge["id"],), {"payments"}) == (kept.ids, kept.categories)
+    assert (Status.ERASED, Action.RELEASE, 1) == (outcome.status, outcome.action, outcome.count)
+    assert ("[redacted]", {}, False) == (charge["billing_details"]["email"], charge["metadata"], after.found)
+
+
+async def test_stripe_release_through_a_day_keeps_newer_charges(open_connector, sandbox):
+    """A release of the payments made up to a day redacts those and leaves a newer payment's record alone."""
+    member = sandbox.member("M1301")
+    newer = {**sandbox.stripe.charges[0], "id": "ch_newer", "created": unix(date(2027, 3, 1)),
+             "metadata": {"member_id": member.member_id}, "billing_details": {"email": member.email}}
+    sandbox.stripe.charges.append(newer)
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(Subject("vekstly", "M1301"))
+        await stripe.erase(holdings, Action.DELETE, "k1")
+        outcome = await stripe.release(holdings, ("payments",), "r1", through=date(2026, 12, 31))
+
+    assert (1, member.email) == (outcome.count, newer["billing_details"]["email"])
 
 
 async def test_releasers_meet_the_contract(open_connector):
@@ -145,3 +169,64 @@ async def test_releasers_meet_the_contract(open_connector):
 
     assert {"exceline", "eziteq", "nets", "stripe", "physica"} == {
         r.system for r in releasers}  # type: ignore[attr-defined]
+
+
+async def test_exceline_release_through_a_day_deletes_only_the_older_records(open_connector, subject, sandbox):
+    """A release of the invoices and purchases dated up to a day deletes those, and keeps the newer ones held
+    for their own dates, each call with its own key."""
+    record = sandbox.exceline.members["M1001"]
+    add_record(record, "purchases", date(2025, 6, 1))
+    add_record(record, "purchases", date(2026, 2, 1))
+    async with open_connector("exceline") as (exceline, _):
+        holdings = await exceline.lookup(subject("M1001"))
+        await exceline.erase(holdings, Action.ANONYMISE, "k1")
+        invoices = await exceline.release(holdings, BOOKKEEPING, "r1:2025", through=date(2025, 12, 31))
+        purchases = await exceline.release(holdings, ("purchases",), "r2:2025", through=date(2025, 12, 31))
+
+    assert (11, 1) == (invoices.count, purchases.count)
+    assert [date(2026, 1, 1)] == [invoice.invoice_date for invoice in record.invoices]
+    assert ["2026-02-01"] == [r["purchasedOn"] for r in record.records["purchases"]]
+
+
+async def test_exceline_and_eziteq_keep_the_contract_restricted_until_it_is_released(open_connector, subject,
+                                                                                    sandbox):
+    """The signed membership contract is reported by lookup, kept restricted when the member is anonymised,
+    and deleted by its release."""
+    async with open_connector("exceline") as (exceline, _):
+        excelines = await exceline.lookup(subject("M1001"))
+        await exceline.erase(excelines, Action.ANONYMISE, "k1")
+        kept = [c["restricted"] for c in sandbox.exceline.members["M1001"].records["contracts"]]
+        await exceline.release(excelines, ("contracts",), "r1")
+    async with open_connector("eziteq") as (eziteq, _):
+        eziteqs = await eziteq.lookup(subject("M1101"))
+        await eziteq.erase(eziteqs, Action.ANONYMISE, "k1")
+        kept_at_eziteq = [c["restricted"] for c in sandbox.eziteq.members["M1101"].contracts]
+        released = await eziteq.release(eziteqs, ("contracts",), "r1")
+
+    assert ("contracts" in excelines.categories, "contracts" in eziteqs.categories) == (True, True)
+    assert ([True], [True]) == (kept, kept_at_eziteq)
+    assert "contracts" not in sandbox.exceline.members["M1001"].records
+    assert (1, []) == (released.count, sandbox.eziteq.members["M1101"].contracts)
+
+
+async def test_nets_release_through_a_day_keeps_the_newer_transactions(open_connector, subject, sandbox):
+    """Nets deletes the transactions dated up to the day and keeps the next financial year's."""
+    async with open_connector("nets") as (nets, _):
+        holdings = await nets.lookup(subject("M1004"))
+        await nets.erase(holdings, Action.DELETE, "k1")
+        outcome = await nets.release(holdings, ("transactions",), "r1", through=date(2025, 12, 31))
+
+    assert (11, ["2026-01-15"]) == (outcome.count, [t["date"] for t in sandbox.nets.customers["NC-1004"].transactions])
+
+
+async def test_a_stripe_redaction_job_is_polled_until_it_has_run(open_connector, sandbox):
+    """Stripe redacts by a job: polled, a job not yet run is accepted (a release looks at it again) and one
+    that ran is erased, with the job as the reference."""
+    [charge] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    async with open_connector("stripe") as (stripe, client):
+        job = (await client.post("/v1/privacy/redaction_jobs", data={"objects[charges][0]": charge["id"]})).json()
+        waiting = await stripe.poll(job["id"])
+        await client.post(f"/v1/privacy/redaction_jobs/{job['id']}/run")
+        ran = await stripe.poll(job["id"])
+
+    assert (Status.ACCEPTED, Status.ERASED, job["id"]) == (waiting.status, ran.status, ran.reference)

@@ -32,7 +32,8 @@ JOURNAL = Hold("physica", "journal", ("physiotherapy journal",), "pasientjournal
 
 
 def test_letter_says_what_went_and_what_is_kept_until_when_in_both_languages():
-    """Both halves name each processor's outcome, each hold's law and last day, and Datatilsynet."""
+    """Both halves name each processor's outcome, each hold's law (in the half's own language) and last day,
+    and Datatilsynet."""
     letter = render_letter(evidence(Step("ibooking", "booking", "delete", "erased", True, 1),
                                     Step("exceline", "membership", "anonymise", "anonymised", True, 1,
                                          retain_until=date(2031, 12, 31)),
@@ -43,14 +44,34 @@ def test_letter_says_what_went_and_what_is_kept_until_when_in_both_languages():
     nb, en = letter.split("\n---\n")
     assert "# Svar på din henvendelse om sletting · Demo Trening AS" in nb
     assert "- bookingsystemet (ibooking): slettet" in nb
-    assert ("- Fakturaer, betalinger i medlemssystemet (exceline): etter bokføringsloven §13 (primary "
-            "documentation, 5 years), til og med 31.12.2031") in nb
+    assert ("- Fakturaer, betalinger i medlemssystemet (exceline): etter bokføringsloven § 13 "
+            "(primærdokumentasjon, minst 5 år); GDPR art. 17 nr. 3 bokstav b, til og med 31.12.2031") in nb
+    assert "pasientjournalloven § 25" in nb
+    assert "primary documentation" not in nb
     assert "slettes aldri automatisk" in nb and "20.11.2035" in nb
     assert "- booking system (ibooking): deleted" in en
     assert "under bokføringsloven §13 (primary documentation, 5 years), until 31 December 2031" in en
     assert "Answered 10 February 2026." in en
     assert all("Datatilsynet" in half and "Postboks 458 Sentrum, 0105 Oslo" in half for half in (nb, en))
     assert "M424242" not in letter
+
+
+def test_restricted_or_refused_with_no_end_date_has_its_own_section():
+    """A step restricted or refused with no end date is listed as restricted in both languages, not among
+    what was deleted."""
+    letter = render_letter(evidence(Step("ibooking", "booking", "delete", "erased", True, 1),
+                                    Step("physica", "journal", "restrict", "restricted", True, 1),
+                                    Step("nets", "payment", "delete", "refused", True, 1)))
+
+    nb, en = letter.split("\n---\n")
+    erased_nb, _, limited_nb = nb.partition("Dette har vi begrenset")
+    erased_en, _, limited_en = en.partition("This we have restricted")
+    assert ("- bookingsystemet (ibooking): slettet" in erased_nb, "physica" in erased_nb) == (True, False)
+    assert "- fysioterapijournalen (physica): begrenset (sperret)" in limited_nb
+    assert "- betalingsløsningen (nets): beholdt etter lovkrav" in limited_nb
+    assert ("physica" in erased_en, "nets" in erased_en) == (False, False)
+    assert ("- physiotherapy journal (physica): restricted" in limited_en
+            and "- payment provider (nets): kept by law" in limited_en)
 
 
 def test_letter_says_what_is_not_finished_and_the_extended_deadline():
@@ -97,3 +118,17 @@ async def test_letter_command_says_when_there_is_none_yet(deployments, capsys):
             await client.set_flow_run_state(queued.id, Cancelled(), force=True)
 
     assert f"no letter for request {request_id}" in capsys.readouterr().out
+
+
+def test_every_category_and_basis_a_chain_keeps_has_norwegian_words():
+    """The Norwegian half never falls back to an English category or legal citation: each chain's retention
+    rules use words the letter has in Norwegian."""
+    from config.policy import load_policy
+    from config.settings import PROJECT_ROOT
+    from tasks.letter import NB
+
+    directory = PROJECT_ROOT / "config" / "controllers"
+    rules = [rule for path in sorted(directory.glob("*.yaml")) for rule in load_policy(path.stem, directory).retention]
+
+    assert [] == sorted({c for rule in rules for c in rule.categories} - set(NB.categories))
+    assert [] == sorted({rule.basis.value for rule in rules} - set(NB.bases))

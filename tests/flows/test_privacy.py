@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from prefect.settings import get_current_settings
 
 from cli.audit import scan, scan_database
+from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
+from sandbox.mailchimp import subscriber_hash
+from sandbox.world import Sandbox
 from tests.conftest import PREFECT_HOME
+from tests.flow_driver import Flows, release_runs
+from tests.flows.conftest import Run
 
 pytestmark = pytest.mark.slow
 
@@ -20,15 +26,39 @@ def prefect_database() -> Path:
     return Path(url.get_secret_value().split("///", 1)[1])
 
 
-async def test_no_personal_data_under_prefect_home_or_in_the_database(sandbox, run_erasure, resume):
-    """With every seeded member erased (one suspended and resumed), no name, e-mail, phone or address
-    appears in the Prefect database, result storage or logs."""
+async def run_demo_request(flows: Flows, sandbox: Sandbox, request: DemoRequest) -> Run:
+    """One chain's demo request, as `slett demo` runs it: paid when it waits, each manual step confirmed."""
+    run = await flows.erase(request.controller, request.member_id, kind=request.kind)
+    if request.settles and run.state_name == "SUSPENDED":
+        sandbox.settle(request.member_id)
+        run = await flows.resume(run, {"confirmed_by": "membership-webhook"})
+    if request.confirms:
+        run, _ = await flows.confirm_all(run, by="Drift Operatør", what="done at the supplier")
+    return run
+
+
+async def test_no_personal_data_under_prefect_home_or_in_the_database(sandbox, run_erasure, resume, deployments):
+    """With every demo-chain member and one request per chain erased (Eziteq, LifeVision, Stripe, Fixit,
+    Credicare and the suppliers confirmed by a person among them), and a release run, no name, e-mail,
+    phone, address or MD5 of an e-mail appears in the Prefect database, result storage or logs."""
     for member_id in ("M1001", "M1003", "M1004"):
         assert "COMPLETED" == (await run_erasure(member_id)).state_name
     suspended = await run_erasure("M1002")
     sandbox.settle("M1002")
     assert "COMPLETED" == (await resume(suspended, {"confirmed_by": "audit test"})).state_name
-    values = sandbox.all_personal_values()
+    flows = Flows(deployments)
+    for request in DEMO_REQUESTS:
+        run = await run_demo_request(flows, sandbox, request)
+        assert (request.member_id, "COMPLETED") == (request.member_id, run.state_name)
+        if request.controller == "mova":
+            for scheduled in (await release_runs(run.flow_run.parameters["request_id"])).values():
+                await flows.release(scheduled, date.today())
+    erased = ("M1001", "M1002", "M1003", "M1004", *(r.member_id for r in DEMO_REQUESTS))
+    people = [sandbox.member(member_id) for member_id in erased]
+    values = ({value for person in people for value in person.personal_values()}
+              | {subscriber_hash(person.email) for person in people} | sandbox.all_personal_values())
+    assert {"lifevision", "stripe", "eziteq", "fixit", "mailchimp"} <= {
+        call.system for r in DEMO_REQUESTS for call in sandbox.applied_calls(r.member_id)}
     database = prefect_database()
 
     hits = scan([Path(PREFECT_HOME), database, Path(f"{database}-wal")], values)

@@ -1,4 +1,5 @@
-"""release-holds: a hold is released at its date and never before; a newer entry moves the date; journals stay."""
+"""release-holds: each record is released at its own date and never before; a newer entry keeps only itself
+longer; a failed release fails the run; journals stay."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from uuid import UUID
 import pytest
 
 from config.dates import bookkeeping_last_day, journal_review_day
+from config.holds import Hold
 from sandbox.exceline import Invoice
 from sandbox.people import JOURNAL_LAST_ENTRY
-from tasks.holds import OSLO, release_key, release_time
+from tasks.holds import release_key, release_time
+from tasks.release import release_artifact_key
+from tests.chains.releases import releases_of, runs_by_start
 from tests.flow_driver import Flows, release_runs
 from tests.flows.conftest import table_rows
 
@@ -29,45 +33,93 @@ async def erased_with_holds(flows: Flows, member_id: str, request_id: str) -> di
     return {hold.key: hold for hold in (await run.result()).holds}
 
 
-async def test_a_hold_is_never_released_before_its_date_and_always_at_it(sandbox, flows, artifacts):
-    """On its last day (and any day before) the invoices stay and the run is put back on its date; on the
-    day after, the same run deletes them and the release is in the request's evidence."""
-    holds = await erased_with_holds(flows, "M1001", "hold-dates-m1001")
-    last_day = holds["exceline-bookkeeping"].retain_until  # type: ignore[attr-defined]
-    scheduled = (await release_runs("hold-dates-m1001"))["exceline-bookkeeping"]
+async def holds_of(flows: Flows, member_id: str, request_id: str, key: str) -> list[Hold]:
+    """The request's holds under one processor and rule, oldest date first."""
+    run = await flows.erase("demo", member_id, request_id=request_id)
+    assert "COMPLETED" == run.state_name
+    return [hold for hold in (await run.result()).holds if hold.key == key]
+
+
+async def test_each_years_invoices_are_released_at_their_own_date_and_the_newer_kept_until_theirs(sandbox, flows):
+    """Bokføringsloven § 13 counts from each entry's own financial year: the 2025 invoices are kept through
+    31 December 2030 and deleted the day after, while the January 2026 invoice stays, held until 31 December
+    2031 by the run its hold scheduled, and goes the day after that; never before. Each release is added to
+    the request's evidence."""
+    older, newer = await holds_of(flows, "M1001", "hold-dates-m1001", "exceline-bookkeeping")
+    assert ((date(2030, 12, 31), date(2025, 12, 1)), (date(2031, 12, 31), date(2026, 1, 1))) == (
+        (older.retain_until, older.records_through), (newer.retain_until, newer.records_through))
+    runs = await runs_by_start("hold-dates-m1001", "exceline-bookkeeping")
+    first, second = runs[release_time(older.retain_until)], runs[release_time(newer.retain_until)]
     invoices = sandbox.exceline.members["M1001"].invoices
 
-    for early in (date(2027, 6, 1), last_day - timedelta(days=1), last_day):
-        run = await flows.release(scheduled, early)
+    for early in (date(2027, 6, 1), older.retain_until - timedelta(days=1), older.retain_until):
+        run = await flows.release(first, early)
         assert ("rescheduled", 12) == (await run.result(), len(invoices))
 
-    run = await flows.release(scheduled, last_day + timedelta(days=1))
+    run = await flows.release(first, older.retain_until + timedelta(days=1))
 
-    assert "done" == await run.result()
-    assert [] == sandbox.exceline.members["M1001"].invoices
-    row = table_rows((await artifacts("release-hold-dates-m1001-exceline-bookkeeping"))[0])[0]
-    assert ("erased", "yes", str(last_day + timedelta(days=1))) == (row["status"], row["verified"], row["as_of"])
+    remaining = sandbox.exceline.members["M1001"].invoices
+    assert ("done", [date(2026, 1, 1)]) == (await run.result(), [i.invoice_date for i in remaining])
+    kept = await flows.release(second, newer.retain_until)
+    assert ("rescheduled", 1) == (await kept.result(), len(sandbox.exceline.members["M1001"].invoices))
+
+    last = await flows.release(second, newer.retain_until + timedelta(days=1))
+
+    assert ("done", []) == (await last.result(), sandbox.exceline.members["M1001"].invoices)
+    done = [r for r in await releases_of("hold-dates-m1001") if r["status"] == "erased"]
+    assert [("yes", "2025-12-01", str(second.id)), ("yes", "2026-01-01", "")] == [
+        (r["verified"], r["records_through"], r["next_run"]) for r in done]
 
 
-async def test_a_newer_invoice_moves_the_date_and_the_hold_is_rescheduled_under_a_new_key(sandbox, flows):
-    """An invoice dated after the erasure (a late credit note) keeps the records another year: at the old
-    date nothing is deleted and a release run is scheduled for the new date, under its own idempotency key."""
-    holds = await erased_with_holds(flows, "M1001", "hold-moves-m1001")
-    old = holds["exceline-bookkeeping"].retain_until  # type: ignore[attr-defined]
+async def test_the_evidence_names_the_release_run_of_every_hold_date(sandbox, flows):
+    """Invoices of two financial years are two holds with two release runs: the evidence row of the
+    processor names both, once each, not the newest twice."""
+    run = await flows.erase("demo", "M1001", request_id="hold-runs-m1001")
+    evidence = await run.result()
+    runs = await runs_by_start("hold-runs-m1001", "exceline-bookkeeping")
+    exceline = next(step for step in evidence.steps if step.system == "exceline")
+
+    assert 2 == len(runs)
+    assert {str(r.id) for r in runs.values()} <= set((exceline.release_run or "").split(", "))
+
+
+async def test_a_newer_invoice_keeps_only_itself_longer_under_its_own_key(sandbox, flows):
+    """An invoice dated after the erasure (a late credit note in 2027) is held until the end of 2032: at the
+    older dates the older invoices go and the late one stays, and a release run is scheduled for its own
+    date under a new idempotency key."""
+    holds = await holds_of(flows, "M1001", "hold-moves-m1001", "exceline-bookkeeping")
+    old = holds[-1]
     record = sandbox.exceline.members["M1001"]
-    late = date(old.year - 4, 1, 10)
+    late = date(2027, 1, 10)
     record.invoices.append(Invoice("INV-1001-LATE", late, late + timedelta(days=14), -59_900, 0, "paid", "0"))
     first = (await release_runs("hold-moves-m1001"))["exceline-bookkeeping"]
 
-    run = await flows.release(first, old + timedelta(days=1))
+    run = await flows.release(first, old.retain_until + timedelta(days=1))
 
-    moved = (await release_runs("hold-moves-m1001"))["exceline-bookkeeping"]
+    moved = await runs_by_start("hold-moves-m1001", "exceline-bookkeeping")
     new = bookkeeping_last_day(late)
-    assert ("rescheduled", 13) == (await run.result(), len(record.invoices))
-    assert (date(old.year + 1, 12, 31), True) == (new, moved.id != first.id)
-    assert moved.expected_start_time is not None
-    assert release_time(new) == moved.expected_start_time.astimezone(OSLO)
-    assert release_key("hold-moves-m1001", holds["exceline-bookkeeping"]) != moved.idempotency_key  # type: ignore[arg-type]
+    assert ("done", [late]) == (await run.result(), [i.invoice_date for i in record.invoices])
+    assert date(2032, 12, 31) == new
+    assert release_time(new) in moved
+    assert {release_key("hold-moves-m1001", h) for h in holds}.isdisjoint({moved[release_time(new)].idempotency_key})
+
+
+async def test_a_failed_release_ends_the_run_failed_with_its_reason_after_recording_it(sandbox, flows):
+    """When the processor refuses to delete (a live card at Nets: the transactions are in use), the release
+    run ends Failed, its message names the processor and the reason, and its row is in the evidence first."""
+    holds = await holds_of(flows, "M1004", "release-fails-m1004", "nets-bookkeeping")
+    scheduled = (await release_runs("release-fails-m1004"))["nets-bookkeeping"]
+    customer = sandbox.nets.customers["NC-1004"]
+    customer.cards["tok_new"] = {"token": "tok_new", "brand": "VISA", "last4": "4242", "expiry": "2030-01"}
+
+    run = await flows.release(scheduled, holds[-1].retain_until + timedelta(days=1))
+
+    assert "FAILED" == run.state_name
+    message = str(run.state.message)
+    assert "nets" in message and "HTTP 409" in message
+    [row] = await releases_of("release-fails-m1004")
+    assert ("failed", "no", "nets") == (row["status"], row["verified"], row["system"])
+    assert 12 == len(customer.transactions)
 
 
 async def test_a_journal_is_never_deleted_automatically(sandbox, flows, artifacts):
@@ -84,7 +136,7 @@ async def test_a_journal_is_never_deleted_automatically(sandbox, flows, artifact
     assert "review" == await run.result()
     assert (True, 3) == (patient.restricted, len(patient.entries))
     assert [] == [c for c in sandbox.applied_calls("M1003") if c.system == "physica" and c.action != "restrict"]
-    row = table_rows((await artifacts("release-journal-m1003-physica-journal"))[0])[0]
+    row = table_rows((await artifacts(release_artifact_key("journal-m1003", "physica-journal")))[0])[0]
     assert ("manual", "review") == (row["status"], row["action"])
 
     patient.entries.append({"date": (review - timedelta(days=30)).isoformat(), "author": "fysioterapeut"})

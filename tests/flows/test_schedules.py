@@ -23,7 +23,8 @@ async def test_the_scheduler_makes_the_runs_of_every_scheduled_deployment(prefec
     deployment_id = await deployment.apply()  # type: ignore[misc]
     async with get_client() as client:
         answer = await client._client.post(f"/deployments/{deployment_id}/schedule", json={"min_runs": 3})
-        runs = await client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+        mine = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        runs = await client.read_flow_runs(deployment_filter=mine)
 
     assert 200 == answer.status_code
     assert len(runs) >= 3
