@@ -340,6 +340,7 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
         with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
             result = asyncio.run(drive(plan, stack, sandbox, started))
         result.update(left_behind(stack, sandbox))
+        result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
         return result
 
 

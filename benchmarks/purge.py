@@ -117,12 +117,13 @@ async def slett_purge(stack: ProofStack, sandbox: Sandbox, bulk: Bulk) -> dict[s
     took = time.monotonic() - asked
     async with get_client() as client:
         done = (await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))))[0]
-    wall = (done.end_time - done.start_time).total_seconds() if done.end_time and done.start_time else took
+    in_run = (done.end_time - done.start_time).total_seconds() if done.end_time and done.start_time else took
     left = {system: len(sandbox.guests[system]) for system in SYSTEMS}
     floor = bulk.floor_s()
+    # The wall time is from asking for the purge to its end: the flow run's start-up is part of the price.
     return {"guests": bulk.guests, "processors": list(SYSTEMS), "state": state, "guests_left": left,
-            "rate_limit_per_s": bulk.per_second, "wall_s": round(wall, 1), "wall_s_from_request": round(took, 1),
-            "floor_s": round(floor, 1), "ratio": round(wall / floor, 3), "task_runs": await task_runs_of(run.id),
+            "rate_limit_per_s": bulk.per_second, "wall_s": round(took, 1), "run_s": round(in_run, 1),
+            "floor_s": round(floor, 1), "ratio": round(took / floor, 3), "task_runs": await task_runs_of(run.id),
             "peak_rss_mb": {role: round(mb, 1) for role, mb in sorted(memory.peaks.items())}}
 
 
