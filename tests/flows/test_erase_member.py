@@ -165,10 +165,13 @@ async def test_slett_log_lines_reach_the_prefect_ui_redacted(sandbox, run_erasur
     """A retried processor call is logged by slett's logger into the run's logs in Prefect, and the
     member's e-mail never appears there."""
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
 
     sandbox.faults["ibooking"].configure(retry_after=0).script("503")
 
     run = await run_erasure("M1001")
+    # Prefect ships run logs in batches every few seconds; a run in this process ends before the next.
+    await APILogHandler.aflush()
 
     async with get_client() as client:
         logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.flow_run.id])))
