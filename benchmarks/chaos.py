@@ -79,6 +79,7 @@ class Plan:
     seed: int = 6
     silence_s: int = 120
     stuck_pending_s: int = 300
+    stuck_lock_s: int = 120
     latency_s: float = 2.0
     chains: str = "all"
     api_logs: bool = True
@@ -207,7 +208,7 @@ async def send(unsent: list[Ask], runs: dict[UUID, FlowRun], plan: Plan, by_run:
 
 async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float) -> dict[str, Any]:
     """Send the requests, kill on plan, pay open invoices, wait for every request; the figures."""
-    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s)
+    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, stuck_lock_s=plan.stuck_lock_s)
     asks = population(sandbox, plan)
     break_processors(sandbox, plan.latency_s)
     by_run: dict[UUID, Ask] = {}
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n")[0])
     defaults = Plan()
     for name in ("requests", "kills", "server_restarts", "workers", "worker_limit", "seed", "silence_s",
-                 "stuck_pending_s"):
+                 "stuck_pending_s", "stuck_lock_s"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--budget-s", type=float, default=defaults.budget_s)
     parser.add_argument("--kill-gap-s", type=float, default=defaults.kill_gap_s, help="seconds between kills")

@@ -232,7 +232,7 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
 
 
 async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 30, stuck_pending_s: int = 600,
-                   commands: dict[str, str] | None = None) -> dict[str, UUID]:
+                   commands: dict[str, str] | None = None, stuck_lock_s: int = 300) -> dict[str, UUID]:
     """The pool, the named deployments of flows/catalog.py on it (recover-crashed on its interval, the others
     without schedules), and crash detection; `commands` replaces the command that runs a deployment's flow
     runs (a profiler around the engine)."""
@@ -244,7 +244,7 @@ async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 
             await client.create_work_queue(RECOVERY_QUEUE, work_pool_name=POOL, priority=1)
         default = await client.read_work_queue_by_name("default", work_pool_name=POOL)
         await client.update_work_queue(default.id, priority=10)
-    sweep = {"silence_s": silence_s, "stuck_pending_s": stuck_pending_s}
+    sweep = {"silence_s": silence_s, "stuck_pending_s": stuck_pending_s, "stuck_lock_s": stuck_lock_s}
     ids = {}
     for name in names:
         recovery = name == "recover-crashed"

@@ -179,6 +179,11 @@ class Outcome:
         """The processor took an asynchronous job; poll `reference`."""
         return cls(system, Status.ACCEPTED, action, reference=reference)
 
+    @property
+    def job_running(self) -> bool:
+        """Whether the processor is still working on an asynchronous job that can be polled."""
+        return self.status is Status.ACCEPTED and self.reference is not None
+
     def with_(self, **changes: object) -> Outcome:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -195,6 +197,14 @@ class ProcessorClient:
         raise Permanent(self.system, f"{where}: HTTP {status}")
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context for processor calls, with httpx's default trust store."""
+    # Building a context loads the whole CA bundle: a quarter of a flow run's CPU when every task's
+    # client built its own (py-spy of the chaos suite's workers).
+    return httpx.create_ssl_context()
+
+
 @contextlib.asynccontextmanager
 async def processor_client(system: str, settings: ProcessorSettings,
                            policy: RetryPolicy | None = None) -> AsyncIterator[ProcessorClient]:
@@ -203,6 +213,6 @@ async def processor_client(system: str, settings: ProcessorSettings,
     headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}",
                "User-Agent": "slett"}
     async with httpx.AsyncClient(base_url=str(settings.base_url), timeout=timeout, headers=headers,
-                                 transport=_transports.get(system)) as client:
+                                 verify=tls_context(), transport=_transports.get(system)) as client:
         yield ProcessorClient(system, client, policy or RetryPolicy.of(settings),
                               rate_limiter(system, settings.rate_limit_per_s))

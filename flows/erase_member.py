@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger, runtime
-from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field
 
@@ -16,6 +15,7 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status
 from flows.manual_steps import confirm_by_person, with_confirmations
+from flows.waiting import suspend_for
 from tasks.deadlines import register_request
 from tasks.erasure import (
     await_job,
@@ -123,7 +123,8 @@ async def _erase_one(request: Request, plan: SystemPlan, settings: Settings) -> 
     """Erase in one processor and wait for its job, if it runs one; a failure becomes a failed outcome."""
     try:
         outcome = await erase_in_system(request, plan, settings)
-        return await await_job(request, outcome, settings)
+        # A task run costs the server and the worker tens of milliseconds: only a job gets one to poll it.
+        return await await_job(request, outcome, settings) if outcome.job_running else outcome
     except Exception as error:
         return failed(plan, error)
 
@@ -146,9 +147,9 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
             return facts
         log.info("Subject %s owes %d invoice(s); suspending until settlement (round %d)",
                  request.subject_ref, facts.open_invoices, round_)
-        # A resumed run starts from the top: a used key returns its input at once, so the
+        # A resumed run starts from the top: an answered key returns its input at once, so the
         # loop checks again and only a new key suspends again.
-        await asuspend_flow_run(wait_for_input=Settlement, key=f"settlement-{round_}", timeout=None)
+        await suspend_for(Settlement, f"settlement-{round_}")
 
 
 async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],

@@ -14,12 +14,12 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from prefect import get_run_logger
-from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field, ValidationError, field_validator
 
 from config.policy import Policy
 from connectors.contract import Outcome, Status
+from flows.waiting import suspend_for
 from tasks.holds import OSLO
 from tasks.models import Request, Step, SystemPlan
 from tasks.runs import confirmation_key
@@ -72,7 +72,7 @@ async def _ask(form: type[ManualConfirmation], step: str) -> ManualConfirmation:
     """Suspend until a person answers the form; a key used without an answer (escalated) asks again anew."""
     for attempt in itertools.count(1):
         try:
-            return await asuspend_flow_run(wait_for_input=form, key=confirmation_key(step, attempt), timeout=None)
+            return await suspend_for(form, confirmation_key(step, attempt))
         except ValidationError:
             # Prefect hands back a used key's input at once; an empty or unusable one means the earlier
             # suspension ended without a confirmation (the run was escalated and retried): ask again.

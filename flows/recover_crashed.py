@@ -8,15 +8,16 @@ from prefect import flow
 from prefect.client.schemas.objects import StateType
 from prefect.settings import get_current_settings
 
-from tasks.recovery import crash_count, escalate, mark_crashed, reschedule, runs_in, silent
+from tasks.recovery import crash_count, escalate, free_stuck_locks, mark_crashed, reschedule, runs_in, silent
 
 RECOVERABLE = ("erase-member", "release-holds")
 
 
 @flow(name="recover-crashed", persist_result=False)
 async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_pending_s: int = 600,
-                          deployments: tuple[str, ...] = RECOVERABLE) -> dict[str, int]:
-    """Mark silent runs Crashed, then rerun the crashed erasure runs within `budget`, escalating the rest.
+                          deployments: tuple[str, ...] = RECOVERABLE, stuck_lock_s: int = 300) -> dict[str, int]:
+    """Mark silent runs Crashed, rerun the crashed erasure runs within `budget`, escalating the rest, and
+    free evidence-chain locks left taken by a server that died.
 
     A worker marks a run Crashed when the run's process exits badly; the zombie automation
     (`slett setup-automations`) when its heartbeats stop. This sweep checks heartbeats itself as well,
@@ -32,6 +33,8 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
         stuck_pending_s: seconds a run may stay Pending (its process starting) before it counts as lost;
             a busy machine takes minutes to start a process.
         deployments: the deployments whose runs are rerun (their steps must be idempotent).
+        stuck_lock_s: seconds an evidence chain's lock may stay taken with no change before it is freed;
+            a seal takes seconds, and a dead holder's lease runs out after 60.
     """
     heartbeat_s = get_current_settings().flows.heartbeat_frequency
     silence = silence_s or 4 * (heartbeat_s or 0)
@@ -51,4 +54,6 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
         else:
             await escalate(run.id, crashes, budget)
             escalated += 1
-    return {"silent_marked_crashed": sum(marked), "rescheduled": rescheduled, "escalated": escalated}
+    freed = await free_stuck_locks(stuck_lock_s)
+    return {"silent_marked_crashed": sum(marked), "rescheduled": rescheduled, "escalated": escalated,
+            "locks_freed": len(freed)}

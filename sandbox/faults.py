@@ -15,8 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SPECIAL = frozenset({"ok", "drop", "lost", "hang"})
 DROPPED = "sandbox dropped the connection"
-# A client that waited Retry-After asks again no sooner than this before the mark (clock granularity).
-PATIENCE_TOLERANCE_S = 0.01
 
 
 def _checked_step(step: str) -> str:
@@ -43,7 +41,9 @@ class Throttled:
     @property
     def violated(self) -> bool:
         """Whether the client came back before Retry-After had passed."""
-        return self.waited is not None and self.waited < self.retry_after - PATIENCE_TOLERANCE_S
+        # Both marks come from one monotonic clock, the refusal's taken before it is sent: a patient
+        # client can never come back sooner, so there is no tolerance.
+        return self.waited is not None and self.waited < self.retry_after
 
 
 @dataclass
@@ -177,9 +177,11 @@ class FaultInjector:
         elif fault == "hang":
             await self._hang(receive, send)
         else:
-            await _fail(send, int(fault), self.faults.retry_after)
             if int(fault) in (429, 503):
+                # Marked before the answer leaves: the client cannot start its wait any earlier, so a
+                # busy sandbox's own delay never makes a patient client look impatient.
                 self.faults.refused(resource, int(fault), self.faults.retry_after, time.monotonic())
+            await _fail(send, int(fault), self.faults.retry_after)
 
     async def _hang(self, receive: Receive, send: Send) -> None:
         # Wait for the client to give up (uvicorn reports a disconnect; in-process, the transport's

@@ -178,10 +178,13 @@ def verify_chain(controller: str, records: Iterable[Sealed], current: Mapping[st
                        tuple(problem for _, problem in sorted(found, key=lambda item: item[0])))
 
 
+CHAIN_LOCK = "slett-evidence-"  # the prefix of each controller's one-slot global concurrency limit
+
+
 @contextlib.asynccontextmanager
 async def chain_lock(controller: str) -> AsyncIterator[None]:
     """Hold the controller's chain alone, from reading its head to storing the next record."""
-    name = f"slett-evidence-{controller}"
+    name = f"{CHAIN_LOCK}{controller}"
     async with get_client() as client:
         try:
             await client.read_global_concurrency_limit_by_name(name)

@@ -107,7 +107,7 @@ async def erase_in_system(request: Request, plan: SystemPlan, settings: Settings
 @task(name="await-job", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
 async def await_job(request: Request, outcome: Outcome, settings: Settings) -> Outcome:
     """Poll a processor's asynchronous job until it ends, or return it still accepted."""
-    if outcome.status is not Status.ACCEPTED or outcome.reference is None:
+    if not outcome.job_running or outcome.reference is None:
         return outcome
     async with connect(outcome.system, settings) as (connector, _):
         for _ in range(settings.job_poll_limit):

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 import yaml
 from prefect import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
@@ -21,7 +22,8 @@ from cli.main import main
 from config.settings import PROJECT_ROOT
 from flows.recover_crashed import recover_crashed
 from sandbox.journal import Call
-from tasks.recovery import ESCALATED, HEARTBEAT, mark_crashed, silent
+from tasks.chain import CHAIN_LOCK, chain_lock
+from tasks.recovery import ESCALATED, HEARTBEAT, free_stuck_locks, mark_crashed, silent
 from tests.flows.conftest import execute
 
 pytestmark = pytest.mark.slow
@@ -121,6 +123,41 @@ async def test_a_run_pending_for_longer_than_allowed_is_marked_crashed_and_rerun
 
     assert swept["silent_marked_crashed"] >= 1
     assert ["Pending", "Crashed", "AwaitingRecovery"] == (await history(run))[-3:]
+
+
+async def leave_lock_taken(controller: str) -> str:
+    """A chain lock whose slot is counted with no lease behind it, as a server killed mid-acquire leaves it."""
+    async with chain_lock(controller):
+        pass  # makes the limit
+    name = f"{CHAIN_LOCK}{controller}"
+    async with get_client() as client:
+        await client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=1))
+    return name
+
+
+async def slots_taken(name: str) -> int:
+    async with get_client() as client:
+        return (await client.read_global_concurrency_limit_by_name(name)).active_slots
+
+
+async def test_an_evidence_lock_left_taken_with_no_holder_is_freed_by_the_sweep(deployments):
+    """A chain lock taken and untouched for longer than allowed is freed, so that chain's requests seal again."""
+    name = await leave_lock_taken(f"leak{uuid4().hex[:6]}")
+
+    freed = await free_stuck_locks(300, now=datetime.now(UTC) + timedelta(minutes=6))
+
+    assert name in freed
+    assert 0 == await slots_taken(name)
+
+
+async def test_an_evidence_lock_held_for_less_than_allowed_is_left_alone(deployments):
+    """A lock taken moments ago may belong to a seal in progress: the sweep leaves it taken."""
+    name = await leave_lock_taken(f"held{uuid4().hex[:6]}")
+
+    freed = await free_stuck_locks(300)
+
+    assert name not in freed
+    assert 1 == await slots_taken(name)
 
 
 async def test_a_run_with_a_recent_heartbeat_is_not_silent(deployments):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from uuid import UUID, uuid4
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 
@@ -106,3 +108,15 @@ async def artifacts() -> AsyncIterator[Callable[[str], Awaitable[list[Any]]]]:
                                               sort=ArtifactSort.CREATED_DESC)
 
         yield read
+
+
+async def recorded_task_runs(flow_run_id: UUID, enough: Callable[[list[TaskRun]], bool]) -> list[TaskRun]:
+    """The flow run's task runs, once the server has recorded enough of them (Prefect records task runs
+    from events, a moment after they ran)."""
+    async with get_client() as client:
+        for _ in range(100):
+            tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if enough(tasks):
+                break
+            await asyncio.sleep(0.1)
+    return tasks

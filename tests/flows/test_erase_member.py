@@ -8,11 +8,12 @@ from uuid import UUID
 
 import pytest
 from prefect import get_client
+from prefect.states import Crashed, Scheduled
 
 from config.dates import bookkeeping_last_day, journal_review_day
 from sandbox.people import JOURNAL_LAST_ENTRY
 from tasks.holds import OSLO
-from tests.flows.conftest import table_rows
+from tests.flows.conftest import execute, recorded_task_runs, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +38,18 @@ async def test_settled_member_is_erased_everywhere_membership_last(sandbox, run_
     assert all(step.verified for step in evidence.steps)
     assert "exceline" == sandbox.destructive_calls_for("M1001")[-1]
     assert "mailchimp" == sandbox.destructive_calls_for("M1001")[0]
+
+
+async def test_only_a_processors_asynchronous_job_gets_a_task_run_to_poll_it(sandbox, run_erasure):
+    """Of M1001's processors only Nets answers with a job (the AvtaleGiro mandate): one await-job task run."""
+    run = await run_erasure("M1001")
+
+    tasks = await recorded_task_runs(run.flow_run.id,
+                                     lambda found: any(t.name.startswith("record-evidence") for t in found))
+    names = Counter(t.name.rsplit("-", 1)[0] for t in tasks)
+    assert "COMPLETED" == run.state_name
+    assert 1 == names["await-job"]
+    assert 5 == names["erase-in-system"]
 
 
 async def test_open_invoice_blocks_erasure(sandbox, run_erasure):
@@ -67,6 +80,24 @@ async def test_resume_without_settlement_suspends_again(sandbox, run_erasure, re
 
     assert "SUSPENDED" == run.state_name
     assert ["mailchimp"] == sandbox.destructive_calls_for("M1002")
+
+
+async def test_a_crashed_run_rerun_after_an_answer_waits_on_the_next_key_and_can_be_resumed(sandbox, run_erasure,
+                                                                                            resume):
+    """A rerun (Prefect then forgets the used keys) skips the answered settlement-1 and waits on settlement-2,
+    so the next resume is taken rather than refused for ever."""
+    too_early = await resume(await run_erasure("M1002"), {"confirmed_by": "too early"})
+    async with get_client() as client:
+        await client.set_flow_run_state(too_early.flow_run.id, Crashed(message="worker died"), force=True)
+        await client.set_flow_run_state(too_early.flow_run.id, Scheduled(name="AwaitingRecovery"))
+        rerun = await execute(await client.read_flow_run(too_early.flow_run.id))
+    sandbox.settle("M1002")
+
+    settled = await resume(rerun, {"confirmed_by": "test operator"})
+
+    assert "settlement-2" == rerun.state.state_details.pause_key
+    assert "COMPLETED" == settled.state_name
+    assert 1 == sandbox.destructive_calls_for("M1002").count("mailchimp")
 
 
 async def test_holds_carry_the_right_dates_and_release_runs(sandbox, run_erasure):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from uuid import UUID
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentTaskRunId
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
 from tasks.purge import batch_key
 from tests.flow_driver import Flows
+from tests.flows.conftest import recorded_task_runs
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +40,7 @@ async def test_ten_thousand_guests_are_purged_in_one_flow_run(sandbox, flows):
     assert {f"aktiv365/guests/{system}": count for system, count in SPLIT.items()} == counts
     assert 10_000 == sum(counts.values())
     assert {system: 7 for system in SPLIT} == {system: len(sandbox.guests[system]) for system in SPLIT}
-    tasks = await recorded_task_runs(run.flow_run.id, expected=3 + 7 + 7 + 7)
+    tasks = await recorded_task_runs(run.flow_run.id, lambda found: len(found) >= 3 + 7 + 7 + 7)
     async with get_client() as client:
         children = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
             parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[t.id for t in tasks])))
@@ -49,18 +48,6 @@ async def test_ten_thousand_guests_are_purged_in_one_flow_run(sandbox, flows):
     assert 3 == names.count("list-past-limit")
     assert 7 + 7 + 7 == names.count("purge-batch")
     assert [] == children
-
-
-async def recorded_task_runs(flow_run_id: UUID, expected: int) -> list[TaskRun]:
-    """The flow run's task runs, once the server has recorded them (Prefect records task runs from events)."""
-    async with get_client() as client:
-        for _ in range(100):
-            tasks = await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if len(tasks) >= expected:
-                break
-            await asyncio.sleep(0.1)
-    return tasks
 
 
 async def test_a_second_purge_the_same_day_deletes_nothing_twice(sandbox, flows):
