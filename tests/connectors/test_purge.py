@@ -134,6 +134,26 @@ async def test_clients_opened_apart_share_the_processors_rate_limit(make_setting
     assert 0 == sandbox.limits["fixit"].refused
 
 
+async def test_a_client_paced_at_the_processors_own_limit_is_refused_nothing_when_requests_jitter(make_settings,
+                                                                                                   sandbox):
+    """Told the processor's exact limit (2 a second, no burst), the client keeps below it, so requests that
+    arrive a few milliseconds early or late are never refused."""
+    sandbox.add_guests("fixit", 8, last_visit=date(2025, 1, 15))
+    sandbox.limit("fixit", per_second=2, burst=1)
+    sandbox.faults["fixit"].configure(latency=(0.0, 0.004))
+    paced = make_settings(rate_limit_per_s=2.0)
+
+    async def list_apart() -> list[str]:
+        async with connect("fixit", paced, RetryPolicy(attempts=1)) as (connector, _):
+            return await stale(connector, LIMIT, limit=4)
+
+    with use_transports(sandbox.transports()):
+        listed = await asyncio.gather(*(list_apart() for _ in range(2)))
+
+    assert [8, 8] == [len(ids) for ids in listed]
+    assert 0 == sandbox.limits["fixit"].refused
+
+
 async def test_expired_course_participants_are_listed_and_purged(open_connector, sandbox):
     """Vekstly's participants whose course ended are purged with their bookings; one who asked to be kept and
     one whose course still runs stay."""
