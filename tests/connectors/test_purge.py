@@ -115,6 +115,18 @@ async def test_the_rate_limit_is_honoured_by_waiting(system, open_connector, san
     assert clock.waits and min(clock.waits) >= 1
 
 
+async def list_fixit_at_once(sandbox, settings, clients: int) -> list[list[str]]:
+    """Fixit's stale guests listed by `clients` clients at once, each opened on its own, 4 a page, no retries."""
+
+    async def list_apart() -> list[str]:
+        async with connect("fixit", settings, RetryPolicy(attempts=1)) as (connector, _):
+            return await stale(connector, LIMIT, limit=4)
+
+    # One routing for all: use_transports is a test seam, not made for overlapping entries.
+    with use_transports(sandbox.transports()):
+        return list(await asyncio.gather(*(list_apart() for _ in range(clients))))
+
+
 async def test_clients_opened_apart_share_the_processors_rate_limit(make_settings, sandbox):
     """Batches in flight each open their own client; at 4 calls a second they share one pace, so a processor
     that allows 5 a second with no burst refuses none of their calls."""
@@ -122,13 +134,7 @@ async def test_clients_opened_apart_share_the_processors_rate_limit(make_setting
     sandbox.limit("fixit", per_second=5, burst=1)
     paced = make_settings(rate_limit_per_s=4.0)
 
-    async def list_apart() -> list[str]:
-        async with connect("fixit", paced, RetryPolicy(attempts=1)) as (connector, _):
-            return await stale(connector, LIMIT, limit=4)
-
-    # One routing for all three: use_transports is a test seam, not made for overlapping entries.
-    with use_transports(sandbox.transports()):
-        listed = await asyncio.gather(*(list_apart() for _ in range(3)))
+    listed = await list_fixit_at_once(sandbox, paced, clients=3)
 
     assert [12, 12, 12] == [len(ids) for ids in listed]
     assert 0 == sandbox.limits["fixit"].refused
@@ -143,12 +149,7 @@ async def test_a_client_paced_at_the_processors_own_limit_is_refused_nothing_whe
     sandbox.faults["fixit"].configure(latency=(0.0, 0.004))
     paced = make_settings(rate_limit_per_s=2.0)
 
-    async def list_apart() -> list[str]:
-        async with connect("fixit", paced, RetryPolicy(attempts=1)) as (connector, _):
-            return await stale(connector, LIMIT, limit=4)
-
-    with use_transports(sandbox.transports()):
-        listed = await asyncio.gather(*(list_apart() for _ in range(2)))
+    listed = await list_fixit_at_once(sandbox, paced, clients=2)
 
     assert [8, 8] == [len(ids) for ids in listed]
     assert 0 == sandbox.limits["fixit"].refused
