@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -132,3 +134,22 @@ async def hammer(url: str, secret: str, load: Load, pids: dict[str, int]) -> dic
             "requests": load.requests, "accepted": answers["202"], "answers": dict(answers),
             "rate_per_s": load.rate_per_s, "seconds": load.seconds, "took_s": round(took, 1),
             "cpu_ms_per_delivery": cpu}
+
+
+async def handed_over(outbox: Path, expected: int, within_s: float) -> dict[str, Any]:
+    """After the load: wait (bounded) until the receiver's outbox is empty; how long that took, how many runs
+    Prefect then holds and how many deliveries are still queued (a 202 must never be lost)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    started = time.monotonic()
+    erase_member = DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"]))
+    async with get_client() as client:
+        while True:
+            runs = await client.count_flow_runs(deployment_filter=erase_member)
+            if runs >= expected or time.monotonic() - started > within_s:
+                break
+            await asyncio.sleep(1)
+    with contextlib.closing(sqlite3.connect(outbox)) as db:
+        queued = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    return {"runs_started": runs, "still_queued": queued, "drained_in_s": round(time.monotonic() - started, 1)}

@@ -11,13 +11,15 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun
 
 from cli.runs import FINAL, evidence_rows, state_label, wait_for
 from cli.stack import Stack, local_stack
 from config.settings import PROJECT_ROOT
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
-from tasks.runs import confirm_step, waiting_for_person
+from tasks.runs import confirm_step, erasure_runs, waiting_for_person
+from triggers.dispatch import webhook_tag
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
 WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
@@ -45,6 +47,22 @@ async def delivered(sandbox: httpx.AsyncClient, webhook_id: str, timeout_s: floa
                        f"(answers so far: {found['statuses']}); see .slett/logs/receiver.log")
 
 
+async def started_by(sandbox: httpx.AsyncClient, webhook_id: str, timeout_s: float = 60) -> tuple[str, str, UUID]:
+    """The receiver's status, the request id and the run for one of the sandbox's webhooks: from the answer, or,
+    when the receiver answered `queued`, from the run tagged with the webhook once Prefect has it."""
+    answer = await delivered(sandbox, webhook_id, timeout_s)
+    if answer.get("flow_run_id"):
+        return answer["status"], answer["request_id"], UUID(answer["flow_run_id"])
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tagged = await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[webhook_tag(webhook_id)])))
+        if tagged:
+            return answer["status"], str(tagged[0].parameters["request_id"]), tagged[0].id
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"webhook {webhook_id} was queued but no run was started within {timeout_s:.0f} s; "
+                       "see .slett/logs/receiver.log")
+
+
 async def run_demo(stack: Stack) -> int:
     """Send each demo request in through the sandbox's membership system; pay, or confirm by hand, what a
     run waits for; print each request's evidence. The number of requests that did not complete."""
@@ -54,10 +72,10 @@ async def run_demo(stack: Stack) -> int:
             event = "forget" if asked.kind == "erasure" else "terminate"
             sent = await sandbox.post(f"/_sandbox/members/{asked.member_id}/{event}",
                                       json={"controller": asked.controller})
-            answer = await delivered(sandbox, sent.raise_for_status().json()["webhookId"])
-            runs[asked.member_id] = (asked, answer["request_id"], UUID(answer["flow_run_id"]))
-            print(f"{WEBHOOK[asked.kind]} {asked.controller}/{asked.member_id}: {answer['status']} request "
-                  f"{answer['request_id']} ({asked.story})")
+            status, request_id, run_id = await started_by(sandbox, sent.raise_for_status().json()["webhookId"])
+            runs[asked.member_id] = (asked, request_id, run_id)
+            print(f"{WEBHOOK[asked.kind]} {asked.controller}/{asked.member_id}: {status} request "
+                  f"{request_id} ({asked.story})")
         failures = 0
         for member_id, (asked, request_id, run_id) in runs.items():
             finished = await _see_through(sandbox, asked, request_id, run_id)

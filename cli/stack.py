@@ -170,6 +170,7 @@ def stack_env(home: Path, api_port: int, sandbox_port: int, subject_key: str, we
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{api_port}/api",
         "SLETT_SUBJECT_KEY": subject_key,
         "SLETT_WEBHOOK_SECRETS": webhook_secret,
+        "SLETT_WEBHOOK_OUTBOX": str(home / ".slett" / "webhook-outbox.sqlite3"),
         # This checkout's code, even a top-level folder added since the editable install was made.
         "PYTHONPATH": str(PROJECT_ROOT),
     })

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     webhook_tolerance_s: int = Field(300, ge=1, le=3600, description="how far a webhook-timestamp may be off")
     webhook_max_body_bytes: int = Field(65_536, ge=1024, description="larger webhook bodies get 413")
     webhook_dispatch_timeout_s: float = Field(10.0, gt=0, description="patience with the Prefect API per webhook")
+    webhook_outbox: Path = Field(PROJECT_ROOT / ".slett" / "webhook-outbox.sqlite3",
+                                 description="where accepted webhooks wait for Prefect (triggers/outbox.py)")
+    webhook_answer_within_s: float = Field(2.0, ge=0, le=30, description="how long an idle receiver waits for "
+                                           "Prefect's run id before answering 202 queued")
 
     @classmethod
     def settings_customise_sources(

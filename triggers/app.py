@@ -28,8 +28,8 @@ log = structlog.get_logger("slett.receiver")
 class Answer(BaseModel):
     """What the receiver did with a delivery."""
 
-    status: Literal["started", "pending", "done", "resumed", "ignored"]
-    flow_run_id: UUID | None = Field(None, description="the member's erase-member run")
+    status: Literal["started", "pending", "done", "resumed", "queued", "ignored"]
+    flow_run_id: UUID | None = Field(None, description="the member's erase-member run (none while queued)")
     request_id: str | None = Field(None, description="the erasure request the delivery belongs to")
     resumed: list[UUID] = Field(default_factory=list, description="the runs an invoice.settled resumed")
 
@@ -66,6 +66,9 @@ def create_app(settings: Settings, dispatcher: Dispatcher, clock: Callable[[], f
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start = getattr(dispatcher, "start", None)
+        if start is not None:  # a QueuedDispatcher drains what the last process left queued
+            start()
         yield
         close = getattr(dispatcher, "aclose", None)
         if close is not None:

@@ -49,7 +49,7 @@ log = structlog.get_logger("slett.receiver")
 class Receipt:
     """What a delivery did: the erasure run it started or found, or the runs it resumed."""
 
-    status: Literal["started", "pending", "done", "resumed"]
+    status: Literal["started", "pending", "done", "resumed", "queued"]
     flow_run_id: UUID | None = None
     request_id: str | None = None
     resumed: tuple[UUID, ...] = field(default_factory=tuple)

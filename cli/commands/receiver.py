@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from config.settings import SettingsError, load_settings
     from triggers.app import create_app
     from triggers.dispatch import PrefectDispatcher
+    from triggers.outbox import Outbox, QueuedDispatcher
 
     api_url = PREFECT_API_URL.value()
     if not api_url:
@@ -27,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = load_settings()
-        app = create_app(settings, PrefectDispatcher(api_url, settings.webhook_dispatch_timeout_s,
-                                                         subject_key=settings.subject_key))
+        prefect = PrefectDispatcher(api_url, settings.webhook_dispatch_timeout_s, subject_key=settings.subject_key)
+        app = create_app(settings, QueuedDispatcher(prefect, Outbox(settings.webhook_outbox),
+                                                    settings.webhook_answer_within_s))
     except SettingsError as error:
         print(f"slett receiver: {error}")
         return 2

@@ -17,7 +17,7 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.input.actions import aread_flow_run_input
 
-from cli.demo import delivered
+from cli.demo import started_by
 from cli.runs import FINAL, state_label, wait_for
 
 pytestmark = pytest.mark.slow
@@ -69,7 +69,7 @@ async def test_suspended_run_resumed_from_the_ui_form_then_settled_by_webhook(st
     still open; paying it sends invoice.settled, and the run completes."""
     async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
         sent = (await sandbox.post("/_sandbox/members/M1002/terminate", json={"controller": "demo"})).json()
-        run_id = UUID((await delivered(sandbox, sent["webhookId"]))["flow_run_id"])
+        _, _, run_id = await started_by(sandbox, sent["webhookId"])
         suspended = await wait_for(run_id, FINAL | {"SUSPENDED"}, timeout_s=120)
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
         await page.goto(f"{stack.ui_url}/runs/flow-run/{run_id}", wait_until="networkidle")
