@@ -5,8 +5,9 @@ with a Prefect server behind it, on loopback, bounded in count, concurrency and 
     python -m benchmarks.webhook_latency --count 1000 --concurrency 8 --budget-s 300
     python -m benchmarks.webhook_latency --url http://127.0.0.1:8800 --secret-file .slett/secrets/slett_webhook_secrets
 
-Each delivery is for a new member, so each one creates an erase-member run (the receiver's full path:
-verify, validate, read the member's runs, create the run). No flow runs execute: nothing serves them.
+Each delivery is for a new member, so each one becomes an erase-member run. The receiver answers once the
+delivery is verified, validated and in its outbox (triggers/outbox.py); with a stack of its own the tool
+then waits (bounded) until every accepted delivery is a run in Prefect. No flow runs execute.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchmarks.ack import handed_over
+from cli.stack import Stack, local_stack, webhook_secret
 from triggers.signature import sign
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+WARM_UP = 10
 
 
 def delivery(key: bytes, n: int, run_tag: str) -> tuple[bytes, dict[str, str]]:
@@ -60,7 +64,7 @@ async def measure(url: str, key: bytes, count: int, concurrency: int, budget_s: 
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-        for n in range(10):  # warm-up: connections, the deployment lookup, SQLite's caches
+        for n in range(WARM_UP):  # warm-up: connections, the deployment lookup, SQLite's caches
             await one(client, count + n)
         latencies.clear()
         statuses.clear()
@@ -91,23 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.count <= 10_000 or not 1 <= args.concurrency <= 64:
         parser.error("--count must be 1..10000 and --concurrency 1..64")
     with ExitStack() as cleanup:
-        url, secret_file = args.url, args.secret_file
+        url, secret_file, stack = args.url, args.secret_file, None
         if url is None:
             extra = dict(setting.split("=", 1) for setting in args.prefect_env)
-            url, secret_file = cleanup.enter_context(_receiver_with_prefect(args.home, extra))
+            stack = cleanup.enter_context(_receiver_with_prefect(args.home, extra))
+            url, secret_file = stack.receiver_url, webhook_secret(stack.home)
         if urlsplit(url).hostname not in LOOPBACK or secret_file is None:
             parser.error("loopback only (--url http://127.0.0.1:PORT), with --secret-file")
         key = base64.b64decode(secret_file.read_text().split()[0].removeprefix("whsec_"))
-        result = asyncio.run(measure(url, key, args.count, args.concurrency, args.budget_s))
+        result: dict[str, object] = asyncio.run(measure(url, key, args.count, args.concurrency, args.budget_s))
+        if stack is not None:
+            with stack.as_client():
+                result["after_load"] = asyncio.run(handed_over(
+                    stack.home / ".slett" / "webhook-outbox.sqlite3", args.count + WARM_UP, args.budget_s))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0 if result["statuses"] == {202: args.count} else 1
 
 
 @contextlib.contextmanager
-def _receiver_with_prefect(home: Path | None, extra_env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+def _receiver_with_prefect(home: Path | None, extra_env: dict[str, str]) -> Iterator[Stack]:
     """A local stack under `home` (default: a temporary folder): Prefect server, receiver, sandbox, and
     erase-member registered but not served."""
-    from cli.stack import local_stack, webhook_secret
     from flows.catalog import load
 
     async def register() -> None:
@@ -119,7 +127,7 @@ def _receiver_with_prefect(home: Path | None, extra_env: dict[str, str]) -> Iter
         with local_stack(where, serve=False, any_ports=True, extra_env=extra_env) as stack:
             with stack.as_client():
                 asyncio.run(register())
-            yield stack.receiver_url, webhook_secret(where)
+            yield stack
 
 
 if __name__ == "__main__":

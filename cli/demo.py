@@ -11,15 +11,14 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun
 
 from cli.runs import FINAL, evidence_rows, state_label, wait_for
 from cli.stack import Stack, local_stack
 from config.settings import PROJECT_ROOT
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
-from tasks.runs import confirm_step, erasure_runs, waiting_for_person
-from triggers.dispatch import webhook_tag
+from tasks.runs import confirm_step, waiting_for_person
+from triggers.dispatch import run_of_webhook
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
 WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
@@ -53,14 +52,8 @@ async def started_by(sandbox: httpx.AsyncClient, webhook_id: str, timeout_s: flo
     answer = await delivered(sandbox, webhook_id, timeout_s)
     if answer.get("flow_run_id"):
         return answer["status"], answer["request_id"], UUID(answer["flow_run_id"])
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        tagged = await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[webhook_tag(webhook_id)])))
-        if tagged:
-            return answer["status"], str(tagged[0].parameters["request_id"]), tagged[0].id
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"webhook {webhook_id} was queued but no run was started within {timeout_s:.0f} s; "
-                       "see .slett/logs/receiver.log")
+    run = await run_of_webhook(webhook_id, timeout_s)
+    return answer["status"], str(run.parameters["request_id"]), run.id
 
 
 async def run_demo(stack: Stack) -> int:

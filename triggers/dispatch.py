@@ -30,6 +30,7 @@ import httpx
 import structlog
 from prefect import get_client
 from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.context import AsyncClientContext
 from prefect.exceptions import ObjectNotFound
@@ -37,7 +38,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
 from tasks.models import subject_reference
-from tasks.runs import member_runs, member_tag, settle, start_erasure
+from tasks.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
@@ -72,6 +73,18 @@ class Dispatcher(Protocol):
 def webhook_tag(webhook_id: str) -> str:
     """The tag on the run a webhook started."""
     return f"webhook:{webhook_id}"
+
+
+async def run_of_webhook(webhook_id: str, timeout_s: float, poll_s: float = 0.5) -> FlowRun:
+    """The erase-member run a queued delivery started, once the outbox has handed it to Prefect."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        tagged = await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[webhook_tag(webhook_id)])))
+        if tagged:
+            return tagged[0]
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"webhook {webhook_id} started no run within {timeout_s:.0f} s")
+        await asyncio.sleep(poll_s)
 
 
 def covering_run(runs: Sequence[FlowRun], webhook_id: str, happened: datetime) -> FlowRun | None:

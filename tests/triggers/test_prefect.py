@@ -148,3 +148,26 @@ async def test_sandbox_webhooks_start_suspend_and_resume_an_erasure(app, sandbox
         keyset["response"], flow_run.id)
     assert "COMPLETED" == finished.state_name
     assert "exceline" == sandbox.destructive_calls_for("M1002")[-1]
+
+
+async def test_deliveries_acknowledged_queued_become_runs_found_by_their_webhook(deployments, settings, tmp_path):
+    """Through the outbox with the real Prefect dispatcher: each delivery answered `queued` becomes the
+    member's run, tagged with its webhook id; a webhook that started nothing is reported, not waited on."""
+    from triggers.dispatch import run_of_webhook
+    from triggers.outbox import Outbox, QueuedDispatcher
+
+    prefect = PrefectDispatcher(PREFECT_API_URL.value(), timeout_s=60, subject_key=settings.subject_key)
+    queued = QueuedDispatcher(prefect, Outbox(tmp_path / "outbox.sqlite3"), answer_within_s=0)
+    members = {f"msg_queued_{uuid.uuid4().hex[:8]}": f"M9{n}{uuid.uuid4().int % 1000:03d}" for n in range(2)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, queued, time.time)),
+                                 base_url="http://receiver") as client:
+        bodies = {webhook_id: event(member_id=member, at=time.time()) for webhook_id, member in members.items()}
+        answers = [(await client.post(PATH, content=body, headers=fresh(body, webhook_id))).json()
+                   for webhook_id, body in bodies.items()]
+        runs = {webhook_id: await run_of_webhook(webhook_id, 60) for webhook_id in members}
+    with pytest.raises(TimeoutError, match="msg_never"):
+        await run_of_webhook("msg_never", 0)
+    await queued.aclose()
+
+    assert ["queued", "queued"] == [answer["status"] for answer in answers]
+    assert members == {webhook_id: run.parameters["member_id"] for webhook_id, run in runs.items()}
