@@ -110,6 +110,7 @@ class Progress:
     restarts: int = 0
     downtime_s: float = 0.0
     steps_hit: set[str] = field(default_factory=set)
+    worker_exits: Counter[str] = field(default_factory=Counter)
 
 
 def population(sandbox: Sandbox, plan: Plan) -> list[Ask]:
@@ -238,6 +239,9 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float)
         except Exception as error:  # the suite survives the chaos it makes; counted, and tried again
             progress.errors += 1
             say(f"round failed ({type(error).__name__}: {str(error)[:120]}); next round")
+        for name, why in stack.restart_exited_workers().items():
+            say(f"{name} exited by itself ({why[:160]}); started again")
+            progress.worker_exits[why] += 1
         restart_due = time.monotonic() > restart_at or killer.kills >= restart_after_kills
         if progress.restarts < plan.server_restarts and restart_due and running:
             say("restarting the Prefect server (kill -9, start again)")
@@ -288,6 +292,7 @@ async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer:
         "kills_by_step": dict(sorted(killer.by_step.items())),
         "server_restarts": progress.restarts,
         "server_downtime_s": round(progress.downtime_s, 1),
+        "worker_exits": dict(progress.worker_exits),
         "affected": len(affected),
         "recovered": sum(1 for e in endings if e.ask.request_id in affected and e.completed
                          and e.ask.request_id not in mismatched),
@@ -321,7 +326,8 @@ def _difference(expected: tuple[tuple[str, ...], ...], got: tuple[tuple[str, ...
 def _reason(end: Ending) -> str:
     if end.waiting_for:
         return f"{end.state}: waiting for {end.waiting_for}"
-    words = end.message.split(":")[0] if end.message else end.state
+    # The message's first two parts: Prefect's sentence and the exception's type (never its text).
+    words = ":".join(end.message.split(":")[:2]) if end.message else end.state
     return f"{end.state}: {words[:120]}"
 
 

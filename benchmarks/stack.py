@@ -103,6 +103,16 @@ class ProofStack:
         self.start(name, str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", name,
                    "--limit", str(self.worker_limit), "--type", "process")
 
+    def restart_exited_workers(self) -> dict[str, str]:
+        """Start again every worker that exited by itself, as a supervisor (systemd, Kubernetes) would; for
+        each, the last line of its log (why it went)."""
+        exited = {}
+        for name in sorted(n for n, p in self.processes.items() if n.startswith("worker") and p.poll() is not None):
+            lines = (self.logs / f"{name}.log").read_text(errors="replace").strip().splitlines()
+            exited[name] = next((line.strip(" |") for line in reversed(lines) if "Error" in line), "no error logged")
+            self.start_worker(name)
+        return exited
+
     def kill_worker(self, name: str) -> int:
         """kill -9 a worker and every process it started (as if its machine died); how many processes."""
         process = self.processes[name]
