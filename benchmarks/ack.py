@@ -11,7 +11,6 @@ import base64
 import contextlib
 import json
 import os
-import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from benchmarks.procs import cpu_seconds
 from benchmarks.profile import wrapped
 from benchmarks.stack import ProofStack, free_port
 from sandbox.webhooks import signature
+from triggers.outbox import Outbox
 
 PATH = "/webhooks/membership"
 
@@ -150,6 +150,6 @@ async def handed_over(outbox: Path, expected: int, within_s: float) -> dict[str,
             if runs >= expected or time.monotonic() - started > within_s:
                 break
             await asyncio.sleep(1)
-    with contextlib.closing(sqlite3.connect(outbox)) as db:
-        queued = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    with contextlib.closing(Outbox(outbox)) as kept:
+        queued = len(kept)
     return {"runs_started": runs, "still_queued": queued, "drained_in_s": round(time.monotonic() - started, 1)}

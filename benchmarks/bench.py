@@ -50,7 +50,7 @@ def ack_section(db: str, load: Load, profiles: Path | None) -> dict[str, Any]:
         pids = {name: stack.processes[name].pid for name in ("server", "receiver")}
         result = asyncio.run(hammer(url, secret, load, pids))
         # The receiver acknowledges from its outbox: every accepted delivery must become a run.
-        result["after_load"] = asyncio.run(handed_over(stack.home / "webhook-outbox.sqlite3", result["accepted"],
+        result["after_load"] = asyncio.run(handed_over(Path(stack.env["SLETT_WEBHOOK_OUTBOX"]), result["accepted"],
                                                        within_s=240))
         say(f"webhook_ack_ms: p99 {result['p99']} ms; after the load {result['after_load']}")
         receiver = stack.processes["receiver"]

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if stack is not None:
             with stack.as_client():
                 result["after_load"] = asyncio.run(handed_over(
-                    stack.home / ".slett" / "webhook-outbox.sqlite3", args.count + WARM_UP, args.budget_s))
+                    Path(stack.env["SLETT_WEBHOOK_OUTBOX"]), args.count + WARM_UP, args.budget_s))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0 if result["statuses"] == {202: args.count} else 1
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from config.settings import Settings, SettingsError
 from tasks.models import subject_reference
-from triggers.dispatch import Dispatcher, DispatchUnavailable, Receipt
+from triggers.dispatch import Dispatcher, DispatchUnavailable, dispatch
 from triggers.events import Event, MemberEvent, SettledEvent, typed
 from triggers.signature import SignatureError, verify
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings, dispatcher: Dispatcher, clock: Callable[[], f
         if event.data.controller not in controllers:
             return _refuse(422, f"unknown controller; known: {sorted(controllers)}", webhook_id=signed.webhook_id)
         try:
-            receipt = await _dispatch(dispatcher, signed.webhook_id, event)
+            receipt = await dispatch(dispatcher, signed.webhook_id, event)
         except DispatchUnavailable as error:
             log.warning("webhook deferred", webhook_id=signed.webhook_id, reason=str(error))
             return _refuse(503, f"{error}; deliver again", headers={"Retry-After": str(RETRY_AFTER_S)})
@@ -135,12 +135,6 @@ async def _read(request: Request, limit: int) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _dispatch(dispatcher: Dispatcher, webhook_id: str, event: MemberEvent | SettledEvent) -> Receipt:
-    if isinstance(event, SettledEvent):
-        return await dispatcher.settle(webhook_id, event)
-    return await dispatcher.request_erasure(webhook_id, event)
 
 
 def _answer(answer: Answer) -> JSONResponse:

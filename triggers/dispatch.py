@@ -70,6 +70,13 @@ class Dispatcher(Protocol):
         """Resume the member's erasures that wait for settlement."""
 
 
+async def dispatch(dispatcher: Dispatcher, webhook_id: str, event: MemberEvent | SettledEvent) -> Receipt:
+    """Hand a verified event to the dispatcher's method for its type."""
+    if isinstance(event, SettledEvent):
+        return await dispatcher.settle(webhook_id, event)
+    return await dispatcher.request_erasure(webhook_id, event)
+
+
 def webhook_tag(webhook_id: str) -> str:
     """The tag on the run a webhook started."""
     return f"webhook:{webhook_id}"

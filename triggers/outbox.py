@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from triggers.dispatch import Dispatcher, DispatchUnavailable, Receipt
+from triggers.dispatch import Dispatcher, DispatchUnavailable, Receipt, dispatch
 from triggers.events import Event, MemberEvent, SettledEvent, typed
 
 log = structlog.get_logger("slett.receiver")
@@ -57,8 +57,12 @@ class Outbox:
     def remove(self, webhook_id: str) -> None:
         """Forget a delivery Prefect has; when none is left, empty the write-ahead log too."""
         self._db.execute("DELETE FROM deliveries WHERE webhook_id = ?", (webhook_id,))
-        if self._db.execute("SELECT 1 FROM deliveries LIMIT 1").fetchone() is None:
+        if not len(self):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def __len__(self) -> int:
+        """How many deliveries are kept."""
+        return int(self._db.execute("SELECT count(*) FROM deliveries").fetchone()[0])
 
     def close(self) -> None:
         """Close the file."""
@@ -143,10 +147,7 @@ class QueuedDispatcher:
         wait = 1.0
         while True:
             try:
-                if isinstance(event, SettledEvent):
-                    receipt = await self._inner.settle(webhook_id, event)
-                else:
-                    receipt = await self._inner.request_erasure(webhook_id, event)
+                receipt = await dispatch(self._inner, webhook_id, event)
             except Exception as error:
                 # Unreachable or a fault of ours: either way new deliveries get 503 until one gets through.
                 self._unreachable = str(error) if isinstance(error, DispatchUnavailable) else (

@@ -4,6 +4,7 @@ after a restart or while Prefect is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,8 @@ async def test_queued_deliveries_survive_a_restart_and_are_handed_over_once(outb
     for number in (1, 2):
         await stalled.request_erasure(f"msg_{number}", terminated(f"M700{number}"))
     await stalled.aclose()
+    with contextlib.closing(Outbox(outbox_path)) as kept:
+        kept_after_stop = len(kept)
 
     prefect = RecordingDispatcher()
     restarted = QueuedDispatcher(prefect, Outbox(outbox_path), answer_within_s=5)
@@ -114,6 +117,7 @@ async def test_queued_deliveries_survive_a_restart_and_are_handed_over_once(outb
     await drained(restarted)
     await restarted.aclose()
 
+    assert 2 == kept_after_stop
     assert [("msg_1", "M7001"), ("msg_2", "M7002")] == [(w, e.data.member_id) for w, e in prefect.erasures]
     assert [] == Outbox(outbox_path).waiting()
 
