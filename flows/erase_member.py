@@ -22,13 +22,13 @@ from tasks.erasure import (
     check_settlement,
     erase_in_system,
     failed,
-    look_up,
     note_settlement,
     open_request,
-    verify_in_system,
+    plan_in,
+    verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
-from tasks.holds import OSLO, clocks_of, schedule_release
+from tasks.holds import OSLO, clocks_of, schedule_releases
 from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
 from tasks.setup import chain_policy, flow_settings
 
@@ -68,8 +68,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     await register_request(request)
     # Marketing stops at once, whatever the other processors' state; the membership system's lookup
     # proves the member exists before anything is touched.
-    found = await plan_erasure(request, policy, settings, stage="request",
-                               keys=[*(p.key for p in policy.marketing()), policy.membership])
+    found = await plan_in(request, policy, [*(p.key for p in policy.marketing()), policy.membership], "request",
+                          settings)
     if not found[-1].holdings.found:
         raise UnknownMember(f"member {member_id} is not known at {policy.membership}; nothing was erased")
     marketing = found[:-1]
@@ -77,8 +77,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                                  await erase_each(request, marketing, settings))
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
-    plan = await plan_erasure(request, policy, settings, stage="settled",
-                              keys=[p.key for p in policy.erasure_order(facts.in_collection)])
+    plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
+                         settings)
     # Suppliers with no API are confirmed by a person before the membership system, which goes last.
     outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
                                                   await erase_each(request, plan[:-1], settings))
@@ -87,7 +87,7 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                {**confirmed, **by_person})
     holds = [hold for p in plan if p.holdings.found
              for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
-    releases = [await schedule_release(request, hold, settings) for hold in holds]
+    releases = await schedule_releases(request, holds, settings) if holds else []
     evidence = _with_buffer(_evidence(request, with_holds(steps, holds, releases), holds),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, policy)
@@ -95,12 +95,6 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
         raise ErasureIncomplete(f"request {request.request_id}: not finished at "
                                 + ", ".join(s.system for s in evidence.steps if not _finished(s)))
     return evidence
-
-
-async def plan_erasure(request: Request, policy: Policy, settings: Settings, stage: str,
-                       keys: list[str]) -> list[SystemPlan]:
-    """Look the member up in each named processor (by step key), at once, in the order given."""
-    return list(await asyncio.gather(*(look_up(request, policy, key, stage, settings) for key in keys)))
 
 
 async def erase_each(request: Request, plans: list[SystemPlan], settings: Settings,
@@ -155,15 +149,8 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
 async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],
                       settings: Settings) -> list[Step]:
     """Read back from every processor at once; each step becomes an evidence row."""
-
-    async def one(plan: SystemPlan, outcome: Outcome) -> Step:
-        try:
-            checked = await verify_in_system(request, plan, outcome, settings)
-        except Exception as error:
-            checked = outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
-        return Step.of(plan, checked)
-
-    return list(await asyncio.gather(*(one(p, o) for p, o in zip(plans, outcomes, strict=True))))
+    checked = await verify_everywhere(request, plans, outcomes, settings)
+    return [Step.of(plan, outcome) for plan, outcome in zip(plans, checked, strict=True)]
 
 
 def _finished(step: Step) -> bool:

@@ -12,8 +12,8 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
 from flows.erase_member import verify_each
-from tasks.erasure import await_job, erase_in_system, failed, look_up, open_request
-from tasks.holds import OSLO, clocks_of, schedule_release
+from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
+from tasks.holds import OSLO, clocks_of, schedule_releases
 from tasks.models import Kind, Request, SystemPlan
 from tasks.release import Release, left_after_release, record_release, release_in_system
 from tasks.setup import chain_policy, flow_settings
@@ -42,7 +42,7 @@ async def release_holds(controller: str, member_id: str, request_id: str, system
     today = as_of or datetime.now(OSLO).date()
     release = await open_request(controller, member_id, Kind.ERASURE, f"{request_id}-release-{system}-{rule}",
                                  settings)
-    plan = await look_up(release, policy, system, f"release-{today.isoformat()}", settings)
+    [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
     facts = plan.holdings.facts
     every = holds_for(policy, system, clocks_of(facts))
     # One rule may hold records until several dates (each financial year's invoices, each day's footage).
@@ -59,7 +59,7 @@ async def release_holds(controller: str, member_id: str, request_id: str, system
     if not due:
         # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
         hold = later[0]
-        run = await schedule_release(root, hold, settings)
+        [run] = await schedule_releases(root, [hold], settings)
         log.info("Hold %s at %s runs until %s; rescheduled", rule, system, hold.retain_until)
         await record_release(_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), run,
                                   f"held again until {hold.retain_until}"))
@@ -75,7 +75,7 @@ async def release_holds(controller: str, member_id: str, request_id: str, system
     else:
         outcome = await _release(release, policy, plan, hold, today, settings)
     finished = outcome.status.is_done and bool(outcome.verified)
-    next_run = await schedule_release(root, later[0], settings) if finished and later else None
+    next_run = (await schedule_releases(root, later[:1], settings))[0] if finished and later else None
     kept = f"; newer records kept until {later[0].retain_until}" if next_run else ""
     await record_release(_row(request_id, hold, today, outcome.action.value if outcome.action else "release",
                               outcome, next_run, (outcome.detail + kept).lstrip("; ")))
@@ -105,7 +105,7 @@ async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hol
         return failed(replace(plan, action=Action.RELEASE), error)
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
-    after = await look_up(release, policy, plan.step, f"released-{today.isoformat()}", settings)
+    [after] = await plan_in(release, policy, [plan.step], f"released-{today.isoformat()}", settings)
     if left := left_after_release(hold, policy, after):
         return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
     return outcome.with_(verified=True)

@@ -25,22 +25,26 @@ from connectors.contract import (
 )
 from connectors.registry import connect
 from tasks.holds import OSLO, clocks_of
-from tasks.models import Kind, Request, SystemPlan, subject_reference
+from tasks.models import STEP_KEY, Kind, Request, SystemPlan, subject_reference
 from tasks.retry import not_connector_error
 
 
 def request_key(step: str, *names: str) -> Any:
-    """A cache key function: the request id, the step and the named parameters' values."""
+    """A cache key function: the request id, the step and the named parameters' values (a list's joined)."""
+
+    def part(value: object) -> str:
+        if isinstance(value, list | tuple):
+            return "+".join(map(part, value))
+        return str(getattr(value, "step", value))
 
     def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
         request: Request = parameters["request"]
-        parts = [str(getattr(parameters[n], "step", parameters[n])) for n in names]
-        return "-".join(["slett", request.request_id, step, *parts])
+        return STEP_KEY + "-".join([request.request_id, step, *(part(parameters[n]) for n in names)])
 
     return key
 
 
-@task(name="open-request", cache_key_fn=lambda _, p: f"slett-{p['request_id']}-open", persist_result=True)
+@task(name="open-request", cache_key_fn=lambda _, p: f"{STEP_KEY}{p['request_id']}-open", persist_result=True)
 async def open_request(controller: str, member_id: str, kind: Kind, request_id: str,
                        settings: Settings, received: datetime | None = None) -> Request:
     """Record the request once: its subject reference, when it came (its run's creation) and its deadline."""
@@ -64,13 +68,18 @@ async def _subject(policy: Policy, member_id: str, settings: Settings) -> Subjec
     return found or Subject(policy.controller, member_id)
 
 
-@task(name="look-up", cache_key_fn=request_key("lookup", "stage", "key"), persist_result=True,
+@task(name="plan", cache_key_fn=request_key("plan", "stage", "keys"), persist_result=True,
       retries=1, retry_condition_fn=not_connector_error)
-async def look_up(request: Request, policy: Policy, key: str, stage: str,
-                  settings: Settings) -> SystemPlan:
-    """Find what one processor holds on the member and plan the action there, holds considered."""
-    rule = policy.processor(key)
+async def plan_in(request: Request, policy: Policy, keys: list[str], stage: str,
+                  settings: Settings) -> list[SystemPlan]:
+    """Find what each named processor holds on the member, all at once, and plan the action there, holds
+    considered; the plans in the order of `keys`."""
     subject = await _subject(policy, request.member_id, settings)
+    return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings) for key in keys)))
+
+
+async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settings) -> SystemPlan:
+    rule = policy.processor(key)
     async with connect(rule.system, settings) as (connector, _):
         holdings = await connector.lookup(subject)
     holds = holds_for(policy, key, clocks_of(holdings.facts))
@@ -86,7 +95,7 @@ async def check_settlement(request: Request, policy: Policy, settings: Settings)
     return facts
 
 
-@task(name="note-settlement", cache_key_fn=lambda _, p: f"slett-{p['request'].request_id}-settled",
+@task(name="note-settlement", cache_key_fn=lambda _, p: f"{STEP_KEY}{p['request'].request_id}-settled",
       persist_result=True)
 async def note_settlement(request: Request) -> date:
     """The day this request found nothing more to wait for, recorded once: a chain's buffer counts from it."""
@@ -119,16 +128,24 @@ async def await_job(request: Request, outcome: Outcome, settings: Settings) -> O
     return outcome.with_(detail=f"job {outcome.reference} still running after {settings.job_poll_limit} polls")
 
 
-@task(name="verify-in-system", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
-async def verify_in_system(request: Request, plan: SystemPlan, outcome: Outcome,
-                           settings: Settings) -> Outcome:
-    """Read back from the processor that the member is gone, anonymised or restricted."""
+@task(name="verify", cache_policy=NO_CACHE)
+async def verify_everywhere(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],
+                            settings: Settings) -> list[Outcome]:
+    """Read back from every processor at once that the member is gone, anonymised or restricted as planned."""
+    return list(await asyncio.gather(*(_verify_one(plan, outcome, settings)
+                                       for plan, outcome in zip(plans, outcomes, strict=True))))
+
+
+async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) -> Outcome:
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
     if not plan.holdings.found:
         return outcome.with_(verified=True)
-    async with connect(plan.system, settings) as (connector, _):
-        check = await connector.verify(plan.holdings, plan.action)
+    try:
+        async with connect(plan.system, settings) as (connector, _):
+            check = await connector.verify(plan.holdings, plan.action)
+    except Exception as error:  # one processor's silence must not hide the others' read-backs
+        return outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
     return outcome.with_(verified=bool(check.verified),
                          detail=outcome.detail if check.verified else check.detail or "read-back failed")
 
@@ -139,5 +156,5 @@ def failed(plan: SystemPlan, error: BaseException) -> Outcome:
     return Outcome(plan.system, Status.FAILED, plan.action, detail=reason, verified=False)
 
 
-__all__ = ["Holdings", "await_job", "check_settlement", "erase_in_system", "failed", "look_up",
-           "note_settlement", "open_request", "verify_in_system"]
+__all__ = ["Holdings", "await_job", "check_settlement", "erase_in_system", "failed", "note_settlement",
+           "open_request", "plan_in", "verify_everywhere"]

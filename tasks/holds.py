@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from prefect.states import Scheduled
 from config.holds import Clocks, Hold
 from config.settings import Settings
 from connectors.contract import RetentionFacts, distinct_days
-from tasks.models import Request
+from tasks.models import STEP_KEY, Request
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -36,22 +37,24 @@ def release_key(request_id: str, hold: Hold) -> str:
     return f"release:{request_id}:{hold.key}:{hold.retain_until.isoformat()}"
 
 
-def _hold_key(_: object, parameters: dict[str, Any]) -> str:
-    return "slett-" + release_key(parameters["request"].request_id, parameters["hold"])
+def _holds_key(_: object, parameters: dict[str, Any]) -> str:
+    keys = "\n".join(release_key(parameters["request"].request_id, hold) for hold in parameters["holds"])
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    return f"{STEP_KEY}{parameters['request'].request_id}-releases-{digest}"
 
 
-@task(name="schedule-release", cache_key_fn=_hold_key, persist_result=True, retries=2,
+@task(name="schedule-releases", cache_key_fn=_holds_key, persist_result=True, retries=2,
       retry_delay_seconds=5)
-async def schedule_release(request: Request, hold: Hold, settings: Settings) -> str:
-    """Schedule the release-holds run for a hold's date; returns the flow run id."""
+async def schedule_releases(request: Request, holds: list[Hold], settings: Settings) -> list[str]:
+    """Schedule a release-holds run for each hold's date; the flow run ids, in the order of the holds."""
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(settings.release_deployment)
-        run = await client.create_flow_run_from_deployment(
+        runs = [await client.create_flow_run_from_deployment(
             deployment.id,
             parameters={"controller": request.controller, "member_id": request.member_id,
                         "request_id": request.request_id, "system": hold.system, "rule": hold.rule},
             state=Scheduled(scheduled_time=release_time(hold.retain_until)),
             idempotency_key=release_key(request.request_id, hold),
             tags=["slett", f"controller:{request.controller}", f"hold:{hold.rule}", f"request:{request.request_id}"],
-        )
-    return str(run.id)
+        ) for hold in holds]
+    return [str(run.id) for run in runs]

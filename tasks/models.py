@@ -16,6 +16,9 @@ from config.workdays import ONE_MONTH
 from connectors.contract import Action, Holdings, Outcome
 
 MEMBER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Every cached step's key (and so its result's file name) starts so: recover-crashed tells a run that got
+# further (a step done for good) from one that dies at the same place every time by it.
+STEP_KEY = "slett-"
 
 
 class Kind(enum.StrEnum):

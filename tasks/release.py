@@ -20,7 +20,7 @@ from connectors.contract import Action, Outcome, Releaser, Status
 from connectors.registry import connect
 from tasks.history import artifact_versions
 from tasks.holds import clocks_of
-from tasks.models import Request, SystemPlan, artifact_key
+from tasks.models import STEP_KEY, Request, SystemPlan, artifact_key
 from tasks.retry import not_connector_error
 
 
@@ -66,7 +66,8 @@ class Release:
 def _release_key(_: object, parameters: dict[str, Any]) -> str:
     request: Request = parameters["request"]
     hold: Hold = parameters["hold"]
-    return f"slett-{request.request_id}-release-{parameters['plan'].step}-{hold.retain_until}-{hold.records_through}"
+    step = parameters["plan"].step
+    return f"{STEP_KEY}{request.request_id}-release-{step}-{hold.retain_until}-{hold.records_through}"
 
 
 @task(name="release-in-system", cache_key_fn=_release_key, persist_result=True, retries=1,
