@@ -8,7 +8,16 @@ from prefect import flow
 from prefect.client.schemas.objects import StateType
 from prefect.settings import get_current_settings
 
-from tasks.recovery import crash_count, escalate, free_stuck_locks, mark_crashed, reschedule, runs_in, silent
+from tasks.recovery import (
+    escalate,
+    finish_cancelling,
+    free_stuck_locks,
+    mark_crashed,
+    read_crashes,
+    reschedule,
+    runs_in,
+    silent,
+)
 
 RECOVERABLE = ("erase-member", "release-holds")
 
@@ -19,15 +28,18 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
     """Mark silent runs Crashed, rerun the crashed erasure runs within `budget`, escalating the rest, and
     free evidence-chain locks left taken by a server that died.
 
-    A worker marks a run Crashed when the run's process exits badly; the zombie automation
-    (`slett setup-automations`) when its heartbeats stop. This sweep checks heartbeats itself as well,
-    for the runs the automation lost track of (a server restart forgets its recent watch). A rerun is
-    safe: every step is cached by request and every destructive call carries its idempotency key. Sweeps
+    A worker marks a run Crashed when the run's process exits badly, or, started again, the runs its last
+    process held; the zombie automation (`slett setup-automations`) when its heartbeats stop. This sweep
+    checks heartbeats itself as well, for the runs the automation lost track of (a server restart forgets
+    its recent watch). A rerun is safe: every step is cached by request and every destructive call carries
+    its idempotency key. A crash that cut short a cancellation leaves the run Cancelled, never rerun. Sweeps
     may overlap (a burst of crashes starts several): each reschedule names its transition after the
     crash it answers, so Prefect takes it once.
 
     Args:
-        budget: reruns allowed per run; the crash after the last one is escalated to a person.
+        budget: fruitless crashes allowed per run (no cached step finished since the last one: the run
+            itself kills its process); the one after is escalated to a person. A run crashed by its
+            worker's death for another run's sake, or a lost machine's, finishes steps in between.
         silence_s: seconds a Running run may go without a heartbeat; by default four heartbeats at
             PREFECT_FLOWS_HEARTBEAT_FREQUENCY.
         stuck_pending_s: seconds a run may stay Pending (its process starting) before it counts as lost;
@@ -46,14 +58,17 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
     quiet = await silent(running, timedelta(seconds=silence), now) if heartbeat_s and silence else []
     marked = [await mark_crashed(run.id, stuck_pending_s) for run in stuck]
     marked += [await mark_crashed(run.id, silence) for run in quiet]
-    rescheduled = escalated = 0
+    rescheduled = escalated = cancelled = 0
     for run in await runs_in([StateType.CRASHED], deployments):
-        crashes = await crash_count(run.id)
-        if crashes <= budget:
-            rescheduled += await reschedule(run.id, crashes, budget)
+        crashes = await read_crashes(run.id)
+        if crashes.cancelling:
+            cancelled += await finish_cancelling(run.id)
+        elif crashes.fruitless <= budget:
+            rescheduled += await reschedule(run.id, crashes.fruitless, budget)
         else:
-            await escalate(run.id, crashes, budget)
+            await escalate(run.id, crashes.fruitless, budget)
             escalated += 1
     freed = await free_stuck_locks(stuck_lock_s)
     return {"silent_marked_crashed": sum(marked), "rescheduled": rescheduled, "escalated": escalated,
+            "cancelled": cancelled,
             "locks_freed": len(freed)}

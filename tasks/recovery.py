@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from uuid import UUID, uuid5
 
 from prefect import get_client, get_run_logger, task
@@ -12,16 +14,21 @@ from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterName,
     FlowRunFilter,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    TaskRunFilter,
+    TaskRunFilterState,
+    TaskRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, StateType, TaskRun
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
-from prefect.states import Crashed, Scheduled
+from prefect.states import Cancelled, Crashed, Scheduled
 
 from tasks.chain import CHAIN_LOCK
+from tasks.models import STEP_KEY
 
 ESCALATED = "escalated"  # the tag on a run whose retry budget is spent: a person must look at it
 HEARTBEAT = "prefect.flow-run.heartbeat"
@@ -60,11 +67,42 @@ async def silent(runs: list[FlowRun], silence: timedelta, now: datetime | None =
     return [run for run_id, run in old.items() if f"prefect.flow-run.{run_id}" not in heard]
 
 
-async def crash_count(run_id: UUID) -> int:
-    """How often the run has crashed: the Crashed states in its history."""
+@dataclass(frozen=True)
+class Crashes:
+    """What a crashed run's history says about its crashes."""
+
+    fruitless: int  # crashes with no cached step finished since the run's start or its crash before
+    cancelling: bool  # the last crash cut short a cancellation someone asked for
+
+
+async def read_crashes(run_id: UUID) -> Crashes:
+    """The run's crashes, from its state history and its finished steps.
+
+    A worker runs many flow runs in its process, so one run's crash is often another's fault, or a lost
+    machine's: such a run finishes steps between its crashes. A run that kills its process itself dies at the
+    same step every time and finishes none; the budget counts those crashes only. Steps that are not kept
+    under a step key (verification, evidence) are done again on every attempt, so they prove no progress.
+    """
     async with get_client() as client:
         states = await client.read_flow_run_states(run_id)
-    return sum(1 for state in states if state.type is StateType.CRASHED)
+        steps = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+            task_run_filter=TaskRunFilter(state=TaskRunFilterState(
+                type=TaskRunFilterStateType(any_=[StateType.COMPLETED]))), limit=PAGE)
+    finished = [t.end_time for t in steps if t.end_time and t.state_name != "Cached" and _done_for_good(t)]
+    states = sorted(states, key=lambda state: state.timestamp)
+    fruitless, since = 0, datetime.min.replace(tzinfo=UTC)
+    for crash in (state.timestamp for state in states if state.type is StateType.CRASHED):
+        fruitless += not any(since < end <= crash for end in finished)
+        since = crash
+    last = max((n for n, state in enumerate(states) if state.type is StateType.CRASHED), default=0)
+    return Crashes(fruitless, last > 0 and states[last - 1].type is StateType.CANCELLING)
+
+
+def _done_for_good(step: TaskRun) -> bool:
+    """Whether a finished step's result is kept under its step key, so a rerun will not do it again."""
+    stored = getattr(step.state.data if step.state else None, "storage_key", None)
+    return bool(stored) and PurePosixPath(str(stored)).name.startswith(STEP_KEY)
 
 
 # The tasks take ids, not FlowRun objects: Prefect reads a task's arguments for upstream states.
@@ -92,16 +130,26 @@ async def reschedule(run_id: UUID, crashes: int, budget: int) -> bool:
         # The rerun keeps its place in the queue (its first start time), ahead of requests that came later.
         result: OrchestrationResult[object] = await client.set_flow_run_state(run_id, Scheduled(
             scheduled_time=current.expected_start_time, name="AwaitingRecovery", state_details=once,
-            message=f"crash {crashes} of {budget} allowed: rerun by recover-crashed"))
-    get_run_logger().info("Rescheduled crashed run %s (crash %d of %d allowed)", current.name, crashes, budget)
+            message=f"fruitless crash {crashes} of {budget} allowed: rerun by recover-crashed"))
+    get_run_logger().info("Rescheduled crashed run %s (fruitless crash %d of %d allowed)", current.name, crashes,
+                          budget)
+    return result.status is SetStateStatus.ACCEPT
+
+
+@task(name="finish-cancelling", cache_policy=NO_CACHE)
+async def finish_cancelling(run_id: UUID) -> bool:
+    """Leave Cancelled a run whose crash cut short the cancellation someone asked for: never rerun it."""
+    async with get_client() as client:
+        result: OrchestrationResult[object] = await client.set_flow_run_state(run_id, Cancelled(
+            message="crashed while being cancelled: left cancelled, as asked"))
     return result.status is SetStateStatus.ACCEPT
 
 
 @task(name="escalate-crashed", cache_policy=NO_CACHE)
 async def escalate(run_id: UUID, crashes: int, budget: int) -> str:
     """Leave a run Crashed with the reason in its state, tag it and emit an event for a person; the reason."""
-    reason = (f"crashed {crashes} times, more than the {budget} reruns allowed: left for an operator "
-              "(rerun it from the UI once the cause is fixed)")
+    reason = (f"crashed {crashes} times without finishing a step in between, more than the {budget} reruns "
+              "allowed: left for an operator (rerun it from the UI once the cause is fixed)")
     async with get_client() as client:
         current = await client.read_flow_run(run_id)
         await client.set_flow_run_state(run_id, Crashed(message=reason), force=True)

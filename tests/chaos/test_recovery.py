@@ -4,6 +4,7 @@ silent runs marked Crashed; the crash itself is a process death right after a pr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -11,11 +12,12 @@ import pytest
 import yaml
 from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.events.schemas.automations import Automation
-from prefect.states import Crashed, Pending, Running
+from prefect.states import Cancelling, Crashed, Pending, Running
 
 from cli.automations import RECOVERY, ZOMBIES
 from cli.main import main
@@ -31,6 +33,17 @@ pytestmark = pytest.mark.slow
 
 class ProcessDied(BaseException):
     """What kill -9 looks like from inside the process: nothing after it runs (not an Exception)."""
+
+
+def die_after(system: str, sandbox) -> Callable[[Call], None]:
+    """A journal listener that kills the run (once) right after `system` applied a destructive call."""
+
+    def die(call: Call) -> None:
+        if call.system == system and call.applied:
+            sandbox.journal.listeners.clear()
+            raise ProcessDied
+
+    return die
 
 
 async def new_run(deployments, member_id: str) -> FlowRun:
@@ -49,12 +62,7 @@ async def test_a_run_killed_after_a_processor_applied_a_call_is_rerun_and_harms_
                                                                                             deployments):
     """The process dies right after Nets applied the mandate deletion; the sweep reschedules the crashed
     run, and the rerun completes with every destructive call applied once."""
-    def die_after_nets(call: Call) -> None:
-        if call.system == "nets" and call.applied:
-            sandbox.journal.listeners.clear()
-            raise ProcessDied
-
-    sandbox.journal.listeners.append(die_after_nets)
+    sandbox.journal.listeners.append(die_after("nets", sandbox))
     run = await new_run(deployments, "M1001")
     with pytest.raises(ProcessDied):
         await execute(run)
@@ -91,8 +99,46 @@ async def test_a_run_crashed_more_often_than_the_budget_is_escalated_and_left_al
     assert StateType.CRASHED == escalated.state_type
     assert ESCALATED in escalated.tags
     assert escalated.state is not None
-    assert "crashed 3 times, more than the 2 reruns allowed" in (escalated.state.message or "")
+    assert "crashed 3 times without finishing a step in between, more than the 2 reruns allowed" in (
+        escalated.state.message or "")
     assert 4 == (await history(run)).count("Crashed")
+
+
+async def test_crashes_after_which_the_run_had_finished_steps_do_not_count_against_the_budget(sandbox, deployments):
+    """A run that finished steps before it crashed (its worker died under it, for another run's sake) is rerun
+    although it crashed more often than the budget: only crashes with no step finished since count."""
+    sandbox.journal.listeners.append(die_after("nets", sandbox))
+    run = await new_run(deployments, "M1004")
+    with pytest.raises(ProcessDied):
+        await execute(run)
+    await steps_recorded(run)
+    async with get_client() as client:
+        for _ in range(2):  # crashed again twice, with nothing finished in between
+            await client.set_flow_run_state(run.id, Running(), force=True)
+            await client.set_flow_run_state(run.id, Crashed(message="process died"), force=True)
+
+    swept = await recover_crashed(budget=2, silence_s=90)
+    async with get_client() as client:
+        rerun = await client.read_flow_run(run.id)
+
+    assert (1, 0) == (swept["rescheduled"], swept["escalated"])
+    assert "AwaitingRecovery" == rerun.state_name
+    assert "fruitless crash 2 of 2 allowed" in (rerun.state.message or "")  # type: ignore[union-attr]
+
+
+async def test_a_crash_that_cut_short_a_cancellation_leaves_the_run_cancelled(deployments):
+    """An operator cancelled the run and it crashed on the way out: the sweep finishes the cancellation and
+    never reruns it."""
+    run = await new_run(deployments, "M1003")
+    states: list[State] = [Running(), Cancelling(message="operator"), Crashed(message="cancelled in flight")]
+    async with get_client() as client:
+        for state in states:
+            await client.set_flow_run_state(run.id, state, force=True)
+
+    swept = await recover_crashed(budget=3, silence_s=90)
+
+    assert 1 == swept["cancelled"]
+    assert ["Running", "Cancelling", "Crashed", "Cancelled"] == (await history(run))[-4:]
 
 
 async def test_a_running_run_without_a_heartbeat_for_longer_than_the_silence_is_marked_crashed(deployments):
@@ -123,6 +169,18 @@ async def test_a_run_pending_for_longer_than_allowed_is_marked_crashed_and_rerun
 
     assert swept["silent_marked_crashed"] >= 1
     assert ["Pending", "Crashed", "AwaitingRecovery"] == (await history(run))[-3:]
+
+
+async def steps_recorded(run: FlowRun, timeout_s: float = 30) -> None:
+    """Wait until the server has recorded the run's finished steps (task runs arrive as events)."""
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+    async with get_client() as client:
+        while datetime.now(UTC) < deadline:
+            steps = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+            if any(step.state_name == "Completed" for step in steps):
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError("the run's steps never reached the server")
 
 
 async def leave_lock_taken(controller: str) -> str:
