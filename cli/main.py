@@ -11,6 +11,7 @@ COMMANDS = {
     "demo": "erase the seeded members on a local stack, print the evidence",
     "sandbox": "serve the stand-in processors on loopback",
     "serve": "serve the deployments from this process (the embedded default)",
+    "worker": "run a work pool's flow runs inside this process (production)",
     "settle": "resume a member's runs waiting for settlement",
     "evidence": "the DPO's register (json, csv, html), one request's evidence table, or --verify the chains",
     "letter": "print a request's letter to the member (nb and en)",

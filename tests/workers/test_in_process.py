@@ -1,0 +1,217 @@
+"""The in-process worker: flow runs of a work pool run as tasks of the worker's own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import Flow, flow, get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, temporary_settings
+from prefect.states import Cancelling, Running, Scheduled
+
+from flows.erase_member import Settlement
+from flows.waiting import suspend_for
+from workers.in_process import WORKER_LABEL, InProcessWorker
+
+SEEN: dict[str, Any] = {}  # what the stand-in flows saw, by their `label` parameter
+ALL_STARTED = asyncio.Event()
+STARTED: set[str] = set()
+
+
+@flow(name="notes-its-process")
+async def notes_its_process(label: str) -> None:
+    """Record which process ran it."""
+    SEEN[label] = os.getpid()
+
+
+@flow(name="waits-for-company")
+async def waits_for_company(label: str, company: int) -> None:
+    """Finish only once `company` runs of it have started: run one at a time, it times out and fails."""
+    STARTED.add(label)
+    if len(STARTED) >= company:
+        ALL_STARTED.set()
+    await asyncio.wait_for(ALL_STARTED.wait(), timeout=30)
+
+
+@flow(name="waits-for-settlement")
+async def waits_for_settlement(label: str) -> None:
+    """Suspend until settled; record who settled it."""
+    SEEN[label] = (await suspend_for(Settlement, "settlement-1")).confirmed_by
+
+
+@flow(name="runs-long")
+async def runs_long(label: str) -> None:
+    """Run until cancelled (a minute at most)."""
+    SEEN[label] = "started"
+    await asyncio.sleep(60)
+    SEEN[label] = "ran to the end"
+
+
+@flow(name="fails")
+async def fails(label: str) -> None:
+    """Raise."""
+    raise RuntimeError(f"{label} failed on purpose")
+
+
+FAKES: dict[str, Flow[..., Any]] = {f.name: f for f in (notes_its_process, waits_for_company, waits_for_settlement,
+                                                        runs_long, fails)}
+
+
+@pytest.fixture
+async def pool(prefect_server) -> str:
+    """A fresh process work pool with a deployment of every stand-in flow on it."""
+    name = f"in-process-{uuid.uuid4().hex[:8]}"
+    async with get_client() as client:
+        await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+    for fake in FAKES.values():
+        await (await fake.ato_deployment(name=fake.name, work_pool_name=name)).apply(work_pool_name=name)  # type: ignore[misc]
+    return name
+
+
+def worker_on(pool: str, name: str = "worker-test", limit: int = 4) -> InProcessWorker:
+    """A worker on `pool` that knows the stand-in flows by deployment name."""
+    return InProcessWorker(work_pool_name=pool, name=name, limit=limit, flows=FAKES.__getitem__, watch_every_s=0.5)
+
+
+async def start(deployment: str, **parameters: Any) -> FlowRun:
+    """A new run of one of the stand-in deployments."""
+    async with get_client() as client:
+        found = await client.read_deployment_by_name(f"{deployment}/{deployment}")
+        return await client.create_flow_run_from_deployment(found.id, parameters=parameters)
+
+
+async def state_of(run_id: UUID) -> str:
+    async with get_client() as client:
+        state = (await client.read_flow_run(run_id)).state
+    return str(state.name) if state else "?"
+
+
+async def until(run_id: UUID, name: str, seconds: float = 30) -> str:
+    """Wait for a run to reach the named state; the state it has at the end."""
+    deadline = time.monotonic() + seconds
+    while (current := await state_of(run_id)) != name and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return current
+
+
+async def test_a_run_of_the_pool_completes_in_the_workers_own_process(pool):
+    """The run is taken from the pool and run here: no process is started for it."""
+    run = await start("notes-its-process", label="own-process")
+
+    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+
+    assert "Completed" == await state_of(run.id)
+    assert os.getpid() == SEEN["own-process"]
+
+
+async def test_runs_up_to_the_limit_run_at_once_in_one_process(pool):
+    """Three runs that each wait for the other two all complete: the worker ran them side by side."""
+    STARTED.clear()
+    ALL_STARTED.clear()
+    runs = [await start("waits-for-company", label=f"company-{n}", company=3) for n in range(3)]
+
+    await worker_on(pool, limit=3).start(run_once=True, printer=lambda *_: None)
+
+    assert ["Completed"] * 3 == [await state_of(run.id) for run in runs]
+
+
+async def test_a_suspended_run_frees_its_slot_and_a_resumed_one_finishes_here(pool):
+    """Suspending ends the run's turn on the worker; once resumed, the next poll finishes it with the answer."""
+    run = await start("waits-for-settlement", label="settled-by")
+    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+    suspended = await state_of(run.id)
+    async with get_client() as client:
+        await client.resume_flow_run(run.id, run_input={"confirmed_by": "a test"})
+
+    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+
+    assert "Suspended" == suspended
+    assert "Completed" == await state_of(run.id)
+    assert "a test" == SEEN["settled-by"]
+
+
+async def test_a_failing_run_fails_and_the_worker_goes_on(pool):
+    """A flow that raises ends Failed; the next run of the same poll still completes."""
+    failing = await start("fails", label="failing")
+    fine = await start("notes-its-process", label="after-a-failure")
+
+    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+
+    assert ("Failed", "Completed") == (await state_of(failing.id), await state_of(fine.id))
+
+
+async def test_an_operator_cancels_a_running_run_and_it_stops(pool):
+    """Cancelling a run in the UI (state Cancelling) stops it on the worker and leaves it Cancelled."""
+    run = await start("runs-long", label="cancelled")
+    worker = asyncio.create_task(worker_on(pool).start(printer=lambda *_: None))
+    try:
+        running = await until(run.id, "Running")
+        async with get_client() as client:
+            await client.set_flow_run_state(run.id, Cancelling(message="operator"), force=True)
+        ended = await until(run.id, "Cancelled")
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+    assert ("Running", "Cancelled") == (running, ended)
+    assert "started" == SEEN["cancelled"]
+
+
+async def test_a_restarted_worker_marks_crashed_what_its_last_process_left_running(pool):
+    """Runs labelled with the worker's name and running since before it started are Crashed at start; a run
+    of another worker, and one that changed state after the worker was made, are left alone."""
+    async with get_client() as client:
+        mine, theirs, newer = [await start("runs-long", label=f"orphan-{n}") for n in range(3)]
+        for run, holder in ((mine, "worker-restarted"), (theirs, "worker-other")):
+            await client.set_flow_run_state(run.id, Running(), force=True)
+            await client.update_flow_run_labels(run.id, {WORKER_LABEL: holder})
+        restarted = worker_on(pool, name="worker-restarted")
+        await client.set_flow_run_state(newer.id, Running(), force=True)
+        await client.update_flow_run_labels(newer.id, {WORKER_LABEL: "worker-restarted"})
+
+        async with restarted:
+            states = [(await client.read_flow_run(run.id)).state for run in (mine, theirs, newer)]
+
+    assert [StateType.CRASHED, StateType.RUNNING, StateType.RUNNING] == [s.type for s in states if s]
+    assert "worker worker-restarted stopped while it ran this run" in (states[0].message or "")  # type: ignore[union-attr]
+
+
+async def test_a_run_of_a_deployment_it_does_not_know_is_crashed_with_the_reason(pool):
+    """A deployment outside the worker's catalogue is not run; its run says why."""
+    async with get_client() as client:
+        stranger = await (await notes_its_process.ato_deployment(name="not-slett", work_pool_name=pool)).apply(  # type: ignore[misc]
+            work_pool_name=pool)
+        run = await client.create_flow_run_from_deployment(stranger, parameters={"label": "stranger"})
+
+        await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+        state = (await client.read_flow_run(run.id)).state
+
+    assert state is not None and StateType.CRASHED == state.type
+    assert "deployment 'not-slett' is not one of slett's" in (state.message or "")
+    assert "stranger" not in SEEN
+
+
+async def test_a_run_due_again_while_the_worker_holds_it_is_left_and_the_worker_keeps_polling(pool):
+    """A run rescheduled while it still runs here (its slot not given back) is not taken twice; the worker
+    does not die of it (Prefect's own worker raises out of its polling loop there)."""
+    run = await start("runs-long", label="due-again")
+    with temporary_settings(updates={PREFECT_WORKER_QUERY_SECONDS: 0.2}):
+        worker = asyncio.create_task(worker_on(pool).start(printer=lambda *_: None))
+        try:
+            running = await until(run.id, "Running")
+            async with get_client() as client:
+                await client.set_flow_run_state(run.id, Scheduled(name="AwaitingRetry"), force=True)
+            await asyncio.sleep(2)  # ten polls that see the run due
+            alive = not worker.done()
+        finally:
+            worker.cancel()
+            outcome = (await asyncio.gather(worker, return_exceptions=True))[0]
+
+    assert ("Running", True) == (running, alive), outcome

@@ -1,0 +1,200 @@
+"""A Prefect worker that runs its flow runs inside its own long-lived process.
+
+Prefect's process worker starts a new Python process for every flow run, and again for every resumption of
+a suspended one: importing Prefect and slett costs about 1.5 s of CPU each time, more than the erasure
+itself. This worker imports slett's flows once and runs each flow run on its event loop, up to its limit at
+once. Its death takes all its runs with it, as a lost machine would: zombie detection and recover-crashed
+rerun them, and a worker restarted under its name marks the runs its previous life held Crashed at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+import anyio.abc
+from prefect import Flow
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    WorkPoolFilter,
+    WorkPoolFilterName,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.responses import WorkerFlowRunResponse
+from prefect.exceptions import Abort, InfrastructureNotFound, Pause
+from prefect.flow_engine import run_flow
+from prefect.logging.loggers import flow_run_logger
+from prefect.settings import get_current_settings
+from prefect.states import Cancelled, Crashed
+from prefect.workers.base import BaseWorker, BaseWorkerResult
+from prefect.workers.process import ProcessJobConfiguration, ProcessVariables
+
+from flows.catalog import load
+
+WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
+LIVE = [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
+
+
+class UnknownDeployment(Exception):
+    """The run belongs to a deployment this worker does not run; the message says which."""
+
+
+class InProcessResult(BaseWorkerResult):
+    """How a flow run ended here: 0 when the engine reported its final state, 1 when it raised."""
+
+
+# Prefect keeps one worker class per pool type and warns when a second one claims a type. This worker takes
+# process pools as they are (same job template, interchangeable with `prefect worker start`), so in its own
+# process it is the "process" worker.
+warnings.filterwarnings("ignore", message="Type 'InProcessWorker' .* matches existing registered type")
+
+
+class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InProcessResult]):
+    """Runs slett's deployments' flow runs as tasks of this process, `limit` at once."""
+
+    type = "process"
+    job_configuration = ProcessJobConfiguration
+    job_configuration_variables = ProcessVariables
+    _description = "Runs slett's flow runs in the worker's own process: no process start per run."
+    _display_name = "slett in-process"
+
+    def __init__(self, *args: Any, flows: Callable[[str], Flow[..., Any]] = load, watch_every_s: float | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._flows = flows
+        self._watch_every_s = watch_every_s or get_current_settings().worker.cancellation_poll_seconds
+        self._by_deployment: dict[UUID, Flow[..., Any]] = {}
+        self._hosted: dict[UUID, anyio.CancelScope] = {}  # runs this worker holds a slot for
+        self._born = datetime.now(UTC)
+        self._reclaimed = False
+        self._watch: anyio.abc.TaskGroup | None = None
+
+    async def __aenter__(self) -> InProcessWorker:
+        await super().__aenter__()
+        await self._reclaim_once()
+        self._watch = anyio.create_task_group()
+        await self._watch.__aenter__()
+        self._watch.start_soon(self._keep_watch)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._watch is not None:
+            self._watch.cancel_scope.cancel()
+            await self._watch.__aexit__(None, None, None)
+        await super().__aexit__(*exc_info)
+
+    async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
+                  task_status: anyio.abc.TaskStatus[int] | None = None) -> InProcessResult:
+        """Run one flow run on this event loop until it ends, suspends or is cancelled."""
+        scope = self._hosted[flow_run.id] = anyio.CancelScope()
+        try:
+            flow = await self._flow_of(flow_run)
+            current = await self.client.read_flow_run(flow_run.id)
+            with scope:
+                if task_status is not None:
+                    task_status.started(os.getpid())  # the run's infrastructure_pid: this process
+                code = await self._execute(flow, current)
+            if scope.cancel_called:
+                # The engine reports a cancelled run Crashed; an operator asked for Cancelled.
+                await self.client.set_flow_run_state(flow_run.id, Cancelled(message="cancelled while it ran"),
+                                                     force=True)
+                code = 0
+        finally:
+            # Nothing may be awaited between here and the worker giving the run's slot back: until then, the run
+            # must not be taken again (see _get_scheduled_flow_runs).
+            del self._hosted[flow_run.id]
+        return InProcessResult(status_code=code, identifier=str(os.getpid()))
+
+    async def _get_scheduled_flow_runs(self) -> list[WorkerFlowRunResponse]:
+        """The pool's runs due now, but for those this worker still holds."""
+        # A run suspended, or crashed and rescheduled, can be due again before its last turn here has given
+        # back its slot; Prefect 3.8.8's worker then raises "this borrower is already holding one of this
+        # CapacityLimiter's tokens" out of its polling loop and exits (Prefect issues #10632, #16806).
+        due = await super()._get_scheduled_flow_runs()
+        return [entry for entry in due if entry.flow_run.id not in self._hosted]
+
+    async def kill_infrastructure(self, infrastructure_pid: str, configuration: ProcessJobConfiguration,
+                                  grace_seconds: int = 30) -> None:
+        """A run cancelled before it started has nothing to kill: its engine's next proposal is refused."""
+        raise InfrastructureNotFound(f"in-process run on {infrastructure_pid}: nothing to kill")
+
+    async def _flow_of(self, flow_run: FlowRun) -> Flow[..., Any]:
+        """The flow of the run's deployment, imported once: slett's deployments are known by name."""
+        if flow_run.deployment_id is None:
+            raise UnknownDeployment(f"flow run {flow_run.id} has no deployment: this worker runs deployments only")
+        if flow_run.deployment_id not in self._by_deployment:
+            deployment = await self.client.read_deployment(flow_run.deployment_id)
+            try:
+                self._by_deployment[flow_run.deployment_id] = self._flows(deployment.name)
+            except KeyError:
+                raise UnknownDeployment(f"deployment {deployment.name!r} is not one of slett's "
+                                        "(flows/catalog.py): run it with Prefect's process worker") from None
+        return self._by_deployment[flow_run.deployment_id]
+
+    async def _execute(self, flow: Flow[..., Any], flow_run: FlowRun) -> int:
+        logger = flow_run_logger(flow_run=flow_run)
+        try:
+            running = run_flow(flow, flow_run=flow_run, return_type="state")
+            if inspect.isawaitable(running):
+                await running
+        except (Abort, Pause):
+            return 0  # suspended, or the server said stop: the run's state says which
+        except Exception:
+            logger.exception("flow run %s raised out of the engine", flow_run.id)
+            return 1
+        return 0
+
+    async def _keep_watch(self) -> None:
+        """Cancel the hosted runs an operator cancels; take back orphans if the API was away at start."""
+        while True:
+            await anyio.sleep(self._watch_every_s)
+            await self._reclaim_once()
+            try:
+                await self._cancel_requested()
+            except Exception:
+                self._logger.warning("could not look for cancelled runs; trying again", exc_info=True)
+
+    async def _reclaim_once(self) -> None:
+        if self._reclaimed:
+            return
+        try:
+            await self._reclaim_orphans()
+        except Exception:
+            self._logger.warning("could not look for runs left by this worker's last process; trying again",
+                                 exc_info=True)
+        else:
+            self._reclaimed = True
+
+    async def _cancel_requested(self) -> None:
+        if not self._hosted:
+            return
+        runs = await self.client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=list(self._hosted)),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLING]))))
+        for run in runs:
+            if run.id in self._hosted:
+                self._hosted[run.id].cancel()
+
+    async def _reclaim_orphans(self) -> list[UUID]:
+        """Mark Crashed the runs this worker's name held before it started: that process is gone."""
+        runs = await self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LIVE))),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
+        orphans = [run for run in runs if run.labels.get(WORKER_LABEL) == self.name and run.id not in self._hosted
+                   and run.state is not None and run.state.timestamp < self._born]
+        for run in orphans:
+            await self.client.set_flow_run_state(run.id, Crashed(
+                message=f"worker {self.name} stopped while it ran this run ({run.infrastructure_pid}); "
+                        "it was started again and hands the run to recover-crashed"))
+        if orphans:
+            self._logger.warning("Marked %d run(s) of this worker's previous process Crashed", len(orphans))
+        return [run.id for run in orphans]
