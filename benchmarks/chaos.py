@@ -187,7 +187,7 @@ async def kill(killer: Killer, kind: str, running: list[UUID], steps_hit: set[st
         return True
     if kind == IN_STEP:
         return await killer.kill_in_step(running, steps_hit)  # False: the run ended under our hands
-    await killer.kill_worker(running)
+    await killer.kill_worker()
     return True
 
 

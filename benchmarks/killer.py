@@ -1,5 +1,6 @@
-"""kill -9 at chosen moments: a flow run's process inside a step, right after a processor applied a
-destructive call (before the task could finish), or a whole worker with every run it had started."""
+"""kill -9 at chosen moments: the worker process running a flow run inside a step, right after a processor
+applied one of the run's destructive calls (before the task could finish), or a worker chosen at random.
+slett's workers run their flow runs in their own process, so each kill takes every run the worker held."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from uuid import UUID
 
+import httpx
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -20,7 +22,6 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
-from benchmarks.procs import flow_run_pids, flow_run_processes, kill_hard
 from benchmarks.stack import ProofStack
 from sandbox.journal import Call, Journal
 
@@ -29,7 +30,7 @@ AFTER_APPLY, IN_STEP, WORKER = "after-apply", "in-step", "worker"
 
 @dataclass
 class Killer:
-    """Kills flow processes on a plan and keeps count of where each kill landed."""
+    """Kills workers on a plan and keeps count of where each kill landed."""
 
     stack: ProofStack
     journal: Journal
@@ -50,8 +51,16 @@ class Killer:
         return self._armed
 
     def arm_after_apply(self) -> None:
-        """Kill the process of the next run whose destructive call a processor applies, right then."""
+        """Kill the worker of the next run whose destructive call a processor applies, right then."""
         self._armed = True
+
+    def worker_running(self, run_id: UUID) -> str | None:
+        """The stack's worker that runs the flow run now (by the run's infrastructure_pid), if one does."""
+        answer = httpx.get(f"{self.stack.api_url}/flow_runs/{run_id}", timeout=10)
+        if answer.status_code != 200:
+            return None
+        pid = str(answer.json().get("infrastructure_pid") or "")
+        return self.stack.worker_with_pid(int(pid)) if pid.isdigit() else None
 
     def _on_call(self, call: Call) -> None:
         # Runs on the sandbox's thread, inside the processor's handler: the call is applied and its
@@ -59,16 +68,17 @@ class Killer:
         run_id = self.runs_by_member.get(call.member_id)
         if not (self._armed and call.applied and run_id):
             return
-        pids = flow_run_pids(str(run_id))
+        worker = self.worker_running(run_id)
         with self._lock:
-            if not self._armed or not pids:
+            if not self._armed or worker is None:
                 return
             self._armed = False
-            kill_hard(pids)
+            self.stack.kill_worker(worker)
             self._count(f"{AFTER_APPLY}: {call.system} {call.action}", run_id)
 
     async def kill_in_step(self, running: list[UUID], hit: set[str]) -> bool:
-        """Kill one running run's process while a task runs, preferring a step not hit yet; whether one was."""
+        """Kill the worker of a running run while one of its tasks runs, preferring a step not hit yet; whether
+        one was."""
         if not running:
             return False
         async with get_client() as client:
@@ -81,23 +91,19 @@ class Killer:
         spared = [s for s in steps if s[0] not in self.killed_runs] or list(steps)
         fresh = [s for s in spared if s[1] not in hit] or spared
         run_id, step = self.rng.choice(fresh) if fresh else (self.rng.choice(running), "between steps")
-        pids = flow_run_pids(str(run_id))
-        if not pids:
+        worker = await asyncio.to_thread(self.worker_running, run_id)
+        if worker is None:
             return False
-        kill_hard(pids)
+        self.stack.kill_worker(worker)
         hit.add(step)
         self._count(f"{IN_STEP}: {step}", run_id)
         return True
 
-    async def kill_worker(self, running: list[UUID]) -> None:
-        """kill -9 a worker and all it started, as if its machine died, then start it again."""
+    async def kill_worker(self) -> None:
+        """kill -9 a worker chosen at random, as if its machine died; the supervisor starts it again."""
         name = self.rng.choice(sorted(n for n in self.stack.processes if n.startswith("worker")))
-        before = set(flow_run_processes()) & {str(run) for run in running}
         self.stack.kill_worker(name)
-        gone = before - set(flow_run_processes())
-        self._count(f"{WORKER}: {name}", *(UUID(run) for run in gone))
-        await asyncio.sleep(2)
-        self.stack.start_worker(name)
+        self._count(f"{WORKER}: {name}")
 
     def _count(self, where: str, *runs: UUID) -> None:
         self.kills += 1

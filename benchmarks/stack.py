@@ -57,6 +57,7 @@ class ProofStack:
     database_url: str
     worker_limit: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    killed: set[str] = field(default_factory=set)  # workers kill_worker took down, for the supervisor to start
 
     @property
     def api_url(self) -> str:
@@ -100,25 +101,35 @@ class ProofStack:
 
     def start_worker(self, name: str) -> None:
         """Start a process worker on the pool."""
-        self.start(name, str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", name,
-                   "--limit", str(self.worker_limit), "--type", "process")
+        self.start(name, str(BIN / "slett"), "worker", "--pool", POOL, "--name", name,
+                   "--limit", str(self.worker_limit))
 
     def restart_exited_workers(self) -> dict[str, str]:
-        """Start again every worker that exited by itself, as a supervisor (systemd, Kubernetes) would; for
-        each, the last line of its log (why it went)."""
+        """Start again every worker that is not running, as a supervisor (systemd, Kubernetes) would; for each
+        that exited by itself rather than by `kill_worker`, the last error line of its log (why it went)."""
         exited = {}
         for name in sorted(n for n, p in self.processes.items() if n.startswith("worker") and p.poll() is not None):
-            lines = (self.logs / f"{name}.log").read_text(errors="replace").strip().splitlines()
-            exited[name] = next((line.strip(" |") for line in reversed(lines) if "Error" in line), "no error logged")
+            if name not in self.killed:
+                lines = (self.logs / f"{name}.log").read_text(errors="replace").strip().splitlines()
+                exited[name] = next((line.strip(" |") for line in reversed(lines) if "Error" in line),
+                                    "no error logged")
+            self.killed.discard(name)
             self.start_worker(name)
         return exited
 
+    def worker_with_pid(self, pid: int) -> str | None:
+        """The name of the stack's worker whose process has this pid, if it is alive."""
+        return next((name for name, p in self.processes.items()
+                     if name.startswith("worker") and p.pid == pid and p.poll() is None), None)
+
     def kill_worker(self, name: str) -> int:
-        """kill -9 a worker and every process it started (as if its machine died); how many processes."""
+        """kill -9 a worker and every process it started (as if its machine died); how many processes. The
+        next `restart_exited_workers` starts it again."""
         process = self.processes[name]
         doomed = [process.pid, *descendants(process.pid)]
         killed = kill_hard(doomed)
         process.wait(timeout=10)
+        self.killed.add(name)
         return killed
 
     def kill_group(self, name: str) -> None:
