@@ -22,7 +22,6 @@ import anyio.abc
 from prefect import Flow
 from prefect.client.schemas.filters import (
     FlowRunFilter,
-    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
     WorkPoolFilter,
@@ -33,7 +32,7 @@ from prefect.client.schemas.responses import WorkerFlowRunResponse
 from prefect.exceptions import Abort, InfrastructureNotFound, Pause
 from prefect.flow_engine import run_flow
 from prefect.logging.loggers import flow_run_logger
-from prefect.settings import get_current_settings
+from prefect.settings import PREFECT_WORKER_ENABLE_CANCELLATION, temporary_settings
 from prefect.states import Cancelled, Crashed
 from prefect.workers.base import BaseWorker, BaseWorkerResult
 from prefect.workers.process import ProcessJobConfiguration, ProcessVariables
@@ -41,6 +40,7 @@ from prefect.workers.process import ProcessJobConfiguration, ProcessVariables
 from flows.catalog import load
 
 WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
+WATCH_EVERY_S = 5.0  # between looks for runs an operator cancelled
 LIVE = [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
 
 
@@ -67,16 +67,23 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
     _description = "Runs slett's flow runs in the worker's own process: no process start per run."
     _display_name = "slett in-process"
 
-    def __init__(self, *args: Any, flows: Callable[[str], Flow[..., Any]] = load, watch_every_s: float | None = None,
+    def __init__(self, *args: Any, flows: Callable[[str], Flow[..., Any]] = load, watch_every_s: float = WATCH_EVERY_S,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._flows = flows
-        self._watch_every_s = watch_every_s or get_current_settings().worker.cancellation_poll_seconds
+        self._watch_every_s = watch_every_s
         self._by_deployment: dict[UUID, Flow[..., Any]] = {}
         self._hosted: dict[UUID, anyio.CancelScope] = {}  # runs this worker holds a slot for
         self._born = datetime.now(UTC)
         self._reclaimed = False
         self._watch: anyio.abc.TaskGroup | None = None
+
+    async def start(self, *args: Any, **kwargs: Any) -> None:
+        """Poll the pool and run its flow runs here until stopped."""
+        # This worker watches the runs it holds for cancellation itself (_keep_watch): Prefect's observer would
+        # subscribe to every cancellation of the pool, to cancel only runs that never started.
+        with temporary_settings(updates={PREFECT_WORKER_ENABLE_CANCELLATION: False}):
+            await super().start(*args, **kwargs)
 
     async def __aenter__(self) -> InProcessWorker:
         await super().__aenter__()
@@ -175,14 +182,16 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
             self._reclaimed = True
 
     async def _cancel_requested(self) -> None:
-        if not self._hosted:
-            return
-        runs = await self.client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            id=FlowRunFilterId(any_=list(self._hosted)),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLING]))))
+        """Stop the hosted runs an operator cancelled; leave Cancelled those of ours that never started here."""
+        runs = await self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.CANCELLING]))),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
         for run in runs:
             if run.id in self._hosted:
-                self._hosted[run.id].cancel()
+                self._hosted[run.id].cancel()  # run() leaves it Cancelled once its engine has stopped
+            elif run.labels.get(WORKER_LABEL) == self.name:
+                await self.client.set_flow_run_state(run.id, Cancelled(message="cancelled before it ran here"))
 
     async def _reclaim_orphans(self) -> list[UUID]:
         """Mark Crashed the runs this worker's name held before it started: that process is gone."""

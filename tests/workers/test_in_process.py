@@ -215,3 +215,21 @@ async def test_a_run_due_again_while_the_worker_holds_it_is_left_and_the_worker_
             outcome = (await asyncio.gather(worker, return_exceptions=True))[0]
 
     assert ("Running", True) == (running, alive), outcome
+
+
+async def test_a_run_of_this_worker_cancelled_before_it_ran_here_is_left_cancelled(pool):
+    """A run the worker took but does not hold (its start failed, or its process went) and that an operator
+    cancels meanwhile does not stay Cancelling: the worker's watch leaves it Cancelled."""
+    run = await start("runs-long", label="never-ran")
+    async with get_client() as client:
+        await client.update_flow_run_labels(run.id, {WORKER_LABEL: "worker-test"})
+        await client.set_flow_run_state(run.id, Cancelling(message="operator"), force=True)
+    worker = asyncio.create_task(worker_on(pool).start(printer=lambda *_: None))
+    try:
+        ended = await until(run.id, "Cancelled")
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+    assert "Cancelled" == ended
+    assert "never-ran" not in SEEN
