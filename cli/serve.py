@@ -1,17 +1,24 @@
-"""Serve the deployments from this process: the embedded default instead of a work pool."""
+"""Serve the deployments from this process: the embedded default, on a local work pool."""
 
 from __future__ import annotations
 
-from prefect import serve
+import asyncio
 
-from flows.catalog import CRONS, DEPLOYMENTS, INTERVALS, load
+from workers.in_process import InProcessWorker
+from workers.pool import deploy_to_pool
+
+LOCAL_POOL = "slett-local"
+LOCAL_WORKER = "local"  # the same name at every start: a restarted serve takes back the runs it held
 
 
-def serve_deployments(limit: int = 10) -> None:
-    """Register every deployment in flows/catalog.py and run their flow runs until stopped."""
-    deployments = []
-    for name in DEPLOYMENTS:
-        flow = load(name)
-        deployments.append(flow.to_deployment(name=name, description=flow.description, tags=["slett"],
-                                              interval=INTERVALS.get(name), cron=CRONS.get(name)))
-    serve(*deployments, limit=limit, print_starting_message=True)  # type: ignore[arg-type]
+def serve_deployments(limit: int = 10, pool: str = LOCAL_POOL) -> None:
+    """Put every deployment of flows/catalog.py, with its schedule, on the pool and run their flow runs in this
+    process until stopped."""
+
+    async def serve() -> None:
+        await deploy_to_pool(pool)
+        print(f"slett serve: deployments on work pool {pool}; running their flow runs here, {limit} at once",
+              flush=True)
+        await InProcessWorker(work_pool_name=pool, name=LOCAL_WORKER, limit=limit).start()
+
+    asyncio.run(serve())

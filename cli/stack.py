@@ -165,8 +165,8 @@ def stack_env(home: Path, api_port: int, sandbox_port: int, subject_key: str, we
         # server restart (in memory, a slot held at the restart stays taken for ever).
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
         "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
-        # The served deployments look for new runs every 2 s rather than 10: a webhook's run starts sooner.
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        # The local worker looks for new runs every 2 s rather than 10: a webhook's run starts sooner.
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{api_port}/api",
         "SLETT_SUBJECT_KEY": subject_key,
         "SLETT_WEBHOOK_SECRETS": webhook_secret,
@@ -224,7 +224,7 @@ def local_stack(home: Path = PROJECT_ROOT, serve: bool = True, any_ports: bool =
         wait_until_up(f"{stack.receiver_url}/healthz", "the webhook receiver", 60, receiver)
         wait_until_up(f"{stack.api_url}/health", "the Prefect server", 240, server)
         if serve:
-            # Prefect's runner shuts down cleanly on SIGINT; on SIGTERM it hangs until killed.
+            # The worker shuts down cleanly on SIGINT (runs in flight end Crashed; the next start reruns them).
             served = stack.start("deployments", str(EXE / "slett"), "serve", stop_with=signal.SIGINT)
             for name in DEPLOYMENTS:
                 wait_until_up(f"{stack.api_url}/deployments/name/{name}/{name}", f"deployment {name}", 120, served)

@@ -13,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the deployments until stopped."""
     from cli.serve import serve_deployments
+    from tasks.setup import flow_settings
 
+    flow_settings()  # read once, logging configured, before the first run
     serve_deployments(limit=args.limit)
     return 0
