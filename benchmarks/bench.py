@@ -20,7 +20,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchmarks.ack import Load, hammer, handed_over, new_secret, start_receiver
 from benchmarks.erasure import single_erasures
-from benchmarks.profile import engine_command, summary
+from benchmarks.profile import summary
 from benchmarks.purge import Bulk, baseline_purge, slett_purge
 from benchmarks.stack import proof_stack, register
 from sandbox.server import running_sandbox
@@ -64,12 +64,9 @@ def work_section(db: str, single: int, at_once: int, concurrent: int, bulk: Bulk
     """Single erasures through receiver and workers, then the bulk purge and its baseline, on one stack."""
     secret, sandbox = new_secret(), Sandbox()
     settings = {"SLETT_JOB_POLL_INTERVAL_S": "0.2"}
-    with proof_stack(sandbox, workers=2, worker_limit=8, db=db, settings=settings) as stack, \
+    with proof_stack(sandbox, workers=2, worker_limit=8, db=db, settings=settings, profiles=profiles) as stack, \
             temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-        commands = {"erase-member": engine_command(profiles / "single-erasure-flow-run.txt"),
-                    "purge-guests": engine_command(profiles / "bulk-purge-flow-run.txt")} if profiles else {}
-        asyncio.run(register(("erase-member", "release-holds", "recover-crashed", "purge-guests"), 90,
-                             commands=commands))
+        asyncio.run(register(("erase-member", "release-holds", "recover-crashed", "purge-guests"), 90))
         url = start_receiver(stack, secret)
         say(f"single_erasure_s: {single} settled members, {at_once} at a time, 50 ms per processor call")
         result: dict[str, Any] = {"single_erasure_s": asyncio.run(
@@ -78,11 +75,12 @@ def work_section(db: str, single: int, at_once: int, concurrent: int, bulk: Bulk
             say(f"single_erasure_s, concurrently: {single} more, {concurrent} at a time")
             result["single_erasure_s_concurrent"] = asyncio.run(
                 single_erasures(sandbox, url, secret, single, concurrent, 0.05))
-        for name in [n for n in stack.processes if n.startswith("worker")]:  # rate limits in their environment
-            stack.kill_group(name)
+        workers = [n for n in stack.processes if n.startswith("worker")]
+        for name in workers:  # the purge's rate limits go into their environment; a clean stop keeps profiles
+            stack.stop_worker(name)
         stack.env.update(bulk.settings())
-        for name in ("worker-1", "worker-2"):
-            stack.start_worker(name)
+        for name in workers:
+            stack.start_worker(name, "bulk-purge")
         say(f"bulk_purge: {bulk.guests} guests at 3 processors, {bulk.per_second}/s each")
         result["bulk_purge"] = asyncio.run(slett_purge(stack, sandbox, bulk))
     say("baseline: the same purge by a plain asyncio + httpx script")

@@ -72,10 +72,13 @@ class Plan:
     requests: int = 300
     kills: int = 20
     server_restarts: int = 1
-    budget_s: float = 690.0  # from the start, stack included; counting, scanning and stopping take the rest
-    workers: int = 2
-    worker_limit: int = 8
+    budget_s: float = 720.0  # from the start, stack included; counting, scanning and stopping take the rest
+    # A worker runs its flow runs in its own process and a kill takes them all: four workers of ten runs
+    # each lose ten at most, as four machines would.
+    workers: int = 4
+    worker_limit: int = 10
     db: str = "auto"
+    messaging: str = "auto"  # the server split in API and services over Redis, when Redis answers
     seed: int = 6
     silence_s: int = 120
     stuck_pending_s: int = 300
@@ -83,14 +86,14 @@ class Plan:
     latency_s: float = 2.0
     chains: str = "all"
     api_logs: bool = True
-    kill_gap_s: float | None = None  # by default the kills fill 40% of the budget, 25 s apart at most
+    kill_gap_s: float | None = None  # by default the kills fill 60% of the budget, 30 s apart at most
     poll_s: float = 5.0
 
     def gap_s(self) -> float:
         """Seconds between two kills."""
         if self.kill_gap_s is not None:
             return self.kill_gap_s
-        return min(25.0, self.budget_s * 0.4 / max(1, self.kills))
+        return min(30.0, self.budget_s * 0.6 / max(1, self.kills))
 
     def kill_kinds(self) -> list[str]:
         """The kills in the order they come: about 2 in 5 after an applied call, 2 in 5 in a step, 1 in 5 a worker."""
@@ -342,12 +345,15 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
         # The flow runs' log lines then stay in the workers' logs (scanned for personal data all the same);
         # on a small machine the server's log intake competes with the orchestration under test.
         settings["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
-    with proof_stack(sandbox, plan.workers, plan.worker_limit, plan.db, settings, keep_home) as stack:
-        say(f"stack up: Prefect API {stack.api_url}, {plan.workers} workers, database {plan.db}")
+    with proof_stack(sandbox, plan.workers, plan.worker_limit, plan.db, settings, keep_home,
+                     messaging=plan.messaging) as stack:
+        say(f"stack up: Prefect API {stack.api_url}, {plan.workers} workers, database {plan.db}, "
+            f"{'API and services apart, Redis between them' if stack.split else 'one server process'}")
         with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
             result = asyncio.run(drive(plan, stack, sandbox, started))
         result.update(left_behind(stack, sandbox))
         result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
+        result["server"] = "api and services over redis" if stack.split else "one process"
         return result
 
 
@@ -375,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-s", type=float, default=defaults.poll_s, help="seconds between two looks at the runs")
     parser.add_argument("--latency-s", type=float, default=defaults.latency_s, help="most latency per call")
     parser.add_argument("--db", choices=("sqlite", "postgres", "auto"), default=defaults.db)
+    parser.add_argument("--messaging", choices=("redis", "none", "auto"), default=defaults.messaging,
+                        help="split a PostgreSQL-backed server in API and services over Redis")
     parser.add_argument("--chains", default=defaults.chains, help=f"all, or some of {','.join(PROFILES)}")
     parser.add_argument("--out", type=Path, default=HERE / "chaos.json")
     parser.add_argument("--no-api-logs", dest="api_logs", action="store_false",

@@ -1,4 +1,4 @@
-"""Find and kill processes by what they run (Linux /proc): a flow run's process, a worker and its children."""
+"""Processes by their ids (Linux /proc): their children, CPU time and memory, and kill -9."""
 
 from __future__ import annotations
 
@@ -36,29 +36,6 @@ def descendants(pid: int) -> list[int]:
         child = todo.pop(0)
         found.append(child)
         todo += children.get(child, [])
-    return found
-
-
-def flow_run_pids(flow_run_id: str) -> list[int]:
-    """The processes a worker started for a flow run (their environment names it)."""
-    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
-    found = []
-    for pid in _pids():
-        with contextlib.suppress(OSError):
-            if marker in (PROC / str(pid) / "environ").read_bytes().split(b"\0"):
-                found.append(pid)
-    return found
-
-
-def flow_run_processes() -> dict[str, list[int]]:
-    """Every flow run with processes on this machine: run id -> its processes."""
-    found: dict[str, list[int]] = {}
-    prefix = b"PREFECT__FLOW_RUN_ID="
-    for pid in _pids():
-        with contextlib.suppress(OSError):
-            for variable in (PROC / str(pid) / "environ").read_bytes().split(b"\0"):
-                if variable.startswith(prefix):
-                    found.setdefault(variable[len(prefix):].decode(), []).append(pid)
     return found
 
 

@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from benchmarks.baseline import purge_all
 from benchmarks.erasure import finished
-from benchmarks.procs import flow_run_processes, rss_mb
+from benchmarks.procs import rss_mb
 from benchmarks.stack import ProofStack
 from sandbox.world import Sandbox
 
@@ -72,11 +72,9 @@ class PeakRss:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
+        # The workers run the flow runs inside their own processes: a flow run has no process of its own.
         roles = {process.pid: name for name, process in self.stack.processes.items() if process.poll() is None}
         roles[os.getpid()] = "suite process (sandbox, load)"
-        ours = set(self.stack.all_pids())  # this stack's, not other flow runs on the machine
-        for run_id, pids in flow_run_processes().items():
-            roles.update({pid: f"flow run {run_id[:8]}" for pid in pids if pid in ours})
         for pid, role in roles.items():
             self.peaks[role] = max(self.peaks.get(role, 0.0), rss_mb(pid))
 

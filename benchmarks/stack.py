@@ -20,24 +20,21 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
-from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.exceptions import ObjectAlreadyExists
-from prefect.types.entrypoint import EntrypointType
 
 from benchmarks.procs import descendants, kill_hard
+from benchmarks.profile import wrapped
 from cli.automations import ensure_crash_detection
 from config.server import SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
-from flows.catalog import load
 from sandbox.server import running_sandbox
 from sandbox.world import Sandbox
+from workers.pool import SWEEPER, deploy_to_pool
 
 BIN = Path(sys.executable).parent
 POOL = "slett-proof"
-RECOVERY_QUEUE = "recovery"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-ENGINE = f"{sys.executable} -m prefect.engine"
+REDIS = ("127.0.0.1", 6379)
+REDIS_CLAIM = "slett:proof-stack"  # the key by which a stack holds its Redis database
 
 
 def free_port() -> int:
@@ -58,6 +55,7 @@ class ProofStack:
     worker_limit: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     killed: set[str] = field(default_factory=set)  # workers kill_worker took down, for the supervisor to start
+    profiles: Path | None = None  # where profiled workers write their profiles
 
     @property
     def api_url(self) -> str:
@@ -78,10 +76,17 @@ class ProofStack:
         self.processes[name] = process
         return process
 
+    @property
+    def split(self) -> bool:
+        """Whether the server runs as an API process and a services process, with Redis between them."""
+        return "PREFECT_SERVER_EVENTS_MESSAGING_BROKER" in self.env
+
     def start_server(self, timeout_s: float = 240) -> None:
-        """Start the Prefect server and wait until it answers."""
+        """Start the Prefect server (its API and, when split, its services) and wait until it answers."""
         server = self.start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                            "--port", str(self.api_port))
+                            "--port", str(self.api_port), *(["--no-services"] if self.split else []))
+        if self.split:
+            self.start("services", str(BIN / "prefect"), "server", "services", "start")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if server.poll() is not None:
@@ -93,16 +98,25 @@ class ProofStack:
         raise RuntimeError(f"the Prefect server did not answer within {timeout_s:.0f} s")
 
     def restart_server(self) -> float:
-        """kill -9 the Prefect server and start it again on the same port and database; seconds it was away."""
+        """kill -9 the Prefect server (API and services) and start it again on the same port and database; seconds
+        it was away."""
         began = time.monotonic()
-        self.kill_group("server")
+        for name in ("server", "services") if self.split else ("server",):
+            self.kill_group(name)
         self.start_server()
         return time.monotonic() - began
 
-    def start_worker(self, name: str) -> None:
-        """Start a process worker on the pool."""
-        self.start(name, str(BIN / "slett"), "worker", "--pool", POOL, "--name", name,
+    def start_worker(self, name: str, stage: str = "") -> None:
+        """Start a slett worker on the pool (profiled into profiles/[<stage>-]<name>.txt when profiling)."""
+        out = self.profiles / f"{stage}{'-' if stage else ''}{name}.txt" if self.profiles else None
+        self.start(name, *wrapped("cli.main", out), "worker", "--pool", POOL, "--name", name,
                    "--limit", str(self.worker_limit))
+
+    def stop_worker(self, name: str) -> None:
+        """Stop a worker cleanly (SIGINT: its runs end as crashed, a profiler writes its profile)."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
     def restart_exited_workers(self) -> dict[str, str]:
         """Start again every worker that is not running, as a supervisor (systemd, Kubernetes) would; for each
@@ -196,6 +210,56 @@ def database(kind: str, home: Path) -> Iterator[str]:
         asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def redis_reachable() -> bool:
+    """Whether Redis answers on 127.0.0.1:6379."""
+    import redis
+
+    try:
+        return bool(redis.Redis(*REDIS, socket_timeout=2, socket_connect_timeout=2).ping())
+    except (redis.exceptions.RedisError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def redis_database(kind: str) -> Iterator[int | None]:
+    """A Redis database of this stack's own for the server's messages, emptied before and after; None for
+    none ("auto": Redis when it answers on 127.0.0.1:6379).
+
+    Prefect's stream names are fixed, so two stacks on one Redis database would read each other's events:
+    each takes the first of databases 1-15 that no live stack holds (a claim lapses after a day).
+    """
+    if kind == "none" or (kind == "auto" and not redis_reachable()):
+        yield None
+        return
+    import redis
+
+    claim = uuid.uuid4().hex
+    for number in range(1, 16):
+        held = redis.Redis(*REDIS, db=number)
+        if held.set(REDIS_CLAIM, claim, nx=True, ex=86_400):
+            held.flushdb()
+            held.set(REDIS_CLAIM, claim, ex=86_400)
+            try:
+                yield number
+            finally:
+                held.flushdb()
+            return
+    raise RuntimeError("Redis databases 1-15 are all held by other stacks")
+
+
+def redis_env(number: int) -> dict[str, str]:
+    """The server split in two processes, API and services, passing events through Redis database `number`:
+    the production set-up for more than one core (README, "At scale")."""
+    host, port = REDIS
+    return {"PREFECT_SERVER_EVENTS_MESSAGING_BROKER": "prefect_redis.messaging",
+            "PREFECT_SERVER_EVENTS_MESSAGING_CACHE": "prefect_redis.messaging",
+            "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "prefect_redis.ordering",
+            "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect_redis.lease_storage",
+            "PREFECT_REDIS_MESSAGING_HOST": host, "PREFECT_REDIS_MESSAGING_PORT": str(port),
+            "PREFECT_REDIS_MESSAGING_DB": str(number),
+            "PREFECT_SERVER_DOCKET_URL": f"redis://{host}:{port}/{number}"}
+
+
 def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str],
               settings: dict[str, str]) -> dict[str, str]:
     """The environment of the server and the workers: a private Prefect home, the sandbox's addresses."""
@@ -204,7 +268,7 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
         "PREFECT_HOME": str(home / "prefect"),
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url,
-        **(SQLITE_SERVER_ENV if database_url.startswith("sqlite") else {}),
+        **SQLITE_SERVER_ENV,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_STARTUP_TIMEOUT": "180",
         "PREFECT_SERVER_UI_ENABLED": "false",
@@ -230,17 +294,22 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
 
 @contextlib.contextmanager
 def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: str = "sqlite",
-                settings: dict[str, str] | None = None, keep_home: bool = False) -> Iterator[ProofStack]:
+                settings: dict[str, str] | None = None, keep_home: bool = False,
+                profiles: Path | None = None, messaging: str = "none") -> Iterator[ProofStack]:
     """Serve the sandbox, start the server on a fresh database and `workers` workers on one pool; stop all after.
 
-    The caller registers the deployments and crash detection (`register`) inside the context.
+    `messaging` "auto" or "redis" splits a PostgreSQL-backed server into API and services with Redis between
+    them ("none": one process). The caller registers the deployments and crash detection (`register`) inside
+    the context.
     """
     home = Path(tempfile.mkdtemp(prefix="slett-proof-"))
     try:
-        with running_sandbox(sandbox) as urls, database(db, home) as database_url:
+        with running_sandbox(sandbox) as urls, database(db, home) as database_url, \
+                redis_database(messaging if database_url.startswith("postgresql") else "none") as redis_db:
             api_port = free_port()
-            stack = ProofStack(home, api_port, stack_env(home, api_port, database_url, urls, settings or {}),
-                               database_url, worker_limit)
+            env = stack_env(home, api_port, database_url, urls, settings or {})
+            env.update(redis_env(redis_db) if redis_db is not None else {})
+            stack = ProofStack(home, api_port, env, database_url, worker_limit, profiles=profiles)
             try:
                 stack.start_server()
                 for number in range(workers):
@@ -254,28 +323,11 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
 
 
 async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 30, stuck_pending_s: int = 600,
-                   commands: dict[str, str] | None = None, stuck_lock_s: int = 300) -> dict[str, UUID]:
+                   stuck_lock_s: int = 300) -> dict[str, UUID]:
     """The pool, the named deployments of flows/catalog.py on it (recover-crashed on its interval, the others
-    without schedules), and crash detection; `commands` replaces the command that runs a deployment's flow
-    runs (a profiler around the engine)."""
-    async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        # Recovery first: with the pool's slots full of erasures, a crashed run must not wait behind them.
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_queue(RECOVERY_QUEUE, work_pool_name=POOL, priority=1)
-        default = await client.read_work_queue_by_name("default", work_pool_name=POOL)
-        await client.update_work_queue(default.id, priority=10)
+    without schedules), and crash detection."""
     sweep = {"silence_s": silence_s, "stuck_pending_s": stuck_pending_s, "stuck_lock_s": stuck_lock_s}
-    ids = {}
-    for name in names:
-        recovery = name == "recover-crashed"
-        # One process per flow run: the engine itself, without the workspace supervisor in front of it.
-        deployment = await load(name).ato_deployment(
-            name=name, work_pool_name=POOL, work_queue_name=RECOVERY_QUEUE if recovery else None,
-            entrypoint_type=EntrypointType.MODULE_PATH, interval=sweep_every_s if recovery else None,
-            parameters=sweep if recovery else None,
-            job_variables={"command": (commands or {}).get(name, ENGINE)})
-        ids[name] = await deployment.apply(work_pool_name=POOL)  # type: ignore[misc]
+    ids = await deploy_to_pool(POOL, names, schedules=False, intervals={SWEEPER: sweep_every_s},
+                               parameters={SWEEPER: sweep})
     await ensure_crash_detection(silence_s, stuck_pending_s)
     return ids

@@ -15,7 +15,7 @@ class RecordingStack(ProofStack):
 
     started: list[str] = field(default_factory=list)
 
-    def start_worker(self, name: str) -> None:
+    def start_worker(self, name: str, stage: str = "") -> None:
         """Record the start instead of starting Prefect."""
         self.started.append(name)
 
