@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchmarks.killer import AFTER_APPLY, IN_STEP, WORKER, Killer
 from benchmarks.pii import Needles, scan_files, scan_rows
-from benchmarks.stack import ProofStack, proof_stack, register
+from benchmarks.stack import PeakRss, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
@@ -349,8 +349,10 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
                      messaging=plan.messaging) as stack:
         say(f"stack up: Prefect API {stack.api_url}, {plan.workers} workers, database {plan.db}, "
             f"{'API and services apart, Redis between them' if stack.split else 'one server process'}")
-        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), PeakRss(stack) as memory:
             result = asyncio.run(drive(plan, stack, sandbox, started))
+        # Each worker runs hundreds of flow runs in one process: what it held at most, across its restarts.
+        result["peak_rss_mb"] = {role: round(mb, 1) for role, mb in sorted(memory.peaks.items())}
         result.update(left_behind(stack, sandbox))
         result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
         result["server"] = "api and services over redis" if stack.split else "one process"

@@ -4,10 +4,8 @@ rate limits set and against a plain asyncio + httpx script doing the same HTTP w
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -17,8 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from benchmarks.baseline import purge_all
 from benchmarks.erasure import finished
-from benchmarks.procs import rss_mb
-from benchmarks.stack import ProofStack
+from benchmarks.stack import PeakRss, ProofStack
 from sandbox.world import Sandbox
 
 SYSTEMS = ("exceline", "fixit", "ibooking")  # Aktiv365's guest purge (config/controllers/aktiv365.yaml)
@@ -61,33 +58,6 @@ def seed_guests(sandbox: Sandbox, bulk: Bulk) -> None:
     for number, system in enumerate(SYSTEMS):
         sandbox.add_guests(system, bulk.share(number), LAST_VISIT)
     sandbox.limit(list(SYSTEMS), bulk.per_second, burst=1, max_batch=bulk.batch)
-
-
-@dataclass
-class PeakRss:
-    """Samples the peak resident memory of every process of the stack, this one (the sandbox) included."""
-
-    stack: ProofStack
-    peaks: dict[str, float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def _sample(self) -> None:
-        # The workers run the flow runs inside their own processes: a flow run has no process of its own.
-        roles = {process.pid: name for name, process in self.stack.processes.items() if process.poll() is None}
-        roles[os.getpid()] = "suite process (sandbox, load)"
-        for pid, role in roles.items():
-            self.peaks[role] = max(self.peaks.get(role, 0.0), rss_mb(pid))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.5):
-            self._sample()
-
-    def __enter__(self) -> PeakRss:
-        threading.Thread(target=self._loop, daemon=True, name="peak-rss").start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
 
 
 async def task_runs_of(run_id: UUID) -> int:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from uuid import UUID
 
 import httpx
 
-from benchmarks.procs import descendants, kill_hard
+from benchmarks.procs import descendants, kill_hard, rss_mb
 from benchmarks.profile import wrapped
 from cli.automations import ensure_crash_detection
 from config.server import SQLITE_SERVER_ENV
@@ -174,6 +175,33 @@ class ProofStack:
                 process.wait(timeout=10)
         kill_hard(leftovers)  # flow-run processes live in groups of their own
         self.processes.clear()
+
+
+@dataclass
+class PeakRss:
+    """Samples the peak resident memory of every process of the stack, this one (the sandbox) included."""
+
+    stack: ProofStack
+    peaks: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _sample(self) -> None:
+        # The workers run the flow runs inside their own processes: a flow run has no process of its own.
+        roles = {process.pid: name for name, process in self.stack.processes.items() if process.poll() is None}
+        roles[os.getpid()] = "suite process (sandbox, load)"
+        for pid, role in roles.items():
+            self.peaks[role] = max(self.peaks.get(role, 0.0), rss_mb(pid))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> PeakRss:
+        threading.Thread(target=self._loop, daemon=True, name="peak-rss").start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
 
 
 async def _postgres(sql: str) -> None:
