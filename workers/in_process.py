@@ -41,7 +41,7 @@ from flows.catalog import load
 
 WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
 WATCH_EVERY_S = 5.0  # between looks for runs an operator cancelled
-LIVE = [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
+PAGE = 200  # runs per call: the API's page limit
 
 
 class UnknownDeployment(Exception):
@@ -181,13 +181,21 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         else:
             self._reclaimed = True
 
+    async def _pool_runs(self, states: list[StateType]) -> list[FlowRun]:
+        """Every run of this worker's pool in one of the states, page by page."""
+        found: list[FlowRun] = []
+        while True:
+            page = await self.client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states))),
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])),
+                limit=PAGE, offset=len(found))
+            found += page
+            if len(page) < PAGE:
+                return found
+
     async def _cancel_requested(self) -> None:
         """Stop the hosted runs an operator cancelled; leave Cancelled those of ours that never started here."""
-        runs = await self.client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
-                any_=[StateType.CANCELLING]))),
-            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
-        for run in runs:
+        for run in await self._pool_runs([StateType.CANCELLING]):
             if run.id in self._hosted:
                 self._hosted[run.id].cancel()  # run() leaves it Cancelled once its engine has stopped
             elif run.labels.get(WORKER_LABEL) == self.name:
@@ -195,9 +203,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
 
     async def _reclaim_orphans(self) -> list[UUID]:
         """Mark Crashed the runs this worker's name held before it started: that process is gone."""
-        runs = await self.client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LIVE))),
-            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
+        runs = await self._pool_runs([StateType.PENDING, StateType.RUNNING, StateType.CANCELLING])
         orphans = [run for run in runs if run.labels.get(WORKER_LABEL) == self.name and run.id not in self._hosted
                    and run.state is not None and run.state.timestamp < self._born]
         for run in orphans:

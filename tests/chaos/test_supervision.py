@@ -39,3 +39,18 @@ def test_a_worker_that_exited_by_itself_is_started_again_with_its_last_error(tmp
 
     assert {"worker-1": "RuntimeError: this borrower is already holding one of this CapacityLimiter's tokens"} == exited
     assert ["worker-1"] == stack.started
+
+
+def test_a_worker_the_suite_killed_is_started_again_without_being_reported_as_exiting_by_itself(tmp_path):
+    """A worker taken down by kill_worker comes back at the next round, but is not counted among the workers
+    that exited by themselves."""
+    stack = RecordingStack(tmp_path, 0, {}, "sqlite://", 1)
+    stack.logs.mkdir()
+    stack.processes["worker-1"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+
+    stack.kill_worker("worker-1")
+    exited = stack.restart_exited_workers()
+
+    assert {} == exited
+    assert ["worker-1"] == stack.started
+    assert set() == stack.killed
