@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
     TaskRunFilter,
     TaskRunFilterState,
-    TaskRunFilterStateType,
+    TaskRunFilterStateName,
 )
 from prefect.client.schemas.objects import FlowRun, StateType, TaskRun
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
@@ -85,11 +85,12 @@ async def read_crashes(run_id: UUID) -> Crashes:
     """
     async with get_client() as client:
         states = await client.read_flow_run_states(run_id)
+        # "Completed", not "Cached": a step a rerun took from the cache was done before.
         steps = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
-            task_run_filter=TaskRunFilter(state=TaskRunFilterState(
-                type=TaskRunFilterStateType(any_=[StateType.COMPLETED]))), limit=PAGE)
-    finished = [t.end_time for t in steps if t.end_time and t.state_name != "Cached" and _done_for_good(t)]
+            task_run_filter=TaskRunFilter(state=TaskRunFilterState(name=TaskRunFilterStateName(any_=["Completed"]))),
+            limit=PAGE)
+    finished = [t.end_time for t in steps if t.end_time and _done_for_good(t)]
     states = sorted(states, key=lambda state: state.timestamp)
     fruitless, since = 0, datetime.min.replace(tzinfo=UTC)
     for crash in (state.timestamp for state in states if state.type is StateType.CRASHED):
