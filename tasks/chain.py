@@ -178,6 +178,7 @@ def verify_chain(controller: str, records: Iterable[Sealed], current: Mapping[st
                        tuple(problem for _, problem in sorted(found, key=lambda item: item[0])))
 
 
+HEAD_PAGE = 10  # evidence records read first when looking for a controller's head
 CHAIN_LOCK = "slett-evidence-"  # the prefix of each controller's one-slot global concurrency limit
 
 
@@ -198,17 +199,19 @@ async def chain_lock(controller: str) -> AsyncIterator[None]:
 
 async def chain_head(client: PrefectClient, controller: str) -> Sealed | None:
     """The controller's newest record, read back from the newest evidence artifacts."""
-    offset = 0
+    # Sealing waits for this under the controller's lock: the head is nearly always among the newest few
+    # records, so read a few first and more only when they are another controller's.
+    offset, size = 0, HEAD_PAGE
     while True:
-        page = await newest_versions(client, PREFIX, PAGE, offset)
+        page = await newest_versions(client, PREFIX, size, offset)
         for artifact in page:
             record = Sealed.of(unfenced(artifact.data), artifact.created) if (
                 artifact.key or "").startswith(PREFIX) else None
             if record is not None and record.controller == controller:
                 return record
-        if len(page) < PAGE:
+        if len(page) < size:
             return None
-        offset += PAGE
+        offset, size = offset + size, min(PAGE, size * 2)
 
 
 async def read_records(client: PrefectClient) -> dict[str, list[Sealed]]:

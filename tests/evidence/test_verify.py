@@ -154,6 +154,19 @@ async def test_concurrent_records_of_one_controller_form_one_chain(prefect_serve
     assert (True, 8, 8) == (report.intact, report.records, report.head_sequence)
 
 
+async def test_the_head_is_found_behind_more_newer_records_of_others_than_a_first_page_holds(prefect_server):
+    """A controller's newest record is found however many records other controllers sealed since: the search
+    reads a few records first, then larger pages."""
+    quiet, busy = f"quiet{uuid4().hex[:8]}", f"busy{uuid4().hex[:8]}"
+    await record_at_once(quiet, 1)
+    await record_at_once(busy, 25)
+
+    async with get_client() as client:
+        head = await chain_head(client, quiet)
+
+    assert (quiet, 1) == ((head.controller, head.sequence) if head else None)
+
+
 async def test_deleted_newest_record_is_named_by_its_table(prefect_server):
     """Every version of a controller's newest evidence record deleted through the API leaves no gap for the
     chain to show, but its evidence table is still there: the request is named as missing its record."""
