@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from workers.in_process import InProcessWorker
 from workers.pool import deploy_to_pool
+from workers.shutdown import run_until_stopped
 
 LOCAL_POOL = "slett-local"
 LOCAL_WORKER = "local"  # the same name at every start: a restarted serve takes back the runs it held
@@ -21,4 +20,4 @@ def serve_deployments(limit: int = 10, pool: str = LOCAL_POOL) -> None:
               flush=True)
         await InProcessWorker(work_pool_name=pool, name=LOCAL_WORKER, limit=limit).start()
 
-    asyncio.run(serve())
+    run_until_stopped(serve())

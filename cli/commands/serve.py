@@ -11,7 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the deployments until stopped."""
+    """Serve the deployments until stopped (SIGINT or SIGTERM)."""
+    from workers.shutdown import stop_on_sigterm
+
+    stop_on_sigterm()  # first, before Prefect starts a thread
     from cli.serve import serve_deployments
     from tasks.setup import flow_settings
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the pool's flow runs in this process until stopped."""
+    """Run the pool's flow runs in this process until stopped (SIGINT or SIGTERM)."""
+    from workers.shutdown import run_until_stopped, stop_on_sigterm
+
+    stop_on_sigterm()  # first, before Prefect starts a thread
     from prefect.settings import PREFECT_API_URL
 
     from flows.catalog import DEPLOYMENTS
@@ -32,5 +34,4 @@ def run(args: argparse.Namespace) -> int:
                              work_queues=args.work_queues)
     print(f"slett worker {args.name}: pool {args.pool}, {args.limit} runs at once, "
           f"deployments {', '.join(DEPLOYMENTS)}", flush=True)
-    asyncio.run(worker.start())
-    return 0
+    return run_until_stopped(worker.start())
