@@ -17,8 +17,9 @@ def stop_on_sigterm() -> None:
     Call it first thing, before any other thread starts: threads inherit the blocked signal.
     """
     # Prefect's engine may install its own SIGTERM handler while a flow runs, made for one process per run: it
-    # raises in whichever hosted run is computing, and the worker dies with that traceback (exit 1) instead of
-    # shutting down. Blocked in every thread, SIGTERM reaches only the waiting thread below.
+    # raises in whichever hosted run is computing, which crashes alone while the worker runs on, deaf to the
+    # supervisor, or takes the worker down with its traceback (exit 1). Blocked in every thread, SIGTERM
+    # reaches only the waiting thread below.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 
     def wait() -> None:

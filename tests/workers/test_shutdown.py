@@ -20,8 +20,7 @@ WORKER = textwrap.dedent("""
     import signal, sys
     from workers.shutdown import run_until_stopped, stop_on_sigterm
 
-    if sys.argv[2] == "on":
-        stop_on_sigterm()
+    stop_on_sigterm()
     from prefect.utilities.engine import _prefect_sigterm_handler
     from tests.workers.fakes import worker_on
 
@@ -31,12 +30,12 @@ WORKER = textwrap.dedent("""
 """)
 
 
-async def terminate_while_running(pool: str, mode: str) -> tuple[str, int | None]:
+async def terminate_while_running(pool: str) -> tuple[str, int | None]:
     """Run a busy flow run on a worker process, SIGTERM the worker; the run's state then and the worker's exit
     code (None: still alive after 30 s)."""
-    run = await start("keeps-busy", label=f"sigterm-{mode}")
+    run = await start("keeps-busy", label="sigterm")
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, pool, mode], cwd=ROOT, env=env,
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, pool], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert "Running" == await until(run.id, "Running", seconds=60)
@@ -57,8 +56,8 @@ def _exit_code(process: subprocess.Popen[bytes], seconds: float) -> int | None:
 
 async def test_sigterm_stops_a_busy_worker_and_its_run_ends_crashed(pool):
     """The worker shuts down cleanly (exit 0) though the signal lands while a run computes under the engine's
-    own SIGTERM handler (which would end the worker with that run's traceback, exit 1); its run ends Crashed,
-    for recover-crashed."""
-    state, code = await terminate_while_running(pool, "on")
+    own SIGTERM handler (which crashes that run alone and leaves the worker running, or ends the worker with
+    the run's traceback, exit 1); its run ends Crashed, for recover-crashed."""
+    state, code = await terminate_while_running(pool)
 
     assert ("Crashed", 0) == (state, code)
