@@ -9,19 +9,23 @@ rerun them, and a worker restarted under its name marks the runs its previous li
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import anyio
 import anyio.abc
+import prefect.flow_engine
 from prefect import Flow
+from prefect._flow_run_suspension import FlowRunSuspensionRequest, mark_flow_run_suspension_requested
 from prefect.client.schemas.filters import (
     FlowRunFilter,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
     WorkPoolFilter,
@@ -42,6 +46,29 @@ from flows.catalog import load
 WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
 WATCH_EVERY_S = 5.0  # between looks for runs an operator cancelled
 PAGE = 200  # runs per call: the API's page limit
+
+
+@contextlib.contextmanager
+def _watched_by_the_worker(flow_run_id: UUID, suspension_request: FlowRunSuspensionRequest,
+                           polling_interval: float = 10) -> Iterator[None]:
+    """Stands in for the engine's per-run suspension observer: the worker looks for its runs' suspension."""
+    yield
+
+
+@contextlib.contextmanager
+def _without_per_run_observers() -> Iterator[None]:
+    """Run flows without the engine's own watch for a suspension from outside; restored on exit."""
+    # For each flow run of a deployment, Prefect's engine starts a thread with its own event loop, API client
+    # and events subscription, only to notice a suspension set from outside. Forty runs at once made forty
+    # subscriptions, and the API filtered every event of the workspace for each: a tenth of the API's CPU and
+    # of the workers' in the chaos suite (py-spy). _keep_watch does the same for every run here, in one call.
+    engine: Any = prefect.flow_engine
+    observer = engine.observe_flow_run_suspension
+    engine.observe_flow_run_suspension = _watched_by_the_worker
+    try:
+        yield
+    finally:
+        engine.observe_flow_run_suspension = observer
 
 
 class UnknownDeployment(Exception):
@@ -82,7 +109,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         """Poll the pool and run its flow runs here until stopped."""
         # This worker watches the runs it holds for cancellation itself (_keep_watch): Prefect's observer would
         # subscribe to every cancellation of the pool, to cancel only runs that never started.
-        with temporary_settings(updates={PREFECT_WORKER_ENABLE_CANCELLATION: False}):
+        with temporary_settings(updates={PREFECT_WORKER_ENABLE_CANCELLATION: False}), _without_per_run_observers():
             await super().start(*args, **kwargs)
 
     async def __aenter__(self) -> InProcessWorker:
@@ -161,14 +188,16 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         return 0
 
     async def _keep_watch(self) -> None:
-        """Cancel the hosted runs an operator cancels; take back orphans if the API was away at start."""
+        """Cancel the hosted runs an operator cancels, suspend those suspended from outside; take back orphans
+        if the API was away at start."""
         while True:
             await anyio.sleep(self._watch_every_s)
             await self._reclaim_once()
             try:
                 await self._cancel_requested()
+                await self._suspension_requested()
             except Exception:
-                self._logger.warning("could not look for cancelled runs; trying again", exc_info=True)
+                self._logger.warning("could not look for cancelled or suspended runs; trying again", exc_info=True)
 
     async def _reclaim_once(self) -> None:
         if self._reclaimed:
@@ -200,6 +229,18 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
                 self._hosted[run.id].cancel()  # run() leaves it Cancelled once its engine has stopped
             elif run.labels.get(WORKER_LABEL) == self.name:
                 await self.client.set_flow_run_state(run.id, Cancelled(message="cancelled before it ran here"))
+
+    async def _suspension_requested(self) -> list[UUID]:
+        """Tell the engine of each hosted run suspended from outside to stop at its next step, as Prefect's own
+        observer would; the runs told."""
+        hosted = list(self._hosted)
+        if not hosted:
+            return []
+        paused = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+        runs = await self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=hosted), state=paused), limit=len(hosted))
+        return [run.id for run in runs if run.state is not None and run.state.name == "Suspended"
+                and mark_flow_run_suspension_requested(run.id, run.state)]
 
     async def _reclaim_orphans(self) -> list[UUID]:
         """Mark Crashed the runs this worker's name held before it started: that process is gone."""

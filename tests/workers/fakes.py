@@ -8,7 +8,7 @@ import time
 from typing import Any
 from uuid import UUID
 
-from prefect import Flow, flow, get_client
+from prefect import Flow, flow, get_client, task
 from prefect.client.schemas.objects import FlowRun
 
 from flows.erase_member import Settlement
@@ -59,6 +59,23 @@ async def keeps_busy(label: str) -> None:
         await asyncio.sleep(0)
 
 
+@task
+async def one_step() -> None:
+    """A step of steps-slowly: each is where the engine stops a run that was suspended meanwhile."""
+
+
+@flow(name="steps-slowly")
+async def steps_slowly(label: str) -> None:
+    """Take a step every tenth of a second, counting them (a minute at most)."""
+    SEEN[label] = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        await one_step()
+        SEEN[label] += 1
+        await asyncio.sleep(0.1)
+    SEEN[f"{label}-end"] = "ran to the end"
+
+
 @flow(name="fails")
 async def fails(label: str) -> None:
     """Raise."""
@@ -66,7 +83,7 @@ async def fails(label: str) -> None:
 
 
 FAKES: dict[str, Flow[..., Any]] = {f.name: f for f in (notes_its_process, waits_for_company, waits_for_settlement,
-                                                        runs_long, keeps_busy, fails)}
+                                                        runs_long, keeps_busy, steps_slowly, fails)}
 
 
 def worker_on(pool: str, name: str = "worker-test", limit: int = 4) -> InProcessWorker:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 
+import prefect.flow_engine
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, temporary_settings
-from prefect.states import Cancelling, Running, Scheduled
+from prefect.states import Cancelling, Running, Scheduled, Suspended
 
 from tests.workers.fakes import ALL_STARTED, SEEN, STARTED, notes_its_process, start, state_of, until, worker_on
 from workers.in_process import WORKER_LABEL
@@ -75,6 +76,42 @@ async def test_an_operator_cancels_a_running_run_and_it_stops(pool):
 
     assert ("Running", "Cancelled") == (running, ended)
     assert "started" == SEEN["cancelled"]
+
+
+async def test_a_run_suspended_from_outside_stops_at_its_next_step_and_frees_its_slot(pool):
+    """A run set Suspended by someone else (the API, the UI) stops taking steps and leaves the worker, as
+    Prefect's own per-run observer would have made it."""
+    run = await start("steps-slowly", label="suspended-from-outside")
+    worker = worker_on(pool)
+    serving = asyncio.create_task(worker.start(printer=lambda *_: None))
+    try:
+        await until(run.id, "Running")
+        async with get_client() as client:
+            await client.set_flow_run_state(run.id, Suspended(timeout_seconds=None, pause_key="outside"))
+        for _ in range(100):
+            if run.id not in worker._hosted:
+                break
+            await asyncio.sleep(0.1)
+        steps = SEEN["suspended-from-outside"]
+        await asyncio.sleep(1)
+        still = run.id in worker._hosted
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+
+    assert (False, "Suspended") == (still, await state_of(run.id))
+    assert steps == SEEN["suspended-from-outside"]
+    assert "suspended-from-outside-end" not in SEEN
+
+
+async def test_the_engines_own_suspension_observer_is_back_once_the_worker_stops(pool):
+    """The worker stands in for Prefect's per-run observer only while it runs: other flows in the process
+    keep theirs."""
+    observer = prefect.flow_engine.observe_flow_run_suspension
+
+    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
+
+    assert observer is prefect.flow_engine.observe_flow_run_suspension
 
 
 async def test_a_restarted_worker_marks_crashed_what_its_last_process_left_running(pool):
