@@ -293,6 +293,7 @@ async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer:
     lost = [e for e in endings if not e.visible and not e.in_hand]
     unfinished = [e for e in endings if e.in_hand]
     failed = [e for e in endings if e.visible and not e.completed]
+    needles = Needles(sorted(sandbox.all_personal_values()))
     return {
         "requests": len(endings),
         "chains": dict(Counter(ask.controller for ask in by_run.values())),
@@ -309,7 +310,7 @@ async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer:
                          and e.ask.request_id not in mismatched),
         "completed": sum(1 for e in endings if e.completed),
         "escalated": len(failed),
-        "escalation_reasons": dict(Counter(_reason(e) for e in failed)),
+        "escalation_reasons": dict(Counter(reason_of(e, needles) for e in failed)),
         "lost": len(lost),
         "lost_requests": {e.ask.request_id: e.state for e in lost},
         "unfinished_at_deadline": dict(Counter(e.state for e in unfinished)),
@@ -334,12 +335,16 @@ def _difference(expected: tuple[tuple[str, ...], ...], got: tuple[tuple[str, ...
             "got_only": [list(row) for row in got if row not in expected]}
 
 
-def _reason(end: Ending) -> str:
+def reason_of(end: Ending, needles: Needles) -> str:
+    """Why a request stopped: what it waits for, or its state's message (first line), unless it names a member."""
     if end.waiting_for:
         return f"{end.state}: waiting for {end.waiting_for}"
-    # The message's first two parts: Prefect's sentence and the exception's type (never its text).
-    words = ":".join(end.message.split(":")[:2]) if end.message else end.state
-    return f"{end.state}: {words[:120]}"
+    # The state's message is what the run history shows an operator; a reason is useless without its words
+    # (a bare "RuntimeError" could not be traced). It is checked against every member's data all the same.
+    words = (end.message or end.state).splitlines()[0][:200]
+    if needles.found_in(words.encode()):
+        words = "(message withheld: it holds a member's personal data)"
+    return f"{end.state}: {words}"
 
 
 def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
@@ -361,6 +366,8 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
             result = asyncio.run(drive(plan, stack, sandbox, started))
         # Each worker runs hundreds of flow runs in one process: what it held at most, across its restarts.
         result["peak_rss_mb"] = {role: round(mb, 1) for role, mb in sorted(memory.peaks.items())}
+        # What the run cost, by role: on a small machine the proof is CPU-bound, and this says where it went.
+        result["cpu_s"] = {role: round(seconds, 1) for role, seconds in sorted(memory.cpu_s.items())}
         result.update(left_behind(stack, sandbox))
         result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
         result["server"] = "api and services over redis" if stack.split else "one process"

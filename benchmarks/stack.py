@@ -22,7 +22,7 @@ from uuid import UUID
 
 import httpx
 
-from benchmarks.procs import descendants, kill_hard, rss_mb
+from benchmarks.procs import cpu_seconds, descendants, kill_hard, rss_mb
 from benchmarks.profile import wrapped
 from cli.automations import ensure_crash_detection
 from config.server import SQLITE_SERVER_ENV
@@ -179,10 +179,13 @@ class ProofStack:
 
 @dataclass
 class PeakRss:
-    """Samples the peak resident memory of every process of the stack, this one (the sandbox) included."""
+    """Samples the peak resident memory of every process of the stack, this one (the sandbox) included, and
+    the CPU time each role used, across its restarts."""
 
     stack: ProofStack
     peaks: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    _seen: dict[int, float] = field(default_factory=dict)  # CPU seconds at the last sample, by pid
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
@@ -191,6 +194,9 @@ class PeakRss:
         roles[os.getpid()] = "suite process (sandbox, load)"
         for pid, role in roles.items():
             self.peaks[role] = max(self.peaks.get(role, 0.0), rss_mb(pid))
+            used = cpu_seconds(pid)
+            self.cpu_s[role] = self.cpu_s.get(role, 0.0) + max(0.0, used - self._seen.get(pid, 0.0))
+            self._seen[pid] = used
 
     def _loop(self) -> None:
         while not self._stop.wait(0.5):

@@ -32,5 +32,7 @@ def test_nothing_lost_or_harmed_twice_under_faults_kills_and_a_server_restart():
     assert result["recovered"] >= 1
     assert result["retry_after_checked"] > 0
     assert 0 == result["pii_hits"], result["pii_places"]
+    assert set(result["peak_rss_mb"]) == set(result["cpu_s"])  # every process's CPU time, as its memory
+    assert all(seconds > 0 for seconds in result["cpu_s"].values())
     if os.environ.get("CI"):  # CI has PostgreSQL and Redis: the suite must have run on them, as at scale
         assert ("postgresql", "api and services over redis") == (result["database"], result["server"])
