@@ -35,7 +35,7 @@ from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
 from tasks.recovery import ESCALATED
-from tasks.runs import resume_settled, start_erasure
+from tasks.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 
 HERE = Path(__file__).resolve().parent
 DEPLOYED = ("erase-member", "release-holds", "recover-crashed")
@@ -169,22 +169,23 @@ def waiting_for(run: FlowRun) -> str:
 async def answer_waiting(runs: dict[UUID, FlowRun], asks: dict[UUID, Ask], sandbox: Sandbox) -> int:
     """Pay the invoice of each run waiting for settlement, confirm each manual step; how many resumed."""
     resumed = 0
-    async with get_client() as client:
-        for run_id, run in runs.items():
-            key = waiting_for(run)
-            try:
-                if key.startswith("settlement") and asks[run_id].profile == "open-invoice":
-                    sandbox.settle(asks[run_id].member_id)
-                    await resume_settled(run, confirmed_by="chaos suite")
-                elif key.startswith("confirm-"):
-                    await client.resume_flow_run(run_id, run_input={**CONFIRMATION,
-                                                                    "done_on": date.today().isoformat()})
-                else:
-                    continue
-            except PrefectHTTPStatusError as error:  # 409: answered already, the state we read was stale
-                say(f"resume of {asks[run_id].request_id} refused ({error.response.status_code}); next round")
+    for run_id, run in runs.items():
+        key = waiting_for(run)
+        try:
+            if key.startswith("settlement") and asks[run_id].profile == "open-invoice":
+                sandbox.settle(asks[run_id].member_id)
+                await resume_settled(run, confirmed_by="chaos suite")
+            elif key.startswith("confirm-"):
+                await resume_with(run_id, {**CONFIRMATION, "done_on": date.today().isoformat()})
+            else:
                 continue
-            resumed += 1
+        except PrefectHTTPStatusError as error:  # 409: answered already, the state we read was stale
+            say(f"resume of {asks[run_id].request_id} refused ({error.response.status_code}); next round")
+            continue
+        except ResumeRefused as refused:  # not paused any more (a stale read), or a form it cannot take
+            say(f"resume of {asks[run_id].request_id} refused ({refused}); next round")
+            continue
+        resumed += 1
     return resumed
 
 

@@ -1,16 +1,18 @@
-"""Suspending a run for an answer, safely across reruns."""
+"""Suspending a run for an answer, safely across reruns and crashes."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from prefect import get_client
+from prefect import get_client, get_run_logger
+from prefect._flow_run_suspension import mark_flow_run_suspension_requested
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
-from prefect.exceptions import Abort
-from prefect.flow_runs import asuspend_flow_run
+from prefect.exceptions import Abort, Pause
 from prefect.input import RunInput, keyset_from_paused_state
 from prefect.input.actions import adelete_flow_run_input, aread_flow_run_input
 from prefect.states import Suspended
+from prefect.utilities.engine import propose_state
 
 Answer = TypeVar("Answer", bound=RunInput)
 
@@ -20,29 +22,48 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
     # Prefect forgets the keys a run has used when it leaves a terminal state (a crashed run rerun, a
     # retry from the UI) and would suspend again on a key already answered: every resume is then
     # refused (the answer exists, 409) and the request waits for ever. The chaos suite found this.
-    keyset = keyset_from_paused_state(Suspended(pause_key=key))
+    suspended: State[Any] = Suspended(timeout_seconds=None, pause_key=key)
+    keyset = keyset_from_paused_state(suspended)
     if await aread_flow_run_input(keyset["response"]) is not None:
         return await form.aload(keyset)
-    # A run that suspended on this key, unanswered, and was rerun left the form behind; Prefect writes
-    # it again after suspending and a 409 would fail the run. The form is the same: write it afresh.
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("only a flow run can suspend for an answer")
+    # The form first, then the state. Prefect's own suspension writes the form after the state, and a
+    # process killed between the two left a run suspended without a form: every resume was refused ("Run
+    # input schema not found") and the request waited for ever (the chaos suite). Killed here instead, the
+    # run is still Running: crash detection reruns it, and the rerun writes the form afresh.
     for stale in (keyset["schema"], keyset["description"]):
         if await aread_flow_run_input(stale) is not None:
             await adelete_flow_run_input(stale)
-    try:
-        return await asuspend_flow_run(wait_for_input=form, key=key, timeout=None)
-    except RuntimeError as refused:
-        await _stop_if_declared_crashed(refused)
-        raise
+    await form.asave(keyset)
+    suspended.state_details.run_input_keyset = {str(name): value for name, value in keyset.items()}
+    get_run_logger().info("Suspending flow run until %s is answered; a resume runs it again from the top", key)
+    async with get_client() as client:
+        try:
+            state = await propose_state(client, suspended, flow_run_id=context.flow_run.id)
+        except Abort as refused:
+            await _stop_if_taken_over(f"suspension refused: {refused}")
+            raise RuntimeError(f"flow run cannot be suspended: {refused}") from refused
+    if state.is_running():
+        return await form.aload(keyset)  # answered and resumed in the meantime
+    if not state.is_paused():
+        await _stop_if_taken_over(f"suspension refused, the run is {state.name}")
+        raise RuntimeError(f"flow run cannot be suspended: the API answered {state.name}")
+    mark_flow_run_suspension_requested(context.flow_run.id, state)
+    raise Pause(state=state)
 
 
-async def _stop_if_declared_crashed(refused: RuntimeError) -> None:
-    """Leave the run Crashed, for the sweep to rerun, when zombie detection declared it so meanwhile."""
-    # A run silent past the heartbeat window (a stalled worker) is marked Crashed by the automation
-    # while this process still runs it; failing it here would turn a recoverable crash into a failure.
+async def _stop_if_taken_over(why: str) -> None:
+    """Stop without a state of our own when the run is no longer ours: declared crashed, or already rescheduled
+    for its rerun, while this process still ran it."""
+    # A run silent past the heartbeat window (a stalled or overloaded worker) is marked Crashed by the
+    # automation and rescheduled by recover-crashed while this process still runs it. Failing it here would
+    # turn a recoverable crash into a failure and cancel the rerun: the chaos suite saw both.
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return
     async with get_client() as client:
-        state = (await client.read_flow_run(context.flow_run.id)).state
-    if state is not None and state.is_crashed():
-        raise Abort(f"run was declared crashed while it ran; the sweep reruns it ({refused})") from refused
+        state: State | None = (await client.read_flow_run(context.flow_run.id)).state
+    if state is not None and not state.is_running():
+        raise Abort(f"run was taken over while it ran (now {state.name}); its rerun finishes it ({why})")

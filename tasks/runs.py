@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from prefect import get_client
@@ -15,6 +16,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 
 from tasks.history import PAGE
@@ -60,10 +62,22 @@ async def suspended_runs(member_id: str | None = None, controller: str | None = 
             and (controller is None or r.parameters.get("controller") == controller)]
 
 
+class ResumeRefused(Exception):
+    """Prefect did not resume the run; the message says why."""
+
+
+async def resume_with(run_id: UUID, run_input: dict[str, Any]) -> None:
+    """Resume a suspended run with its answer, or raise ResumeRefused: a refusal is never taken for a resume."""
+    async with get_client() as client:
+        result = await client.resume_flow_run(run_id, run_input=run_input)
+    if result.status is not SetStateStatus.ACCEPT:
+        reason = getattr(result.details, "reason", None) or "no reason given"
+        raise ResumeRefused(f"run {run_id} was not resumed ({result.status.value}): {reason}")
+
+
 async def resume_settled(run: FlowRun, confirmed_by: str, invoice_id: str | None = None) -> None:
     """Resume a suspended erasure with a Settlement; the run checks the invoice again itself."""
-    async with get_client() as client:
-        await client.resume_flow_run(run.id, run_input={"confirmed_by": confirmed_by, "invoice_id": invoice_id})
+    await resume_with(run.id, {"confirmed_by": confirmed_by, "invoice_id": invoice_id})
 
 
 async def settle(member_id: str, controller: str | None, confirmed_by: str,
@@ -108,6 +122,5 @@ def waiting_for_person(run: FlowRun) -> str | None:
 
 async def confirm_step(run: FlowRun, confirmed_by: str, what_was_done: str, done_on: date) -> None:
     """Resume an erasure waiting for a person, with their confirmation (the form the Prefect UI shows)."""
-    async with get_client() as client:
-        await client.resume_flow_run(run.id, run_input={"confirmed_by": confirmed_by, "what_was_done": what_was_done,
-                                                        "done_on": done_on.isoformat()})
+    await resume_with(run.id, {"confirmed_by": confirmed_by, "what_was_done": what_was_done,
+                               "done_on": done_on.isoformat()})
