@@ -9,20 +9,18 @@ rerun them, and a worker restarted under its name marks the runs its previous li
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import anyio
 import anyio.abc
-import prefect.flow_engine
 from prefect import Flow
-from prefect._flow_run_suspension import FlowRunSuspensionRequest, mark_flow_run_suspension_requested
+from prefect._flow_run_suspension import mark_flow_run_suspension_requested
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
@@ -42,33 +40,11 @@ from prefect.workers.base import BaseWorker, BaseWorkerResult
 from prefect.workers.process import ProcessJobConfiguration, ProcessVariables
 
 from flows.catalog import load
+from workers.engine import lighter_engine
 
 WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
 WATCH_EVERY_S = 5.0  # between looks for runs an operator cancelled
 PAGE = 200  # runs per call: the API's page limit
-
-
-@contextlib.contextmanager
-def _watched_by_the_worker(flow_run_id: UUID, suspension_request: FlowRunSuspensionRequest,
-                           polling_interval: float = 10) -> Iterator[None]:
-    """Stands in for the engine's per-run suspension observer: the worker looks for its runs' suspension."""
-    yield
-
-
-@contextlib.contextmanager
-def _without_per_run_observers() -> Iterator[None]:
-    """Run flows without the engine's own watch for a suspension from outside; restored on exit."""
-    # For each flow run of a deployment, Prefect's engine starts a thread with its own event loop, API client
-    # and events subscription, only to notice a suspension set from outside. Forty runs at once made forty
-    # subscriptions, and the API filtered every event of the workspace for each: a tenth of the API's CPU and
-    # of the workers' in the chaos suite (py-spy). _keep_watch does the same for every run here, in one call.
-    engine: Any = prefect.flow_engine
-    observer = engine.observe_flow_run_suspension
-    engine.observe_flow_run_suspension = _watched_by_the_worker
-    try:
-        yield
-    finally:
-        engine.observe_flow_run_suspension = observer
 
 
 class UnknownDeployment(Exception):
@@ -109,7 +85,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         """Poll the pool and run its flow runs here until stopped."""
         # This worker watches the runs it holds for cancellation itself (_keep_watch): Prefect's observer would
         # subscribe to every cancellation of the pool, to cancel only runs that never started.
-        with temporary_settings(updates={PREFECT_WORKER_ENABLE_CANCELLATION: False}), _without_per_run_observers():
+        with temporary_settings(updates={PREFECT_WORKER_ENABLE_CANCELLATION: False}), lighter_engine():
             await super().start(*args, **kwargs)
 
     async def __aenter__(self) -> InProcessWorker:

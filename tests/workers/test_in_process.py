@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 
-import prefect.flow_engine
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, temporary_settings
@@ -102,16 +101,6 @@ async def test_a_run_suspended_from_outside_stops_at_its_next_step_and_frees_its
     assert (False, "Suspended") == (still, await state_of(run.id))
     assert steps == SEEN["suspended-from-outside"]
     assert "suspended-from-outside-end" not in SEEN
-
-
-async def test_the_engines_own_suspension_observer_is_back_once_the_worker_stops(pool):
-    """The worker stands in for Prefect's per-run observer only while it runs: other flows in the process
-    keep theirs."""
-    observer = prefect.flow_engine.observe_flow_run_suspension
-
-    await worker_on(pool).start(run_once=True, printer=lambda *_: None)
-
-    assert observer is prefect.flow_engine.observe_flow_run_suspension
 
 
 async def test_a_restarted_worker_marks_crashed_what_its_last_process_left_running(pool):
