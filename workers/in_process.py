@@ -132,6 +132,14 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         due = await super()._get_scheduled_flow_runs()
         return [entry for entry in due if entry.flow_run.id not in self._hosted]
 
+    async def _propose_pending_state(self, flow_run: FlowRun) -> bool:
+        """Label the run as this worker's before it goes Pending: killed right after, its restart takes it back."""
+        # Prefect labels a run only once it is Pending and its job is resolved: a worker killed in between left a
+        # Pending run labelled nobody's, which waited out recover-crashed's stuck-pending limit (the chaos suite).
+        # Two workers racing for one run both label it; the one Prefect sets it Pending for labels it again.
+        await self._give_worker_labels_to_flow_run(flow_run.id)
+        return bool(await super()._propose_pending_state(flow_run))
+
     async def kill_infrastructure(self, infrastructure_pid: str, configuration: ProcessJobConfiguration,
                                   grace_seconds: int = 30) -> None:
         """A run cancelled before it started has nothing to kill: its engine's next proposal is refused."""

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, temporary_settings
 from prefect.states import Cancelling, Running, Scheduled, Suspended
 
-from tests.workers.fakes import ALL_STARTED, SEEN, STARTED, notes_its_process, start, state_of, until, worker_on
-from workers.in_process import WORKER_LABEL
+from tests.workers.fakes import (
+    ALL_STARTED,
+    FAKES,
+    SEEN,
+    STARTED,
+    notes_its_process,
+    start,
+    state_of,
+    until,
+    worker_on,
+)
+from workers.in_process import WORKER_LABEL, InProcessWorker
 
 
 async def test_a_run_of_the_pool_completes_in_the_workers_own_process(pool):
@@ -120,6 +131,32 @@ async def test_a_restarted_worker_marks_crashed_what_its_last_process_left_runni
 
     assert [StateType.CRASHED, StateType.RUNNING, StateType.RUNNING] == [s.type for s in states if s]
     assert "worker worker-restarted stopped while it ran this run" in (states[0].message or "")  # type: ignore[union-attr]
+
+
+class DiesAfterPending(InProcessWorker):
+    """A worker killed the moment it has set a run Pending: it neither resolves the run's job nor runs it."""
+
+    async def _submit_run_and_capture_errors(self, flow_run: Any, task_status: Any = None) -> Any:
+        died = RuntimeError("killed after Pending")
+        if task_status is not None:
+            task_status.started(died)
+        return died
+
+
+async def test_a_run_left_pending_by_a_worker_killed_at_once_is_taken_back_by_its_restart(pool):
+    """The run carries the worker's name before it goes Pending, so the restarted worker marks it Crashed (for
+    recover-crashed to rerun) instead of leaving it to wait out the stuck-pending limit."""
+    run = await start("notes-its-process", label="left-pending")
+    dying = DiesAfterPending(work_pool_name=pool, name="worker-dies", limit=4, flows=FAKES.__getitem__)
+    await dying.start(run_once=True, printer=lambda *_: None)
+    async with get_client() as client:
+        left = await client.read_flow_run(run.id)
+
+        async with worker_on(pool, name="worker-dies"):
+            state = await state_of(run.id)
+
+    assert ("Pending", "worker-dies") == (left.state and left.state.name, left.labels.get(WORKER_LABEL))
+    assert "Crashed" == state
 
 
 async def test_a_run_of_a_deployment_it_does_not_know_is_crashed_with_the_reason(pool):
