@@ -77,6 +77,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         self._watch_every_s = watch_every_s
         self._by_deployment: dict[UUID, Flow[..., Any]] = {}
         self._hosted: dict[UUID, anyio.CancelScope] = {}  # runs this worker holds a slot for
+        self._labelled: set[UUID] = set()  # runs labelled on going Pending, whose second labelling is skipped
         self._born = datetime.now(UTC)
         self._reclaimed = False
         self._watch: anyio.abc.TaskGroup | None = None
@@ -133,12 +134,23 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         return [entry for entry in due if entry.flow_run.id not in self._hosted]
 
     async def _propose_pending_state(self, flow_run: FlowRun) -> bool:
-        """Label the run as this worker's before it goes Pending: killed right after, its restart takes it back."""
-        # Prefect labels a run only once it is Pending and its job is resolved: a worker killed in between left a
-        # Pending run labelled nobody's, which waited out recover-crashed's stuck-pending limit (the chaos suite).
-        # Two workers racing for one run both label it; the one Prefect sets it Pending for labels it again.
-        await self._give_worker_labels_to_flow_run(flow_run.id)
-        return bool(await super()._propose_pending_state(flow_run))
+        """Set the run Pending and label it as this worker's at once: killed right after, its restart takes it back."""
+        # Prefect labels a run only once its job is resolved: a worker killed in between left a Pending run
+        # labelled nobody's, which waited out recover-crashed's stuck-pending limit (the chaos suite). Labelling
+        # before Pending is no better: two workers racing for one run both label it, and the loser's name stays
+        # on the winner's run (the chaos suite again, when the winner was then killed).
+        pending = bool(await super()._propose_pending_state(flow_run))
+        if pending:
+            await super()._give_worker_labels_to_flow_run(flow_run.id)
+            self._labelled.add(flow_run.id)
+        return pending
+
+    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
+        """Label the run as this worker's, unless _propose_pending_state just did (an API call less per run)."""
+        if flow_run_id in self._labelled:
+            self._labelled.discard(flow_run_id)
+            return
+        await super()._give_worker_labels_to_flow_run(flow_run_id)
 
     async def kill_infrastructure(self, infrastructure_pid: str, configuration: ProcessJobConfiguration,
                                   grace_seconds: int = 30) -> None:

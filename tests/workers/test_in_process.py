@@ -159,6 +159,20 @@ async def test_a_run_left_pending_by_a_worker_killed_at_once_is_taken_back_by_it
     assert "Crashed" == state
 
 
+async def test_a_worker_that_loses_the_race_for_a_run_leaves_the_winners_name_on_it(pool):
+    """Two workers polled the same run: only the one Prefect set it Pending for labels it, so a restart of the
+    winner, not of the loser, takes it back."""
+    run = await start("notes-its-process", label="raced")
+    winner, loser = worker_on(pool, name="worker-winner"), worker_on(pool, name="worker-loser")
+    async with winner, loser:
+        won = await winner._propose_pending_state(run)
+        lost = await loser._propose_pending_state(run)
+    async with get_client() as client:
+        labels = (await client.read_flow_run(run.id)).labels
+
+    assert (True, False, "worker-winner") == (won, lost, labels.get(WORKER_LABEL))
+
+
 async def test_a_run_of_a_deployment_it_does_not_know_is_crashed_with_the_reason(pool):
     """A deployment outside the worker's catalogue is not run; its run says why."""
     async with get_client() as client:
