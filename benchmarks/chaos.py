@@ -86,7 +86,9 @@ class Plan:
     # can lose four workers in a row before it finishes a step. A run that kills its worker itself still ends
     # escalated, after 7 crashes in place of 4.
     crash_budget: int = 6
-    stuck_pending_s: int = 300
+    # A run set Pending by a worker killed before it labelled the run (one API call later) waits for the sweep:
+    # within the budget, after the last kill at 60% of it. A run is Pending here for a second or two at most.
+    stuck_pending_s: int = 150
     stuck_lock_s: int = 120
     latency_s: float = 2.0
     chains: str = "all"
