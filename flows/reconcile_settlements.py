@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from tasks.holds import OSLO
 from tasks.reconcile import ask_settlement, asked_on, escalate, resume
-from tasks.runs import step_of_key, suspended_runs
+from tasks.runs import ResumeRefused, step_of_key, suspended_runs
 from tasks.setup import chain_policy, flow_settings
 
 
@@ -51,7 +51,15 @@ async def reconcile_settlements(controller: str | None = None, as_of: date | Non
         if policy.waits_for_settlement(facts.open_invoices, facts.in_collection):
             counts["still_owing"] += 1
             continue
-        await resume(run.id)
+        try:
+            await resume(run.id)
+        except ResumeRefused as refused:
+            # A run Prefect will not resume (say, one suspended without its form by an older slett) must not
+            # hold up the others, nor wait unseen: it is escalated with Prefect's reason.
+            await escalate(run.id, f"escalated: the member has settled but Prefect refused to resume the run "
+                           f"({refused}); retry this run")
+            counts["escalated"] += 1
+            continue
         counts["resumed"] += 1
     log.info("Reconciled suspended erasures as of %s: %s", today, counts)
     return counts

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import structlog
 from prefect import get_client
 from prefect.client.schemas.filters import (
     DeploymentFilter,
@@ -22,6 +23,8 @@ from prefect.client.schemas.sorting import FlowRunSort
 from tasks.history import PAGE
 
 ERASE_MEMBER = "erase-member/erase-member"
+
+log = structlog.get_logger("slett.runs")
 
 
 async def start_erasure(controller: str, member_id: str, kind: str, request_id: str,
@@ -82,12 +85,21 @@ async def resume_settled(run: FlowRun, confirmed_by: str, invoice_id: str | None
 
 async def settle(member_id: str, controller: str | None, confirmed_by: str,
                  invoice_id: str | None = None) -> list[UUID]:
-    """Resume every erasure of a member that waits for settlement; returns the run ids."""
+    """Resume every erasure of a member that waits for settlement; returns the ids of those resumed."""
     # A run waiting for a person (a manual step) wants that person's confirmation, not a Settlement.
-    runs = [run for run in await suspended_runs(member_id, controller) if waiting_for_person(run) is None]
-    for run in runs:
-        await resume_settled(run, confirmed_by, invoice_id)
-    return [run.id for run in runs]
+    resumed = []
+    for run in await suspended_runs(member_id, controller):
+        if waiting_for_person(run) is not None:
+            continue
+        try:
+            await resume_settled(run, confirmed_by, invoice_id)
+        except ResumeRefused as refused:
+            # One run Prefect will not resume must not stop the member's others, nor the webhook intake behind
+            # it; reconcile-settlements escalates it with the reason.
+            log.warning("erasure not resumed on settlement", flow_run_id=str(run.id), reason=str(refused))
+            continue
+        resumed.append(run.id)
+    return resumed
 
 
 def member_tag(controller: str, member_id: str) -> str:

@@ -6,7 +6,9 @@ from uuid import UUID
 
 import pytest
 from prefect import get_client
+from prefect.input.actions import adelete_flow_run_input
 
+from tasks.runs import settle
 from tests.flow_driver import Flows
 
 pytestmark = pytest.mark.slow
@@ -40,3 +42,34 @@ async def test_settled_without_a_webhook_the_daily_reconcile_completes_the_erasu
         left = await client.read_flow_run(still.flow_run.id)
     assert left.state is not None and "Suspended" == left.state.name
     assert ["mailchimp"] == sandbox.destructive_calls_for(owing.member_id)
+
+
+async def _without_its_form(run_id: UUID) -> None:
+    """Leave a suspended run as a process killed mid-suspension under Prefect's own order left it: no form."""
+    async with get_client() as client:
+        run = await client.read_flow_run(run_id)
+    assert run.state is not None and run.state.state_details.run_input_keyset is not None
+    await adelete_flow_run_input(run.state.state_details.run_input_keyset["schema"], flow_run_id=run_id)
+
+
+async def test_a_settled_run_prefect_will_not_resume_is_escalated_and_the_others_still_resumed(sandbox, flows):
+    """One run without its form (every resume refused) is escalated with Prefect's reason; the webhook's
+    settle skips it without failing, and the reconcile run still resumes the member who is fine."""
+    broken, fine = sandbox.add_member(open_invoice=True), sandbox.add_member(open_invoice=True)
+    stuck = await flows.erase("demo", broken.member_id)
+    waiting = await flows.erase("demo", fine.member_id)
+    await _without_its_form(stuck.flow_run.id)
+    sandbox.exceline.settle(broken.member_id)
+    sandbox.exceline.settle(fine.member_id)
+
+    by_webhook = await settle(broken.member_id, "demo", "membership-webhook")
+    counts = await (await flows.start("reconcile-settlements", {"controller": "demo"})).result()
+
+    async with get_client() as client:
+        escalated = await client.read_flow_run(stuck.flow_run.id)
+    assert [] == by_webhook
+    assert counts["resumed"] >= 1 and counts["escalated"] >= 1
+    assert escalated.state is not None and "FAILED" == escalated.state.type.value
+    assert "Prefect refused to resume the run" in (escalated.state.message or "")
+    assert "escalated" in escalated.tags
+    assert "COMPLETED" == (await flows.again(waiting)).state_name
