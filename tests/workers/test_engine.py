@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import certifi
 import prefect.flow_engine
@@ -11,8 +12,9 @@ from prefect import get_client
 from workers.engine import SharedTrust, lighter_engine
 
 
-def _tls_context_of(client: object) -> ssl.SSLContext:
-    return client._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+def _tls_context_of(client: Any) -> ssl.SSLContext:
+    context: ssl.SSLContext = client._client._transport._pool._ssl_context
+    return context
 
 
 def test_one_verified_context_per_ca_file_is_built_once():
@@ -44,9 +46,10 @@ def test_prefect_api_clients_share_one_context_inside_and_build_their_own_outsid
 
 def test_the_engines_own_suspension_observer_is_back_on_exit():
     """Flows run outside the lighter engine keep Prefect's own per-run observer."""
-    observer = prefect.flow_engine.observe_flow_run_suspension
+    engine: Any = prefect.flow_engine
+    observer = engine.observe_flow_run_suspension
 
     with lighter_engine():
-        replaced = prefect.flow_engine.observe_flow_run_suspension is not observer
+        replaced = engine.observe_flow_run_suspension is not observer
 
-    assert (True, observer) == (replaced, prefect.flow_engine.observe_flow_run_suspension)
+    assert (True, observer) == (replaced, engine.observe_flow_run_suspension)
