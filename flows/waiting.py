@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+from uuid import UUID
 
 from prefect import get_client, get_run_logger
 from prefect._flow_run_suspension import mark_flow_run_suspension_requested
@@ -43,27 +44,23 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
         try:
             state = await propose_state(client, suspended, flow_run_id=context.flow_run.id)
         except Abort as refused:
-            await _stop_if_taken_over(f"suspension refused: {refused}")
-            raise RuntimeError(f"flow run cannot be suspended: {refused}") from refused
+            await _refused(context.flow_run.id, str(refused))
     if state.is_running():
         return await form.aload(keyset)  # answered and resumed in the meantime
     if not state.is_paused():
-        await _stop_if_taken_over(f"suspension refused, the run is {state.name}")
-        raise RuntimeError(f"flow run cannot be suspended: the API answered {state.name}")
+        await _refused(context.flow_run.id, f"the API answered {state.name}")
     mark_flow_run_suspension_requested(context.flow_run.id, state)
     raise Pause(state=state)
 
 
-async def _stop_if_taken_over(why: str) -> None:
-    """Stop without a state of our own when the run is no longer ours: declared crashed, or already rescheduled
-    for its rerun, while this process still ran it."""
+async def _refused(run_id: UUID, why: str) -> NoReturn:
+    """A refused suspension: stop without a state of our own if the run is no longer ours (declared crashed,
+    or already rescheduled for its rerun, while this process still ran it); else fail with the reason."""
     # A run silent past the heartbeat window (a stalled or overloaded worker) is marked Crashed by the
     # automation and rescheduled by recover-crashed while this process still runs it. Failing it here would
     # turn a recoverable crash into a failure and cancel the rerun: the chaos suite saw both.
-    context = FlowRunContext.get()
-    if context is None or context.flow_run is None:
-        return
     async with get_client() as client:
-        state: State | None = (await client.read_flow_run(context.flow_run.id)).state
+        state: State | None = (await client.read_flow_run(run_id)).state
     if state is not None and not state.is_running():
         raise Abort(f"run was taken over while it ran (now {state.name}); its rerun finishes it ({why})")
+    raise RuntimeError(f"flow run cannot be suspended: {why}")
