@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchmarks.killer import AFTER_APPLY, IN_STEP, WORKER, Killer
 from benchmarks.pii import Needles, scan_files, scan_rows
-from benchmarks.stack import PeakRss, ProofStack, proof_stack, register
+from benchmarks.stack import ProcessMeter, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
@@ -218,11 +218,11 @@ async def send(unsent: list[Ask], runs: dict[UUID, FlowRun], plan: Plan, by_run:
     return unsent[len(batch):]
 
 
-async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float) -> dict[str, Any]:
+async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask], needles: Needles,
+                started: float) -> dict[str, Any]:
     """Send the requests, kill on plan, pay open invoices, wait for every request; the figures."""
     await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, stuck_lock_s=plan.stuck_lock_s,
                    crash_budget=plan.crash_budget)
-    asks = population(sandbox, plan)
     break_processors(sandbox, plan.latency_s)
     by_run: dict[UUID, Ask] = {}
     unsent = list(asks)
@@ -268,11 +268,11 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, started: float)
                 say(f"every request ended with {len(plan_kills)} kill(s) still planned")
             break
         await asyncio.sleep(plan.poll_s)
-    return await figures(plan, sandbox, by_run, killer, progress, started, unsent)
+    return await figures(plan, sandbox, needles, by_run, killer, progress, started, unsent)
 
 
-async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer: Killer, progress: Progress,
-                  started: float, unsent: list[Ask]) -> dict[str, Any]:
+async def figures(plan: Plan, sandbox: Sandbox, needles: Needles, by_run: dict[UUID, Ask], killer: Killer,
+                  progress: Progress, started: float, unsent: list[Ask]) -> dict[str, Any]:
     """Read every request's ending back and count what the issue asks for; a request never sent counts as
     unfinished."""
     gate = asyncio.Semaphore(10)
@@ -296,7 +296,6 @@ async def figures(plan: Plan, sandbox: Sandbox, by_run: dict[UUID, Ask], killer:
     lost = [e for e in endings if not e.visible and not e.in_hand]
     unfinished = [e for e in endings if e.in_hand]
     failed = [e for e in endings if e.visible and not e.completed]
-    needles = Needles(sorted(sandbox.all_personal_values()))
     return {
         "requests": len(endings),
         "chains": dict(Counter(ask.controller for ask in by_run.values())),
@@ -365,21 +364,23 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
                      messaging=plan.messaging) as stack:
         say(f"stack up: Prefect API {stack.api_url}, {plan.workers} workers, database {plan.db}, "
             f"{'API and services apart, Redis between them' if stack.split else 'one server process'}")
-        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), PeakRss(stack) as memory:
-            result = asyncio.run(drive(plan, stack, sandbox, started))
+        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}), ProcessMeter(stack) as meter:
+            asks = population(sandbox, plan)
+            # Every member's name, e-mail, phone and address, indexed once: for the reasons and the leftovers.
+            needles = Needles(sorted(sandbox.all_personal_values()))
+            result = asyncio.run(drive(plan, stack, sandbox, asks, needles, started))
         # Each worker runs hundreds of flow runs in one process: what it held at most, across its restarts.
-        result["peak_rss_mb"] = {role: round(mb, 1) for role, mb in sorted(memory.peaks.items())}
+        result["peak_rss_mb"] = {role: round(mb, 1) for role, mb in sorted(meter.peaks.items())}
         # What the run cost, by role: on a small machine the proof is CPU-bound, and this says where it went.
-        result["cpu_s"] = {role: round(seconds, 1) for role, seconds in sorted(memory.cpu_s.items())}
-        result.update(left_behind(stack, sandbox))
+        result["cpu_s"] = {role: round(seconds, 1) for role, seconds in sorted(meter.cpu_s.items())}
+        result.update(left_behind(stack, needles))
         result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
         result["server"] = "api and services over redis" if stack.split else "one process"
         return result
 
 
-def left_behind(stack: ProofStack, sandbox: Sandbox) -> dict[str, Any]:
+def left_behind(stack: ProofStack, needles: Needles) -> dict[str, Any]:
     """Every member's personal data looked for in the database, result storage and every process's log."""
-    needles = Needles(sorted(sandbox.all_personal_values()))
     hits = scan_files([stack.home], needles) + asyncio.run(scan_rows(stack.database_url, needles))
     places = sorted({hit.path.replace(str(stack.home), "<stack home>") for hit in hits})
     return {"pii_hits": len(hits), "pii_places": places}

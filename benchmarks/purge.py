@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from benchmarks.baseline import purge_all
 from benchmarks.erasure import finished
-from benchmarks.stack import PeakRss, ProofStack
+from benchmarks.stack import ProcessMeter, ProofStack
 from sandbox.world import Sandbox
 
 SYSTEMS = ("exceline", "fixit", "ibooking")  # Aktiv365's guest purge (config/controllers/aktiv365.yaml)
@@ -80,7 +80,7 @@ async def slett_purge(stack: ProofStack, sandbox: Sandbox, bulk: Bulk) -> dict[s
         asked = time.monotonic()
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"controller": "aktiv365", "as_of": AS_OF.isoformat()})
-    with PeakRss(stack) as memory:
+    with ProcessMeter(stack) as memory:
         state, _ = await finished(run.id, 900)
     took = time.monotonic() - asked
     async with get_client() as client:

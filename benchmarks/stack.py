@@ -178,7 +178,7 @@ class ProofStack:
 
 
 @dataclass
-class PeakRss:
+class ProcessMeter:
     """Samples the peak resident memory of every process of the stack, this one (the sandbox) included, and
     the CPU time each role used, across its restarts."""
 
@@ -202,7 +202,7 @@ class PeakRss:
         while not self._stop.wait(0.5):
             self._sample()
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> ProcessMeter:
         threading.Thread(target=self._loop, daemon=True, name="peak-rss").start()
         return self
 
