@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.dates import gdpr_deadline
@@ -13,10 +13,13 @@ from config.policy import load_policy
 from config.settings import PROJECT_ROOT
 from config.workdays import ONE_MONTH, add_working_days, answer_deadline, is_working_day, public_holidays
 
+# The holidays package builds its tables on first use: timing is no business of these tests.
+UNTIMED = settings(deadline=None)
 DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
 COUNTS = st.integers(min_value=0, max_value=60)
 
 
+@UNTIMED
 @given(DAYS, COUNTS)
 def test_exactly_n_working_days_follow_the_start_up_to_the_result(start, n):
     """Between the day after `start` and the result, both included, lie exactly n working days, and the
@@ -29,6 +32,7 @@ def test_exactly_n_working_days_follow_the_start_up_to_the_result(start, n):
     assert n == 0 or is_working_day(result)
 
 
+@UNTIMED
 @given(DAYS, COUNTS)
 def test_one_more_working_day_is_later_and_at_most_four_days_later(start, n):
     """Each further working day comes after the one before, and never more than four days after it (no run
@@ -38,12 +42,14 @@ def test_one_more_working_day_is_later_and_at_most_four_days_later(start, n):
     assert 1 <= (after - before).days <= 4
 
 
+@UNTIMED
 @given(DAYS)
 def test_sundays_are_never_working_days(day):
     """A Sunday is never a virkedag."""
     assert not (day.weekday() == 6 and is_working_day(day))
 
 
+@UNTIMED
 @given(DAYS)
 def test_a_saturday_that_is_no_holiday_is_a_working_day(day):
     """Saturday is a virkedag in Norwegian law (ferieloven § 5), unless it is a public holiday."""
@@ -78,6 +84,7 @@ def test_aktiv365_answers_within_two_virkedager_saturday_included():
     assert date(2026, 12, 5) == add_working_days(date(2026, 12, 3), 2)
 
 
+@UNTIMED
 @given(DAYS, st.one_of(st.none(), st.integers(min_value=1, max_value=40)))
 def test_the_deadline_is_the_earlier_of_the_month_and_the_promise(received, promised):
     """The deadline is never after GDPR's month, never after the promise, and says which one it is."""
