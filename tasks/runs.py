@@ -19,6 +19,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.input import Keyset, keyset_from_base_key
+from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
 from tasks.history import PAGE
 
@@ -69,13 +71,45 @@ class ResumeRefused(Exception):
     """Prefect did not resume the run; the message says why."""
 
 
+NO_FORM = "Run input schema not found."  # Prefect's reason for refusing a resume of a run without its form
+SPARE_FORM = "slett-form-"
+
+
+def spare_keyset(pause_key: str) -> Keyset:
+    """Where a run keeps a spare of its form for a suspension: keys Prefect leaves alone when it suspends."""
+    return keyset_from_base_key(f"{SPARE_FORM}{pause_key}")
+
+
 async def resume_with(run_id: UUID, run_input: dict[str, Any]) -> None:
     """Resume a suspended run with its answer, or raise ResumeRefused: a refusal is never taken for a resume."""
     async with get_client() as client:
         result = await client.resume_flow_run(run_id, run_input=run_input)
-    if result.status is not SetStateStatus.ACCEPT:
         reason = getattr(result.details, "reason", None) or "no reason given"
+        if result.status is not SetStateStatus.ACCEPT and reason == NO_FORM and await restore_form(run_id):
+            result = await client.resume_flow_run(run_id, run_input=run_input)
+            reason = getattr(result.details, "reason", None) or "no reason given"
+    if result.status is not SetStateStatus.ACCEPT:
         raise ResumeRefused(f"run {run_id} was not resumed ({result.status.value}): {reason}")
+
+
+async def restore_form(run_id: UUID) -> bool:
+    """Write a suspended run's form from its spare (its process died between suspending and writing the form);
+    whether there was a spare to write it from."""
+    async with get_client() as client:
+        state = (await client.read_flow_run(run_id)).state
+    details = state.state_details if state is not None else None
+    if details is None or not details.pause_key or not details.run_input_keyset:
+        return False
+    spare = spare_keyset(details.pause_key)
+    schema = await aread_flow_run_input(spare["schema"], flow_run_id=run_id)
+    if schema is None:
+        return False
+    await acreate_flow_run_input(details.run_input_keyset["schema"], schema, flow_run_id=run_id)
+    description = await aread_flow_run_input(spare["description"], flow_run_id=run_id)
+    if description is not None:
+        await acreate_flow_run_input(details.run_input_keyset["description"], description, flow_run_id=run_id)
+    log.warning("wrote a suspended run's missing form from its spare", flow_run_id=str(run_id))
+    return True
 
 
 async def resume_settled(run: FlowRun, confirmed_by: str, invoice_id: str | None = None) -> None:
