@@ -32,11 +32,11 @@ from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.context import AsyncClientContext
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
+from prefect_compat import sharing_client
 from tasks.models import subject_reference
 from tasks.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
@@ -169,7 +169,7 @@ class PrefectDispatcher:
             async with asyncio.timeout(self.timeout_s), self._gate:
                 # One client for every delivery (a new one costs tens of ms): within this context
                 # tasks/runs.py's get_client() hands out this client.
-                with AsyncClientContext.model_construct(client=await self._connected()):
+                with sharing_client(await self._connected()):
                     yield
         except (httpx.TransportError, TimeoutError) as error:
             raise DispatchUnavailable(f"the Prefect API at {self.api_url} did not answer: "
