@@ -61,9 +61,9 @@ async def test_a_run_rescheduled_for_its_rerun_before_it_suspends_is_left_to_the
 async def _suspended_without_its_form(spare: bool) -> FlowRun:
     """A run suspended for settlement-1 whose process died before it wrote the form (with or without a spare)."""
     flow_run = await _new_run(rescheduled=False)
-    suspended = Suspended(timeout_seconds=None, pause_key="settlement-1")
+    suspended: State[Any] = Suspended(timeout_seconds=None, pause_key="settlement-1")
     keyset = keyset_from_paused_state(suspended)
-    suspended.state_details.run_input_keyset = dict(keyset)
+    suspended.state_details.run_input_keyset = {str(name): key for name, key in keyset.items()}
     if spare:
         await Settlement.asave(spare_keyset("settlement-1"), flow_run_id=flow_run.id)
     async with get_client() as client:
