@@ -10,7 +10,7 @@ from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import Abort, Pause
 from prefect.input import RunInput, keyset_from_paused_state
-from prefect.input.actions import aread_flow_run_input
+from prefect.input.actions import adelete_flow_run_input, aread_flow_run_input
 from prefect.states import Suspended
 
 from prefect_compat import mark_suspension_requested, propose_state
@@ -36,7 +36,11 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
     # killed between the two left a run suspended without a form, whose every resume was refused ("Run input
     # schema not found": the chaos suite). The spare, under keys of its own, outlives the suspension:
     # tasks/runs.py resume_with writes the form from it when Prefect refuses a resume for want of one.
-    await form.asave(spare_keyset(key))
+    spare = spare_keyset(key)
+    for stale in (spare["schema"], spare["description"]):  # a rerun's, or an earlier form's
+        if await aread_flow_run_input(stale) is not None:
+            await adelete_flow_run_input(stale)
+    await form.asave(spare)
     suspended.state_details.run_input_keyset = {str(name): value for name, value in keyset.items()}
     get_run_logger().info("Suspending flow run until %s is answered; a resume runs it again from the top", key)
     async with get_client() as client:

@@ -27,11 +27,11 @@ from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelled, Crashed, Scheduled
 
+from config.deployments import ESCALATED
 from prefect_compat import stored_key
 from tasks.chain import CHAIN_LOCK
 from tasks.models import STEP_KEY
 
-ESCALATED = "escalated"  # the tag on a run whose retry budget is spent: a person must look at it
 HEARTBEAT = "prefect.flow-run.heartbeat"
 PAGE = 200  # runs per sweep; the next sweep takes the rest
 EVENTS_PAGE = 50  # the most events /events/filter returns at once

@@ -22,9 +22,8 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.input import Keyset, keyset_from_base_key
 from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
+from config.deployments import DEPLOYMENTS, ERASE_MEMBER, TAG, controller_tag, member_tag
 from tasks.history import PAGE
-
-ERASE_MEMBER = "erase-member/erase-member"
 
 log = structlog.get_logger("slett.runs")
 
@@ -33,12 +32,12 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
                         tags: tuple[str, ...] = ()) -> FlowRun:
     """Create an erase-member run; the request id is its idempotency key, so a repeat starts nothing."""
     async with get_client() as client:
-        deployment = await client.read_deployment_by_name(ERASE_MEMBER)
+        deployment = await client.read_deployment_by_name(DEPLOYMENTS[ERASE_MEMBER].full_name)
         return await client.create_flow_run_from_deployment(
             deployment.id, idempotency_key=request_id,
             parameters={"controller": controller, "member_id": member_id, "kind": kind,
                         "request_id": request_id},
-            tags=["slett", f"controller:{controller}",
+            tags=[TAG, controller_tag(controller),
                   *dict.fromkeys([member_tag(controller, member_id), *tags])])
 
 
@@ -50,7 +49,7 @@ async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[Flow
         while True:
             found = await client.read_flow_runs(
                 flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=page, offset=offset,
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[ERASE_MEMBER])))
             offset += len(found)
             runs |= {run.id: run for run in found}
             if len(found) < page:
@@ -134,11 +133,6 @@ async def settle(member_id: str, controller: str | None, confirmed_by: str,
             continue
         resumed.append(run.id)
     return resumed
-
-
-def member_tag(controller: str, member_id: str) -> str:
-    """The tag on every erase-member run for one member, however started (ids only, no personal data)."""
-    return f"member:{controller}:{member_id}"
 
 
 async def member_runs(controller: str, member_id: str, page: int = PAGE) -> list[FlowRun]:

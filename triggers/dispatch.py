@@ -36,9 +36,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
+from config.deployments import member_tag, webhook_tag
 from prefect_compat import sharing_client
 from tasks.models import subject_reference
-from tasks.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
+from tasks.runs import erasure_runs, member_runs, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
@@ -75,11 +76,6 @@ async def dispatch(dispatcher: Dispatcher, webhook_id: str, event: MemberEvent |
     if isinstance(event, SettledEvent):
         return await dispatcher.settle(webhook_id, event)
     return await dispatcher.request_erasure(webhook_id, event)
-
-
-def webhook_tag(webhook_id: str) -> str:
-    """The tag on the run a webhook started."""
-    return f"webhook:{webhook_id}"
 
 
 async def run_of_webhook(webhook_id: str, timeout_s: float, poll_s: float = 0.5) -> FlowRun:

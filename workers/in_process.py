@@ -147,7 +147,7 @@ class InProcessWorker(PendingHook[ProcessJobConfiguration, ProcessVariables, InP
                 self._by_deployment[flow_run.deployment_id] = self._flows(deployment.name)
             except KeyError:
                 raise UnknownDeployment(f"deployment {deployment.name!r} is not one of slett's "
-                                        "(flows/catalog.py): run it with Prefect's process worker") from None
+                                        "(config/deployments.py): run it with Prefect's process worker") from None
         return self._by_deployment[flow_run.deployment_id]
 
     async def _execute(self, flow: Flow[..., Any], flow_run: FlowRun) -> int:
