@@ -5,7 +5,7 @@
    Crashed that stayed Pending too long (its process died before it started).
 2. Each Crashed erase-member or release-holds run starts the recover-crashed deployment, which sweeps
    every crashed run: rerun within the budget, escalate beyond it.
-3. The recover-crashed deployment's own interval schedule (flows/catalog.py, prefect.yaml) is the
+3. The recover-crashed deployment's own interval schedule (config/deployments.py, and so prefect.yaml) is the
    backstop. It is a schedule, not an automation: after a server restart Prefect holds back events that
    follow ones it saw before (up to 15 minutes) and forgets the zombie watch of the last seconds, and a
    proactive "no sweep for a while" trigger was seen never to fire in that window. The sweep checks
@@ -30,12 +30,13 @@ from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import get_current_settings
 
+from config.deployments import DEPLOYMENTS, RECOVER_CRASHED
 from flows.recover_crashed import RECOVERABLE
 
 SILENT_BEATS = 4
 ZOMBIES = "slett: crash flow runs whose heartbeat stopped"
 RECOVERY = "slett: recover crashed erasures"
-SWEEPER = "recover-crashed/recover-crashed"
+SWEEPER = DEPLOYMENTS[RECOVER_CRASHED].full_name
 # Events that end a run's heartbeats on purpose: a final state, or a suspension (no process while it waits).
 QUIET_ON_PURPOSE = frozenset({"Completed", "Failed", "Cancelled", "Cancelling", "Crashed", "Suspended", "Paused"})
 DPO_ALERTS = "slett: tell the DPO of escalations and deadlines"

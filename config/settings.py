@@ -16,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.deployments import DEPLOYMENTS, RELEASE_HOLDS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
     controllers_dir: Path = PROJECT_ROOT / "config" / "controllers"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    release_deployment: str = "release-holds/release-holds"
+    release_deployment: str = DEPLOYMENTS[RELEASE_HOLDS].full_name
     job_poll_interval_s: float = Field(2.0, gt=0, description="between polls of a processor's async job")
     job_poll_limit: int = Field(150, ge=1, description="polls before a job is left for the next run")
     # Bulk purges (flows/purge_guests.py): pages listed, batches deleted, batches at once per processor.

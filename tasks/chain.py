@@ -237,11 +237,6 @@ def artifact_digest(key: str, data: object) -> str:
     return sha256(table_data(data)) if key.startswith(TABLE) else sha256(str(data))
 
 
-async def current_artifact_digests(client: PrefectClient) -> dict[str, str]:
-    """The SHA-256 of the newest version of every evidence table, letter and deadline extension, by key."""
-    return {key: artifact_digest(key, a.data) for key, a in (await current_artifacts(client)).items()}
-
-
 async def unsealed(client: PrefectClient, chains: Mapping[str, Iterable[Sealed]],
                    artifacts: Mapping[str, ArtifactCollection]) -> dict[str, list[Problem]]:
     """The tables and extensions that no stored record seals (its record deleted, or never sealed), by

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from prefect import get_client, task
 from prefect.states import Scheduled
 
+from config.deployments import TAG, controller_tag, hold_tag, request_tag
 from config.holds import Clocks, Hold
 from config.settings import Settings
 from connectors.contract import RetentionFacts, distinct_days
@@ -55,6 +56,6 @@ async def schedule_releases(request: Request, holds: list[Hold], settings: Setti
                         "request_id": request.request_id, "system": hold.system, "rule": hold.rule},
             state=Scheduled(scheduled_time=release_time(hold.retain_until)),
             idempotency_key=release_key(request.request_id, hold),
-            tags=["slett", f"controller:{request.controller}", f"hold:{hold.rule}", f"request:{request.request_id}"],
+            tags=[TAG, controller_tag(request.controller), hold_tag(hold.rule), request_tag(request.request_id)],
         ) for hold in holds]
     return [str(run.id) for run in runs]

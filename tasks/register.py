@@ -13,6 +13,7 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from config.dates import gdpr_deadline
+from config.deployments import ERASE_MEMBER, RELEASE_HOLDS
 from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
@@ -20,7 +21,7 @@ from connectors.registry import known_systems
 from tasks.chain import ChainReport, verify_all
 from tasks.deadlines import Extension, deadline_flag
 from tasks.documents import unfenced
-from tasks.history import ERASE_MEMBER, RELEASE_HOLDS, flow_runs, latest_artifacts, request_id_of
+from tasks.history import flow_runs, latest_artifacts, request_id_of
 from tasks.holds import OSLO
 from tasks.models import artifact_key
 

@@ -19,6 +19,7 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Scheduled
 
+from config.deployments import request_tag
 from flows.catalog import load
 from tasks.runs import step_of_key
 from tests.flows.conftest import Run
@@ -96,7 +97,7 @@ async def release_runs(request_id: str) -> dict[str, FlowRun]:
     """The release-holds runs scheduled for a request, by "<system>-<rule>", newest last."""
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"request:{request_id}"])),
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[request_tag(request_id)])),
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["release-holds"])))
     return {f"{r.parameters['system']}-{r.parameters['rule']}": r
             for r in sorted(runs, key=lambda r: str(r.created))}

@@ -13,6 +13,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 
+from config.deployments import request_tag
 from tasks.holds import OSLO
 from tasks.release import read_releases
 
@@ -21,7 +22,7 @@ async def runs_by_start(request_id: str, key: str) -> dict[datetime, FlowRun]:
     """A request's release runs for one processor and rule ("exceline-bookkeeping"), by the moment each starts."""
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"request:{request_id}"])),
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[request_tag(request_id)])),
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["release-holds"])))
     return {r.expected_start_time.astimezone(OSLO): r for r in runs
             if f"{r.parameters['system']}-{r.parameters['rule']}" == key and r.expected_start_time}
