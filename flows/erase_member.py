@@ -14,7 +14,9 @@ from config.holds import Hold, holds_for, latest_erasure_day, live_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status
+from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
 from flows.manual_steps import confirm_by_person, with_confirmations
+from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
 from tasks.deadlines import register_request
 from tasks.erasure import (
@@ -28,9 +30,7 @@ from tasks.erasure import (
     verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
-from tasks.holds import OSLO, clocks_of, schedule_releases
-from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
-from tasks.setup import chain_policy, flow_settings
+from tasks.holds import clocks_of, schedule_releases
 
 
 class Settlement(RunInput):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from config.holds import Hold
+from domain.values import Evidence, Step
 from tasks.deadlines import Extension
-from tasks.models import Evidence, Step
 
 
 @dataclass(frozen=True)

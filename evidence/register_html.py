@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from html import escape
 
-from tasks.register import DONE, FAILED, IN_PROGRESS, WAITING_PERSON, WAITING_SETTLEMENT, Entry, Register
+from evidence.register import DONE, FAILED, IN_PROGRESS, WAITING_PERSON, WAITING_SETTLEMENT, Entry, Register
 
 STYLE = """
 :root { --ink:#1d2430; --muted:#5b6675; --line:#d9dee5; --bg:#f6f7f9; }
