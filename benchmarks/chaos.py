@@ -89,7 +89,6 @@ class Plan:
     # A run set Pending by a worker killed before it labelled the run (one API call later) waits for the sweep:
     # within the budget, after the last kill at 60% of it. A run is Pending here for a second or two at most.
     stuck_pending_s: int = 150
-    stuck_lock_s: int = 120
     latency_s: float = 2.0
     chains: str = "all"
     api_logs: bool = True
@@ -221,8 +220,7 @@ async def send(unsent: list[Ask], runs: dict[UUID, FlowRun], plan: Plan, by_run:
 async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask], needles: Needles,
                 started: float) -> dict[str, Any]:
     """Send the requests, kill on plan, pay open invoices, wait for every request; the figures."""
-    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, stuck_lock_s=plan.stuck_lock_s,
-                   crash_budget=plan.crash_budget)
+    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, crash_budget=plan.crash_budget)
     break_processors(sandbox, plan.latency_s)
     by_run: dict[UUID, Ask] = {}
     unsent = list(asks)
@@ -395,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n")[0])
     defaults = Plan()
     for name in ("requests", "kills", "server_restarts", "workers", "worker_limit", "seed", "silence_s", "crash_budget",
-                 "stuck_pending_s", "stuck_lock_s"):
+                 "stuck_pending_s"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--budget-s", type=float, default=defaults.budget_s)
     parser.add_argument("--kill-gap-s", type=float, default=defaults.kill_gap_s, help="seconds between kills")

@@ -22,7 +22,7 @@ SWEEP_EVERY_S = 300
 INTERVALS: dict[str, int] = {"recover-crashed": SWEEP_EVERY_S}
 # name -> cron (UTC), for the deployments that run on a calendar; prefect.yaml gives them in Oslo time.
 CRONS = {"deadline-check": "0 5 * * *", "evidence-report": "30 5 * * 1", "purge-guests": "0 2 * * *",
-         "reconcile-settlements": "0 4 * * *"}
+         "reconcile-settlements": "0 4 * * *", "release-holds": "30 2 * * *"}
 
 
 def load(name: str) -> Flow[..., object]:

@@ -20,7 +20,7 @@ async def deadline_check(today: date | None = None) -> dict[str, int]:
     """
     settings = flow_settings()
     day = today or datetime.now(OSLO).date()
-    register = await compile_register_task(settings.controllers_dir, day, verify=False)
+    register = await compile_register_task(settings, day, verify=False)
     flags = [await mark_deadline(entry, day) for entry in register.entries if needs_mark(entry, day)]
     flagged = register.near_deadline()
     await publish_deadline_check(flagged, day)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
@@ -16,6 +17,7 @@ from prefect.client.schemas.filters import (
     FlowFilterName,
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
     FlowRunFilterTags,
@@ -24,7 +26,7 @@ from prefect.client.schemas.objects import Artifact, ArtifactCollection, FlowRun
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
 from evidence.documents import unfenced
-from queries.pages import every_page
+from queries.pages import PAGE, every_page
 
 ERASE_MEMBER = "erase-member"
 RELEASE_HOLDS = "release-holds"
@@ -97,3 +99,14 @@ async def latest_document(client: PrefectClient, key: str) -> dict[str, Any] | N
     """The JSON document in the newest version of a markdown artifact, if any."""
     artifact = await latest_artifact(client, key)
     return unfenced(artifact.data) if artifact else None
+
+
+async def existing_runs(client: PrefectClient, run_ids: Iterable[str]) -> set[str]:
+    """Which of these flow runs Prefect still has (the others were deleted or vacuumed)."""
+    wanted = sorted(set(run_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), PAGE):
+        ids = [UUID(run_id) for run_id in wanted[start:start + PAGE]]
+        page = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=PAGE)
+        found |= {str(run.id) for run in page}
+    return found

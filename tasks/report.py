@@ -11,7 +11,9 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
+from config.settings import Settings
 from domain.values import OSLO
+from evidence.ledger import open_ledger
 from evidence.register import Entry, Register, compile_register
 from evidence.register_html import render_html
 from evidence.register_render import dumps, register_csv, register_markdown
@@ -40,11 +42,12 @@ def bound(text: str, end: bool = False) -> datetime:
 
 
 @task(name="compile-register", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
-async def compile_register_task(controllers_dir: Path, today: date, since: datetime | None = None,
+async def compile_register_task(settings: Settings, today: date, since: datetime | None = None,
                                 until: datetime | None = None, controller: str | None = None,
                                 verify: bool = True) -> Register:
-    """Compile the register from the Prefect API."""
-    return await compile_register(controllers_dir, today, since, until, controller, verify)
+    """Compile the register from the ledger and the Prefect API."""
+    return await compile_register(await open_ledger(settings.ledger_url), settings.controllers_dir, today, since,
+                                  until, controller, verify)
 
 
 @task(name="publish-register", cache_policy=NO_CACHE)
