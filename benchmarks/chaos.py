@@ -33,9 +33,9 @@ from benchmarks.pii import Needles, scan_files, scan_rows
 from benchmarks.stack import ProcessMeter, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from config.deployments import ESCALATED
+from queries.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
-from tasks.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 
 HERE = Path(__file__).resolve().parent
 DEPLOYED = ("erase-member", "release-holds", "recover-crashed")
@@ -89,7 +89,6 @@ class Plan:
     # A run set Pending by a worker killed before it labelled the run (one API call later) waits for the sweep:
     # within the budget, after the last kill at 60% of it. A run is Pending here for a second or two at most.
     stuck_pending_s: int = 150
-    stuck_lock_s: int = 120
     latency_s: float = 2.0
     chains: str = "all"
     api_logs: bool = True
@@ -221,8 +220,7 @@ async def send(unsent: list[Ask], runs: dict[UUID, FlowRun], plan: Plan, by_run:
 async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask], needles: Needles,
                 started: float) -> dict[str, Any]:
     """Send the requests, kill on plan, pay open invoices, wait for every request; the figures."""
-    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, stuck_lock_s=plan.stuck_lock_s,
-                   crash_budget=plan.crash_budget)
+    await register(DEPLOYED, plan.silence_s, stuck_pending_s=plan.stuck_pending_s, crash_budget=plan.crash_budget)
     break_processors(sandbox, plan.latency_s)
     by_run: dict[UUID, Ask] = {}
     unsent = list(asks)
@@ -395,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n")[0])
     defaults = Plan()
     for name in ("requests", "kills", "server_restarts", "workers", "worker_limit", "seed", "silence_s", "crash_budget",
-                 "stuck_pending_s", "stuck_lock_s"):
+                 "stuck_pending_s"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--budget-s", type=float, default=defaults.budget_s)
     parser.add_argument("--kill-gap-s", type=float, default=defaults.kill_gap_s, help="seconds between kills")

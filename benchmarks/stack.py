@@ -358,11 +358,10 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
 
 
 async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 30, stuck_pending_s: int = 600,
-                   stuck_lock_s: int = 300, crash_budget: int = 3) -> dict[str, UUID]:
+                   crash_budget: int = 3) -> dict[str, UUID]:
     """The pool, the named deployments of config/deployments.py on it (recover-crashed on its interval, the others
     without schedules), and crash detection."""
-    sweep = {"budget": crash_budget, "silence_s": silence_s, "stuck_pending_s": stuck_pending_s,
-             "stuck_lock_s": stuck_lock_s}
+    sweep = {"budget": crash_budget, "silence_s": silence_s, "stuck_pending_s": stuck_pending_s}
     ids = await deploy_to_pool(POOL, names, schedules=False, intervals={SWEEPER: sweep_every_s},
                                parameters={SWEEPER: sweep})
     await ensure_crash_detection(silence_s, stuck_pending_s)

@@ -16,19 +16,19 @@ from prefect.client.schemas.objects import FlowRun
 from cli.runs import FINAL, evidence_rows, state_label, wait_for
 from cli.stack import Stack, local_stack
 from config.settings import PROJECT_ROOT
+from queries.runs import confirm_step, waiting_for_person
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
-from tasks.runs import confirm_step, waiting_for_person
 from triggers.dispatch import run_of_webhook
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
 WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
 
 
-def table(rows: list[dict[str, str]]) -> str:
+def table(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str:
     """Evidence rows as an aligned text table."""
-    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in COLUMNS}
-    lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS), "  ".join("-" * widths[c] for c in COLUMNS)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in COLUMNS) for r in rows]
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
     return "\n".join(lines)
 
 

@@ -61,8 +61,10 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
                "Erase one member across the chain's processors, holding what the law keeps.", "erasure", ("erasure",),
                why="started by the webhook receiver, the UI or the API: controller, member_id, kind, request_id"),
     Deployment(RELEASE_HOLDS, "flows.release_holds:release_holds",
-               "Release one legal hold once its date has passed, after checking again.", "holds", ("holds",),
-               why="scheduled by erase-member for each hold's date"),
+               "Release every legal hold due in the ledger (on its date), after checking each again.", "holds",
+               ("holds",), cron="30 3 * * *",
+               why="every night, so a hold is released on its date: one run a day takes every due hold; no run is "
+                   "scheduled per hold (the ledger keeps the dates)"),
     Deployment(RECOVER_CRASHED, "flows.recover_crashed:recover_crashed",
                "Rerun crashed erasure runs within a budget of three; escalate the ones past it.", RECOVERY_QUEUE,
                ("recovery",), interval_s=SWEEP_EVERY_S,
@@ -106,8 +108,3 @@ def request_tag(request_id: str) -> str:
 def webhook_tag(webhook_id: str) -> str:
     """The tag on the run a webhook started."""
     return f"webhook:{webhook_id}"
-
-
-def hold_tag(rule: str) -> str:
-    """The tag on a release-holds run: the rule whose hold it releases."""
-    return f"hold:{rule}"

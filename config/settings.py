@@ -16,8 +16,6 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from config.deployments import DEPLOYMENTS, RELEASE_HOLDS
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,7 +48,9 @@ class Settings(BaseSettings):
     controllers_dir: Path = PROJECT_ROOT / "config" / "controllers"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    release_deployment: str = DEPLOYMENTS[RELEASE_HOLDS].full_name
+    # The ledger (evidence/ledger.py): SQLite under the stack's home; PostgreSQL at scale (postgresql://...).
+    ledger_url: str = Field(f"sqlite:///{PROJECT_ROOT / '.slett' / 'ledger.sqlite3'}",
+                            description="the database of slett's evidence and holds (SQLAlchemy URL)")
     job_poll_interval_s: float = Field(2.0, gt=0, description="between polls of a processor's async job")
     job_poll_limit: int = Field(150, ge=1, description="polls before a job is left for the next run")
     # Bulk purges (flows/purge_guests.py): pages listed, batches deleted, batches at once per processor.

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import flow_settings
 from tasks.report import compile_register_task, mark_deadline, needs_mark, publish_deadline_check
-from tasks.setup import flow_settings
 
 
 @flow(name="deadline-check", persist_result=False)
@@ -20,7 +20,7 @@ async def deadline_check(today: date | None = None) -> dict[str, int]:
     """
     settings = flow_settings()
     day = today or datetime.now(OSLO).date()
-    register = await compile_register_task(settings.controllers_dir, day, verify=False)
+    register = await compile_register_task(settings, day, verify=False)
     flags = [await mark_deadline(entry, day) for entry in register.entries if needs_mark(entry, day)]
     flagged = register.near_deadline()
     await publish_deadline_check(flagged, day)

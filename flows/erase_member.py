@@ -14,7 +14,9 @@ from config.holds import Hold, holds_for, latest_erasure_day, live_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status
+from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
 from flows.manual_steps import confirm_by_person, with_confirmations
+from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
 from tasks.deadlines import register_request
 from tasks.erasure import (
@@ -28,9 +30,7 @@ from tasks.erasure import (
     verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
-from tasks.holds import OSLO, clocks_of, schedule_releases
-from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
-from tasks.setup import chain_policy, flow_settings
+from tasks.holds import clocks_of
 
 
 class Settlement(RunInput):
@@ -65,7 +65,7 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     policy = chain_policy(controller, settings)
     request = await open_request(controller, member_id, kind, request_id or str(runtime.flow_run.id),
                                  settings)
-    await register_request(request)
+    await register_request(request, settings.ledger_url)
     # Marketing stops at once, whatever the other processors' state; the membership system's lookup
     # proves the member exists before anything is touched.
     found = await plan_in(request, policy, [*(p.key for p in policy.marketing()), policy.membership], "request",
@@ -87,10 +87,10 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                {**confirmed, **by_person})
     holds = [hold for p in plan if p.holdings.found
              for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
-    releases = await schedule_releases(request, holds, settings) if holds else []
-    evidence = _with_buffer(_evidence(request, with_holds(steps, holds, releases), holds),
+    # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date.
+    evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
-    await record_evidence(evidence, policy)
+    await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
         raise ErasureIncomplete(f"request {request.request_id}: not finished at "
                                 + ", ".join(s.system for s in evidence.steps if not _finished(s)))

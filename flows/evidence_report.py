@@ -1,4 +1,4 @@
-"""The evidence-report flow: the DPO's register, compiled from the run history and left on the run."""
+"""The evidence-report flow: the DPO's register, compiled from the ledger and the run history, left on the run."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import flow_settings
 from tasks.report import compile_register_task, period, publish_register, write_register
-from tasks.setup import flow_settings
 
 
 @flow(name="evidence-report", persist_result=False)
@@ -26,7 +26,7 @@ async def evidence_report(since: date | None = None, until: date | None = None, 
     """
     settings = flow_settings()
     start, end = period(since, until)
-    register = await compile_register_task(settings.controllers_dir, today or datetime.now(OSLO).date(),
+    register = await compile_register_task(settings, today or datetime.now(OSLO).date(),
                                            start, end, controller)
     await publish_register(register)
     if out_dir:

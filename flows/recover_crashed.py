@@ -12,7 +12,6 @@ from config.deployments import ERASE_MEMBER, RELEASE_HOLDS
 from tasks.recovery import (
     escalate,
     finish_cancelling,
-    free_stuck_locks,
     mark_crashed,
     read_crashes,
     reschedule,
@@ -25,9 +24,8 @@ RECOVERABLE = (ERASE_MEMBER, RELEASE_HOLDS)
 
 @flow(name="recover-crashed", persist_result=False)
 async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_pending_s: int = 600,
-                          deployments: tuple[str, ...] = RECOVERABLE, stuck_lock_s: int = 300) -> dict[str, int]:
-    """Mark silent runs Crashed, rerun the crashed erasure runs within `budget`, escalating the rest, and
-    free evidence-chain locks left taken by a server that died.
+                          deployments: tuple[str, ...] = RECOVERABLE) -> dict[str, int]:
+    """Mark silent runs Crashed, rerun the crashed erasure runs within `budget`, escalating the rest.
 
     A worker marks a run Crashed when the run's process exits badly, or, started again, the runs its last
     process held; the zombie automation (`slett setup-automations`) when its heartbeats stop. This sweep
@@ -46,8 +44,6 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
         stuck_pending_s: seconds a run may stay Pending (its process starting) before it counts as lost;
             a busy machine takes minutes to start a process.
         deployments: the deployments whose runs are rerun (their steps must be idempotent).
-        stuck_lock_s: seconds an evidence chain's lock may stay taken with no change before it is freed;
-            a seal takes seconds, and a dead holder's lease runs out after 60.
     """
     heartbeat_s = get_current_settings().flows.heartbeat_frequency
     silence = silence_s or 4 * (heartbeat_s or 0)
@@ -69,7 +65,5 @@ async def recover_crashed(budget: int = 3, silence_s: int | None = None, stuck_p
         else:
             await escalate(run.id, crashes.fruitless, budget)
             escalated += 1
-    freed = await free_stuck_locks(stuck_lock_s)
     return {"silent_marked_crashed": sum(marked), "rescheduled": rescheduled, "escalated": escalated,
-            "cancelled": cancelled,
-            "locks_freed": len(freed)}
+            "cancelled": cancelled}

@@ -1,88 +1,142 @@
-"""The release-holds flow: when a hold's date comes, check again, then release, re-hold, or hand to a person."""
+"""The release-holds sweep: once a day, every hold due in the ledger is checked again, released, verified, sealed."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, runtime
 
 from config.holds import Hold, holds_for, moved_hold, planned_action
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
+from domain.values import OSLO, Kind, Request, SystemPlan
+from evidence.ledger import FAILED, HELD, RELEASED, REVIEW, HoldState, hold_row
 from flows.erase_member import verify_each
+from flows.setup import chain_policy, flow_settings
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
-from tasks.holds import OSLO, clocks_of, schedule_releases
-from tasks.models import Kind, Request, SystemPlan
-from tasks.release import Release, left_after_release, record_release, release_in_system
-from tasks.setup import chain_policy, flow_settings
+from tasks.holds import clocks_of
+from tasks.migration import import_request
+from tasks.release import Release, due_holds, left_after_release, record_release, release_in_system, show_sweep
 
 
 class ReleaseFailed(Exception):
-    """A hold's release did not finish; its row in the request's evidence says where and why."""
+    """Some due holds were not released; the message names each with its reason. They stay due."""
 
 
 @flow(name="release-holds", persist_result=True)
-async def release_holds(controller: str, member_id: str, request_id: str, system: str, rule: str,
-                        as_of: date | None = None) -> str:
-    """Release what a hold kept once its date has passed: re-check, keep what is not due yet, release the rest.
+async def release_holds(as_of: date | None = None, controller: str | None = None, request_id: str | None = None,
+                        system: str | None = None, rule: str | None = None,
+                        member_id: str | None = None) -> dict[str, str]:
+    """Release every hold whose date has come: check again at the processor, release, verify, seal the outcome.
+
+    Scheduled once a day; a hold is due on its date. The other parameters narrow the sweep to one chain, one
+    request, or one request's processor and rule (a retry by hand, or a release run scheduled before the
+    ledger, whose request is imported into the ledger first).
 
     Args:
-        controller: the chain.
-        member_id: the member's id at the membership system.
-        request_id: the erasure request that placed the hold.
-        system: the processor that keeps the records.
-        rule: the retention rule of the chain's policy that keeps them.
         as_of: the day to act as of; empty for today in Europe/Oslo.
+        controller: one chain only; empty for all.
+        request_id: one request only.
+        system: with request_id, one processor only.
+        rule: with request_id, one retention rule only.
+        member_id: given only by a release run scheduled before the ledger; not used.
     """
     log = get_run_logger()
     settings = flow_settings()
-    policy = chain_policy(controller, settings)
     today = as_of or datetime.now(OSLO).date()
-    release = await open_request(controller, member_id, Kind.ERASURE, f"{request_id}-release-{system}-{rule}",
-                                 settings)
+    if request_id and member_id:
+        await import_request(request_id, settings)
+    due = [state for state in await due_holds(today, settings, controller, request_id)
+           if system in (None, state.hold.system) and rule in (None, state.hold.rule)]
+    # One rule may hold a request's records until several dates: the newest due one releases the older too.
+    groups: dict[tuple[str, str, str], list[HoldState]] = {}
+    for state in due:
+        groups.setdefault((state.request_id, state.hold.system, state.hold.rule), []).append(state)
+    releases = [await _release_group(states, today, settings) for states in groups.values()]
+    await show_sweep(today, releases)
+    failures = [r for r in releases if r.status == "failed"]
+    log.info("release-holds as of %s: %d due hold(s), %d taken, %d failed", today, len(due), len(releases),
+             len(failures))
+    if failures:
+        raise ReleaseFailed(f"{len(failures)} of {len(releases)} due hold(s) not released, still due: "
+                            + "; ".join(f"request {r.request_id} {r.rule} at {r.system}: {r.detail}" for r in failures))
+    return {f"{r.request_id}:{r.system}-{r.rule}": _outcome(r) for r in releases}
+
+
+def _outcome(release: Release) -> str:
+    """What became of a hold, in a word: released, held_again, review or already_absent."""
+    if release.action == "review":
+        return "review"
+    if release.status in ("already_absent", "pending"):
+        return "already_absent" if release.status == "already_absent" else "held_again"
+    return "released"
+
+
+async def _release_group(states: list[HoldState], today: date, settings: Settings) -> Release:
+    """Take one request's due holds under one processor and rule; seal what became of each."""
+    first = states[0]
+    request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
+    run_id = str(runtime.flow_run.id)
+    try:
+        release, rows = await _release(states, today, settings)
+    except Exception as error:
+        # Whatever went wrong is this hold's: sealed as its failure, and the sweep fails at its end.
+        release = Release(request_id, system, rule, first.hold.categories, first.hold.citation,
+                          max(s.hold.retain_until for s in states), today, "release", "failed", False,
+                          detail=f"{type(error).__name__}: {error}")
+        rows = [s.row(FAILED, run_id, release.detail) for s in states]
+    await record_release(release, rows, run_id, settings)
+    return release
+
+
+async def _release(states: list[HoldState], today: date, settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+    """Check the holds again at the processor, then release the due records or move the hold's date."""
+    first = states[0]
+    request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
+    run_id = str(runtime.flow_run.id)
+    policy = chain_policy(first.controller, settings)
+    release = await open_request(first.controller, first.member_id, Kind.ERASURE,
+                                 f"{request_id}-release-{system}-{rule}", settings)
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
     facts = plan.holdings.facts
     every = holds_for(policy, system, clocks_of(facts))
-    # One rule may hold records until several dates (each financial year's invoices, each day's footage).
     holds = [moved_hold(h, policy, facts.open_invoices > 0 or facts.in_collection, today)
              for h in every if h.rule == rule]
     if not holds or not plan.holdings.found:
-        log.info("Nothing held at %s under %s any more", system, rule)
-        await record_release(Release(request_id, system, rule, (), "", None, today, "none", "already_absent",
-                                     detail="the processor holds nothing under this rule any more"))
-        return "already_absent"
-    root = replace(release, request_id=request_id)
-    due = [h for h in holds if h.retain_until < today]
-    later = [h for h in holds if h.retain_until >= today]
+        detail = "the processor holds nothing under this rule any more"
+        return (Release(request_id, system, rule, (), "", None, today, "none", "already_absent", detail=detail),
+                [s.row(RELEASED, run_id, detail) for s in states])
+    due = [h for h in holds if h.retain_until <= today]
+    later = [h for h in holds if h.retain_until > today]
     if not due:
         # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
         hold = later[0]
-        [run] = await schedule_releases(root, [hold], settings)
-        log.info("Hold %s at %s runs until %s; rescheduled", rule, system, hold.retain_until)
-        await record_release(_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), run,
-                                  f"held again until {hold.retain_until}"))
-        return "rescheduled"
-    hold = due[-1]  # the newest expired date: its release takes every older record of the rule too
+        detail = f"held again until {hold.retain_until}"
+        return (_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), hold.retain_until, detail),
+                [s.row(HELD, run_id, detail, replace(s.hold, retain_until=hold.retain_until)) for s in states])
+    hold = due[-1]  # the newest due date: its release takes every older record of the rule too
     if hold.review_only:
         review = Outcome(system, Status.MANUAL, Action.RESTRICT, verified=True,
                          detail=f"review due since {hold.retain_until}: a clinician decides; never deleted by slett")
-        await record_release(_row(request_id, hold, today, "review", review))
-        return "review"
+        return _row(request_id, hold, today, "review", review), [s.row(REVIEW, run_id, review.detail) for s in states]
     if hold.holds_record:
         outcome = await _carry_out(release, policy, plan, [h for h in every if h.rule != rule], today, settings)
     else:
-        outcome = await _release(release, policy, plan, hold, today, settings)
+        outcome = await _release_records(release, policy, plan, hold, today, settings)
     finished = outcome.status.is_done and bool(outcome.verified)
-    next_run = (await schedule_releases(root, later[:1], settings))[0] if finished and later else None
-    kept = f"; newer records kept until {later[0].retain_until}" if next_run else ""
-    await record_release(_row(request_id, hold, today, outcome.action.value if outcome.action else "release",
-                              outcome, next_run, (outcome.detail + kept).lstrip("; ")))
+    kept = f"; newer records kept until {later[0].retain_until}" if finished and later else ""
+    row = _row(request_id, hold, today, outcome.action.value if outcome.action else "release", outcome,
+               later[0].retain_until if kept else None, (outcome.detail + kept).lstrip("; "))
     if not finished:
-        raise ReleaseFailed(f"release of {rule} at {system} for request {request_id} did not finish "
-                            f"({outcome.status.value}): {outcome.detail or 'no read-back'}")
-    return "done"
+        return (replace(row, status="failed", detail=f"{outcome.status.value}: {outcome.detail or 'no read-back'}"),
+                [s.row(FAILED, run_id, outcome.detail or "no read-back") for s in states])
+    # The newer records stay held, each until its own date (rows the erasure wrote already, or new ones).
+    newer = [hold_row(h, request_id, first.controller, first.member_id, HELD, run_id, "newer records kept")
+             for h in later]
+    return row, [*(s.row(RELEASED, run_id, row.detail) for s in states), *newer]
 
 
 async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,
@@ -95,12 +149,12 @@ async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others:
     return outcome.with_(verified=step.verified, detail=step.detail)
 
 
-async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hold, today: date,
-                   settings: Settings) -> Outcome:
+async def _release_records(release: Request, policy: Policy, plan: SystemPlan, hold: Hold, today: date,
+                           settings: Settings) -> Outcome:
     """Delete what the hold kept, then look again: none of the records it covered may be left."""
     try:
         # A processor that releases by a job (Stripe's redaction) is polled as an erasure's job is.
-        outcome = await await_job(release, await release_in_system(release, plan, hold, settings), settings)
+        outcome = await await_job(release, await release_in_system(release, plan, hold, today, settings), settings)
     except Exception as error:
         return failed(replace(plan, action=Action.RELEASE), error)
     if not outcome.status.is_done:
@@ -111,8 +165,8 @@ async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hol
     return outcome.with_(verified=True)
 
 
-def _row(request_id: str, hold: Hold, today: date, action: str, outcome: Outcome, next_run: str | None = None,
+def _row(request_id: str, hold: Hold, today: date, action: str, outcome: Outcome, kept_until: date | None = None,
          detail: str = "") -> Release:
     return Release(request_id, hold.system, hold.rule, hold.categories, hold.citation, hold.retain_until, today,
-                   action, outcome.status.value, outcome.verified, next_run, detail or outcome.detail,
+                   action, outcome.status.value, outcome.verified, kept_until, detail or outcome.detail,
                    hold.records_through)

@@ -14,7 +14,7 @@ from prefect.input.actions import adelete_flow_run_input, aread_flow_run_input
 from prefect.states import Suspended
 
 from prefect_compat import mark_suspension_requested, propose_state
-from tasks.runs import spare_keyset
+from queries.runs import spare_keyset
 
 Answer = TypeVar("Answer", bound=RunInput)
 
@@ -35,7 +35,7 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
     # the keyset when it accepts a suspension, so the form can only be written after the state; a process
     # killed between the two left a run suspended without a form, whose every resume was refused ("Run input
     # schema not found": the chaos suite). The spare, under keys of its own, outlives the suspension:
-    # tasks/runs.py resume_with writes the form from it when Prefect refuses a resume for want of one.
+    # queries/runs.py resume_with writes the form from it when Prefect refuses a resume for want of one.
     spare = spare_keyset(key)
     for stale in (spare["schema"], spare["description"]):  # a rerun's, or an earlier form's
         if await aread_flow_run_input(stale) is not None:

@@ -18,10 +18,11 @@ from prefect.events import emit_event
 from config.dates import gdpr_deadline
 from config.deployments import member_tag, request_tag
 from config.workdays import ONE_MONTH as ONE_MONTH
-from tasks.chain import chain_head, chain_lock, record_markdown, seal
-from tasks.documents import fenced, plain, sha256
-from tasks.history import latest_artifact, latest_document, runs_of_request
-from tasks.models import Request, artifact_key
+from domain.values import Request, artifact_key
+from evidence.chain import record_markdown
+from evidence.documents import fenced, plain, sha256
+from evidence.ledger import Ledger, NewRecord, open_ledger
+from queries.history import latest_artifact, latest_document, runs_of_request
 
 WARN_DAYS = 7
 DEADLINE_PREFIX = "deadline:"
@@ -116,9 +117,10 @@ def extension_markdown(extension: Extension) -> str:
         fenced(extension), ""])
 
 
-async def read_extension(client: PrefectClient, request_id: str) -> Extension | None:
-    """The request's recorded extension, if any."""
-    return Extension.from_document(await latest_document(client, artifact_key("extension", request_id)))
+async def read_extension(ledger: Ledger, request_id: str) -> Extension | None:
+    """The request's extension as the ledger sealed it, if any."""
+    sealed = [r for r in await ledger.records(request_id=request_id) if r.kind == "extension"]
+    return Extension.from_document(sealed[-1].sealed.body["evidence"]["extension"]) if sealed else None
 
 
 async def set_tags(client: PrefectClient, run_id: UUID, tags: list[str]) -> None:
@@ -127,7 +129,7 @@ async def set_tags(client: PrefectClient, run_id: UUID, tags: list[str]) -> None
 
 
 @task(name="register-request", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-async def register_request(request: Request) -> date:
+async def register_request(request: Request, ledger_url: str) -> date:
     """Put the request's deadline on its run: a `request-<id>` artifact once, deadline tags, the member's tag."""
     run_id = runtime.flow_run.id
     key = artifact_key("request", request.request_id)
@@ -135,7 +137,7 @@ async def register_request(request: Request) -> date:
         if await latest_artifact(client, key) is None:
             await acreate_markdown_artifact(key=key, markdown=request_markdown(request),
                                             description=f"Request {request.request_id}: due {request.deadline}")
-        extension = await read_extension(client, request.request_id)
+        extension = await read_extension(await open_ledger(ledger_url), request.request_id)
         deadline = extension.deadline if extension else request.deadline
         run = await client.read_flow_run(UUID(str(run_id)))
         tags = deadline_tags(run.tags, deadline, extended=extension is not None)
@@ -145,8 +147,9 @@ async def register_request(request: Request) -> date:
     return deadline
 
 
-async def extend_request(request_id: str, reason: str, recorded_by: str, today: date) -> Extension:
-    """Record an Art. 12(3) extension on the request's newest run: artifact, tags and an event."""
+async def extend_request(ledger: Ledger, request_id: str, reason: str, recorded_by: str, today: date) -> Extension:
+    """Seal an Art. 12(3) extension into the ledger and show it on the request's newest run: artifact, tags and
+    an event."""
     async with get_client() as client:
         runs = await runs_of_request(client, request_id)
         if not runs:
@@ -156,10 +159,10 @@ async def extend_request(request_id: str, reason: str, recorded_by: str, today: 
         received = (datetime.fromisoformat(document["received"]) if document
                     else run.created or datetime.now(UTC))
         extension = plan_extension(request_id, received.date(), reason, recorded_by, today,
-                                   await read_extension(client, request_id))
+                                   await read_extension(ledger, request_id))
         controller = str((document or {}).get("controller") or run.parameters.get("controller", ""))
-        await seal_extension(client, run.id, document or {"request_id": request_id, "controller": controller},
-                             extension)
+        await seal_extension(ledger, client, run.id,
+                             document or {"request_id": request_id, "controller": controller}, extension)
         await set_tags(client, run.id, deadline_tags(run.tags, extension.deadline, extended=True))
     emit_event(event="slett.request.deadline-extended", resource=run_resource(run.id, request_id),
                payload={"request_id": request_id, "deadline": extension.deadline.isoformat(),
@@ -167,22 +170,24 @@ async def extend_request(request_id: str, reason: str, recorded_by: str, today: 
     return extension
 
 
-async def seal_extension(client: PrefectClient, run_id: UUID, request: dict[str, Any], extension: Extension) -> None:
-    """Store the extension artifact and seal its digest into the controller's evidence chain, as a record
-    of its own: it moves the deadline the register shows, so `--verify` must catch a changed or forged one."""
+async def seal_extension(ledger: Ledger, client: PrefectClient, run_id: UUID, request: dict[str, Any],
+                         extension: Extension) -> None:
+    """Seal the extension into the controller's chain as a record of its own (it moves the deadline the
+    register shows, so `--verify` must catch a changed or forged one), then show it on the run."""
     key = artifact_key("extension", extension.request_id)
     markdown = extension_markdown(extension)
     controller = str(request["controller"])
-    async with chain_lock(controller):
-        await client.create_artifact(ArtifactCreate(
-            key=key, type="markdown", flow_run_id=run_id, data=markdown,
-            description=f"Deadline extended to {extension.deadline} (GDPR Art. 12(3))"))
-        record = seal(controller, {"request": request, "extension": plain(extension)}, {key: sha256(markdown)},
-                      await chain_head(client, controller))
-        await client.create_artifact(ArtifactCreate(
-            key=artifact_key("evidence", extension.request_id), type="markdown", flow_run_id=run_id,
-            data=record_markdown(record),
-            description=f"Evidence record #{record.sequence} of {controller} (extension), sha256 {record.digest}"))
+    stored = await ledger.seal(NewRecord(controller, "extension", extension.request_id, str(run_id),
+                                         {"request": request, "extension": plain(extension),
+                                          "artifacts": {key: sha256(markdown)}}))
+    await client.create_artifact(ArtifactCreate(
+        key=key, type="markdown", flow_run_id=run_id, data=markdown,
+        description=f"Deadline extended to {extension.deadline} (GDPR Art. 12(3))"))
+    await client.create_artifact(ArtifactCreate(
+        key=artifact_key("evidence", extension.request_id), type="markdown", flow_run_id=run_id,
+        data=record_markdown(stored.sealed),
+        description=f"Evidence record #{stored.sealed.sequence} of {controller} (extension), "
+        f"sha256 {stored.sealed.digest}"))
 
 
 def run_resource(run_id: UUID, request_id: str) -> dict[str, str]:

@@ -24,8 +24,8 @@ from connectors.contract import (
     Subject,
 )
 from connectors.registry import connect
-from tasks.holds import OSLO, clocks_of
-from tasks.models import STEP_KEY, Kind, Request, SystemPlan, subject_reference
+from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
+from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import get_client, task
+from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from config.holds import Hold
 from config.policy import Policy
-from tasks.chain import Sealed, chain_head, chain_lock, record_markdown, seal
+from config.settings import Settings
+from domain.values import Evidence, Step, artifact_key
+from evidence.chain import Sealed, record_markdown
+from evidence.documents import plain, sha256
+from evidence.ledger import HELD, NewRecord, hold_row, open_ledger
+from evidence.letter import render_letter
 from tasks.deadlines import Extension, read_extension
-from tasks.documents import plain, sha256
-from tasks.letter import render_letter
-from tasks.models import Evidence, Step, artifact_key
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
            "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on")
@@ -33,19 +35,17 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def with_holds(steps: list[Step], holds: list[Hold], releases: list[str]) -> list[Step]:
-    """The steps with each processor's holds filled in: every basis, the latest day, every release run
-    (`releases[i]` is the run that releases `holds[i]`)."""
+def with_holds(steps: list[Step], holds: list[Hold]) -> list[Step]:
+    """The steps with each processor's holds filled in: every basis and the latest day (the daily
+    release-holds sweep releases each hold on its own date, from the ledger)."""
     out = []
     for step in steps:
         held = [hold for hold in holds if hold.system == step.system]
         if not held:
             out.append(step)
             continue
-        runs = list(dict.fromkeys(run for hold, run in zip(holds, releases, strict=True) if hold.system == step.system))
         out.append(Step(**{**step.__dict__, "basis": "; ".join(dict.fromkeys(h.citation for h in held)),
-                           "retain_until": max(h.retain_until for h in held),
-                           "release_run": ", ".join(runs) or None}))
+                           "retain_until": max(h.retain_until for h in held)}))
     return out
 
 
@@ -79,28 +79,31 @@ def describe(evidence: Evidence, record: Sealed | None = None, extension: Extens
 
 
 @task(name="record-evidence", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-async def record_evidence(evidence: Evidence, policy: Policy | None = None) -> str:
-    """Leave the evidence table, the member's letter and the sealed record on the run; returns the table's key.
+async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy | None = None) -> str:
+    """Seal the evidence and its holds into the ledger, then show the table, the member's letter and the
+    sealed record on the run; returns the table's key.
 
     `policy` names the chain in the letter; without it the controller's key is used.
     """
     request = evidence.request
     key = artifact_key("erasure", request.request_id)
     letter_key = artifact_key("letter", request.request_id)
-    async with get_client() as client:
-        extension = await read_extension(client, request.request_id)
+    ledger = await open_ledger(settings.ledger_url)
+    extension = await read_extension(ledger, request.request_id)
     rows = evidence_rows(evidence)
     letter = render_letter(evidence, policy.name if policy else None, extension)
-    async with chain_lock(request.controller):
-        async with get_client() as client:
-            head = await chain_head(client, request.controller)
-        record = seal(request.controller, evidence_document(evidence, extension),
-                      {key: sha256(rows), letter_key: sha256(letter)}, head)
-        await acreate_table_artifact(key=key, table=rows, description=describe(evidence, record, extension))
-        await acreate_markdown_artifact(key=letter_key, markdown=letter,
-                                        description=f"Letter to {request.subject_ref} (nb, en)")
-        await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),
-                                        markdown=record_markdown(record),
-                                        description=f"Evidence record #{record.sequence} of {request.controller}, "
-                                        f"sha256 {record.digest}")
+    held = tuple(hold_row(hold, request.request_id, request.controller, request.member_id, HELD,
+                          evidence.flow_run_id) for hold in evidence.holds)
+    stored = await ledger.seal(NewRecord(
+        request.controller, "erasure", request.request_id, evidence.flow_run_id,
+        {**evidence_document(evidence, extension), "artifacts": {key: sha256(rows), letter_key: sha256(letter)}},
+        held))
+    record = stored.sealed
+    await acreate_table_artifact(key=key, table=rows, description=describe(evidence, record, extension))
+    await acreate_markdown_artifact(key=letter_key, markdown=letter,
+                                    description=f"Letter to {request.subject_ref} (nb, en)")
+    await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),
+                                    markdown=record_markdown(record),
+                                    description=f"Evidence record #{record.sequence} of {request.controller}, "
+                                    f"sha256 {record.digest}")
     return key

@@ -1,22 +1,9 @@
-"""Tasks for legal holds: schedule each hold's release as a run of the release-holds deployment."""
+"""Legal holds at a processor: the dates its records count from; the ledger keeps the holds themselves."""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from prefect import get_client, task
-from prefect.states import Scheduled
-
-from config.deployments import TAG, controller_tag, hold_tag, request_tag
-from config.holds import Clocks, Hold
-from config.settings import Settings
+from config.holds import Clocks
 from connectors.contract import RetentionFacts, distinct_days
-from tasks.models import STEP_KEY, Request
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 def clocks_of(facts: RetentionFacts) -> Clocks:
@@ -26,36 +13,3 @@ def clocks_of(facts: RetentionFacts) -> Clocks:
                   recordings=facts.recording_dates, exclusion_ends=facts.exclusion_end_dates,
                   last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
                   last_payment=facts.last_payment_date)
-
-
-def release_time(retain_until: date) -> datetime:
-    """The first moment a hold may be released: the start of the day after its last day, in Oslo."""
-    return datetime.combine(retain_until + timedelta(days=1), time(0, 0), tzinfo=OSLO)
-
-
-def release_key(request_id: str, hold: Hold) -> str:
-    """One release run per hold and date, however often it is scheduled."""
-    return f"release:{request_id}:{hold.key}:{hold.retain_until.isoformat()}"
-
-
-def _holds_key(_: object, parameters: dict[str, Any]) -> str:
-    keys = "\n".join(release_key(parameters["request"].request_id, hold) for hold in parameters["holds"])
-    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
-    return f"{STEP_KEY}{parameters['request'].request_id}-releases-{digest}"
-
-
-@task(name="schedule-releases", cache_key_fn=_holds_key, persist_result=True, retries=2,
-      retry_delay_seconds=5)
-async def schedule_releases(request: Request, holds: list[Hold], settings: Settings) -> list[str]:
-    """Schedule a release-holds run for each hold's date; the flow run ids, in the order of the holds."""
-    async with get_client() as client:
-        deployment = await client.read_deployment_by_name(settings.release_deployment)
-        runs = [await client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"controller": request.controller, "member_id": request.member_id,
-                        "request_id": request.request_id, "system": hold.system, "rule": hold.rule},
-            state=Scheduled(scheduled_time=release_time(hold.retain_until)),
-            idempotency_key=release_key(request.request_id, hold),
-            tags=[TAG, controller_tag(request.controller), hold_tag(hold.rule), request_tag(request.request_id)],
-        ) for hold in holds]
-    return [str(run.id) for run in runs]

@@ -15,9 +15,9 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import RetentionFacts
 from connectors.registry import connect
-from tasks.holds import OSLO
+from domain.values import OSLO
+from queries.runs import resume_settled
 from tasks.retry import not_connector_error
-from tasks.runs import resume_settled
 
 
 @task(name="ask-settlement", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)

@@ -9,7 +9,6 @@ from uuid import UUID, uuid5
 
 from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterName,
@@ -28,9 +27,8 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from prefect.states import Cancelled, Crashed, Scheduled
 
 from config.deployments import ESCALATED
+from domain.values import STEP_KEY
 from prefect_compat import stored_key
-from tasks.chain import CHAIN_LOCK
-from tasks.models import STEP_KEY
 
 HEARTBEAT = "prefect.flow-run.heartbeat"
 PAGE = 200  # runs per sweep; the next sweep takes the rest
@@ -161,23 +159,3 @@ async def escalate(run_id: UUID, crashes: int, budget: int) -> str:
                payload={"crashes": crashes, "budget": budget, "reason": reason})
     get_run_logger().error("Escalated run %s: %s", current.name, reason)
     return reason
-
-
-@task(name="free-stuck-chain-locks", cache_policy=NO_CACHE)
-async def free_stuck_locks(stale_after_s: int, now: datetime | None = None) -> list[str]:
-    """Free each evidence chain's lock that has stayed taken, untouched, for over `stale_after_s`; their names."""
-    # A seal holds its lock for seconds, under a 60 s lease that Prefect takes back from a dead holder.
-    # But Prefect counts the slot before it writes the lease: a server killed between the two leaves the
-    # slot taken with no lease to expire, and every later request of that chain waits on it for ever.
-    now = now or datetime.now(UTC)
-    async with get_client() as client:
-        limits = await client.read_global_concurrency_limits(limit=PAGE)
-        stuck = [limit.name for limit in limits if limit.name.startswith(CHAIN_LOCK) and limit.active_slots
-                 and limit.updated and now - limit.updated > timedelta(seconds=stale_after_s)]
-        for name in stuck:
-            await client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
-            emit_event(event="slett.evidence.lock-freed", resource={"prefect.resource.id": f"slett.lock.{name}"},
-                       payload={"untouched_for_over_s": stale_after_s})
-            get_run_logger().warning("Freed %s: taken and untouched for over %d s, with no holder left", name,
-                                     stale_after_s)
-    return stuck

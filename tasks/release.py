@@ -1,9 +1,7 @@
-"""Tasks for a hold's release: delete what it kept at the processor, and record the release on the request."""
+"""Tasks for a hold's release: find what is due, delete what it kept at the processor, seal the outcome."""
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,37 +9,23 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import PrefectClient
 
 from config.holds import Hold, holds_for
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Releaser, Status
 from connectors.registry import connect
-from tasks.history import artifact_versions
+from domain.values import STEP_KEY, Request, SystemPlan
+from evidence.ledger import HoldState, NewRecord, open_ledger
 from tasks.holds import clocks_of
-from tasks.models import STEP_KEY, Request, SystemPlan, artifact_key
 from tasks.retry import not_connector_error
 
 
-def release_artifact_prefix(request_id: str) -> str:
-    """Where every release of a request's holds is recorded: its artifacts' keys start with this."""
-    return f"{artifact_key('release', request_id)}--"
-
-
-def release_artifact_key(request_id: str, hold_key: str) -> str:
-    """The artifact a request's hold (its processor and rule) records each release run in, as a new version."""
-    return release_artifact_prefix(request_id) + re.sub(r"[^a-z0-9-]+", "-", hold_key.lower()).strip("-")
-
-
-async def read_releases(client: PrefectClient, request_id: str) -> list[dict[str, str]]:
-    """Every release row recorded for a request's holds, oldest first: the rest of the request's evidence."""
-    rows = []
-    for artifact in await artifact_versions(client, release_artifact_prefix(request_id)):
-        data: Any = artifact.data
-        rows += [row for row in (json.loads(data) if isinstance(data, str) else data or [])
-                 if row.get("request_id") == request_id]
-    return rows
+@task(name="due-holds", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+async def due_holds(today: date, settings: Settings, controller: str | None = None,
+                    request_id: str | None = None) -> list[HoldState]:
+    """Every hold in the ledger due today (on or after its date) that is not released yet."""
+    return await (await open_ledger(settings.ledger_url)).due_holds(today, controller, request_id)
 
 
 @dataclass(frozen=True)
@@ -58,7 +42,7 @@ class Release:
     action: str
     status: str
     verified: bool | None = None
-    next_run: str | None = None
+    kept_until: date | None = None  # newer records of the rule, or the whole hold moved, kept until this day
     detail: str = ""
     records_through: date | None = None  # the release covered the rule's records dated up to this day
 
@@ -67,12 +51,15 @@ def _release_key(_: object, parameters: dict[str, Any]) -> str:
     request: Request = parameters["request"]
     hold: Hold = parameters["hold"]
     step = parameters["plan"].step
-    return f"{STEP_KEY}{request.request_id}-release-{step}-{hold.retain_until}-{hold.records_through}"
+    # A day's sweep does each release once; a release that failed is tried afresh by the next day's sweep.
+    return (f"{STEP_KEY}{request.request_id}-release-{step}-{hold.retain_until}-{hold.records_through}"
+            f"-{parameters['as_of']}")
 
 
 @task(name="release-in-system", cache_key_fn=_release_key, persist_result=True, retries=1,
       retry_condition_fn=not_connector_error)
-async def release_in_system(request: Request, plan: SystemPlan, hold: Hold, settings: Settings) -> Outcome:
+async def release_in_system(request: Request, plan: SystemPlan, hold: Hold, as_of: date,
+                            settings: Settings) -> Outcome:
     """Delete, for good, the records the hold kept: its categories, dated up to the hold's newest record."""
     if not plan.holdings.found:
         return Outcome.already_absent(plan.system, Action.RELEASE)
@@ -101,14 +88,24 @@ def left_after_release(hold: Hold, policy: Policy, found: SystemPlan) -> tuple[s
 
 
 @task(name="record-release", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-async def record_release(release: Release) -> str:
-    """Add the release to the request's evidence: a new version of the hold's release artifact; returns its key."""
-    key = release_artifact_key(release.request_id, f"{release.system}-{release.rule}")
-    row = {name: "" if value is None else ("yes" if value is True else "no" if value is False else
-                                          ", ".join(value) if isinstance(value, tuple) else str(value))
-           for name, value in release.__dict__.items()}
-    until = f", kept until {release.retain_until}" if release.retain_until else ""
-    await acreate_table_artifact(key=key, table=[row], description=(
-        f"Hold {release.rule} at {release.system} for request {release.request_id}{until}: "
-        f"{release.status} on {release.as_of}. Part of the evidence {artifact_key('erasure', release.request_id)}."))
+async def record_release(release: Release, rows: list[dict[str, Any]], flow_run_id: str,
+                         settings: Settings) -> int:
+    """Seal a hold's release (and the hold rows it writes: released, failed, review or a new date) into the
+    ledger; returns the record's place in the controller's chain."""
+    evidence = {name: value for name, value in release.__dict__.items()}
+    stored = await (await open_ledger(settings.ledger_url)).seal(NewRecord(
+        rows[0]["controller"], "release", release.request_id, flow_run_id, evidence, tuple(rows)))
+    return stored.sealed.sequence
+
+
+@task(name="show-sweep", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+async def show_sweep(today: date, releases: list[Release]) -> str:
+    """Show the sweep's outcome on its run: one row per hold it took, dates and statuses only."""
+    key = f"release-holds-{today.isoformat()}"
+    rows = [{name: "" if value is None else ("yes" if value is True else "no" if value is False else
+                                            ", ".join(value) if isinstance(value, tuple) else str(value))
+             for name, value in release.__dict__.items()} for release in releases]
+    failed = sum(1 for release in releases if release.status == "failed")
+    await acreate_table_artifact(key=key, table=rows, description=(
+        f"release-holds as of {today}: {len(releases)} due hold(s), {failed} failed. The ledger keeps the record."))
     return key

@@ -11,11 +11,13 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
+from config.settings import Settings
+from domain.values import OSLO
+from evidence.ledger import open_ledger
+from evidence.register import Entry, Register, compile_register
+from evidence.register_html import render_html
+from evidence.register_render import dumps, register_csv, register_markdown
 from tasks.deadlines import deadline_tags, run_resource, set_tags
-from tasks.holds import OSLO
-from tasks.register import Entry, Register, compile_register
-from tasks.register_html import render_html
-from tasks.register_render import dumps, register_csv, register_markdown
 
 
 def oslo_day_start(day: date | None) -> datetime | None:
@@ -40,11 +42,12 @@ def bound(text: str, end: bool = False) -> datetime:
 
 
 @task(name="compile-register", cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=5)
-async def compile_register_task(controllers_dir: Path, today: date, since: datetime | None = None,
+async def compile_register_task(settings: Settings, today: date, since: datetime | None = None,
                                 until: datetime | None = None, controller: str | None = None,
                                 verify: bool = True) -> Register:
-    """Compile the register from the Prefect API."""
-    return await compile_register(controllers_dir, today, since, until, controller, verify)
+    """Compile the register from the ledger and the Prefect API."""
+    return await compile_register(await open_ledger(settings.ledger_url), settings.controllers_dir, today, since,
+                                  until, controller, verify)
 
 
 @task(name="publish-register", cache_policy=NO_CACHE)

@@ -19,6 +19,8 @@ os.environ.update({
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "SLETT_SUBJECT_KEY": "test-subject-key-not-a-secret-0123456789",
     "SLETT_LOG_FORMAT": "json",
+    # The session's ledger: SQLite beside the session's Prefect database.
+    "SLETT_LEDGER_URL": f"sqlite:///{PREFECT_HOME}/ledger.sqlite3",
     **SQLITE_SERVER_ENV,  # the session's test server is on SQLite
 })
 for _system in SYSTEMS:

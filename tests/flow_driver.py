@@ -8,20 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from prefect import get_client
-from prefect.client.schemas.filters import (
-    DeploymentFilter,
-    DeploymentFilterName,
-    FlowRunFilter,
-    FlowRunFilterTags,
-)
 from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Scheduled
 
-from config.deployments import request_tag
 from flows.catalog import load
-from tasks.runs import step_of_key
+from queries.runs import step_of_key
 from tests.flows.conftest import Run
 
 
@@ -82,10 +75,40 @@ class Flows:
                                           "done_on": (on or date.today()).isoformat()})
         return run, steps
 
-    async def release(self, scheduled: FlowRun, as_of: date) -> Run:
-        """Run a scheduled release-holds run's parameters here, now, as of a day (the clock a worker injects)."""
-        # The scheduled run itself would wait for its start time (Prefect's orchestration holds it back).
-        return await self.start("release-holds", {**scheduled.parameters, "as_of": as_of.isoformat()})
+    async def release(self, held: Held, as_of: date) -> ReleaseRun:
+        """Run the release-holds sweep here, now, as of a day (the clock a worker injects), narrowed to one
+        request's processor and rule: the session's ledger holds every test's holds."""
+        run = await self.start("release-holds", {"as_of": as_of.isoformat(), "request_id": held.request_id,
+                                                 "system": held.system, "rule": held.rule})
+        return ReleaseRun(run.flow_run, run.state, held)
+
+
+@dataclass(frozen=True)
+class Held:
+    """One request's holds under one processor and rule, as the ledger has them."""
+
+    request_id: str
+    system: str
+    rule: str
+    retain_until: date
+
+    @property
+    def key(self) -> str:
+        """"<system>-<rule>", as the release outcome names it."""
+        return f"{self.system}-{self.rule}"
+
+
+@dataclass
+class ReleaseRun(Run):
+    """A release-holds run narrowed to one request's processor and rule."""
+
+    held: Held
+
+    async def result(self) -> Any:
+        """What the sweep did with the held records: released, held_again, review, already_absent, or
+        "nothing due"."""
+        done: dict[str, str] = await self.state.result()
+        return done.get(f"{self.held.request_id}:{self.held.key}", "nothing due")
 
 
 def pause_key(run: Run) -> str:
@@ -93,11 +116,15 @@ def pause_key(run: Run) -> str:
     return str(run.state.state_details.pause_key or "")
 
 
-async def release_runs(request_id: str) -> dict[str, FlowRun]:
-    """The release-holds runs scheduled for a request, by "<system>-<rule>", newest last."""
-    async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[request_tag(request_id)])),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["release-holds"])))
-    return {f"{r.parameters['system']}-{r.parameters['rule']}": r
-            for r in sorted(runs, key=lambda r: str(r.created))}
+async def release_runs(request_id: str) -> dict[str, Held]:
+    """A request's open holds in the ledger by "<system>-<rule>", at the rule's soonest open date."""
+    from config.settings import load_settings
+    from evidence.ledger import RELEASED, open_ledger
+
+    ledger = await open_ledger(load_settings().ledger_url)
+    found: dict[str, Held] = {}
+    for state in await ledger.hold_states([request_id]):
+        held = Held(request_id, state.hold.system, state.hold.rule, state.hold.retain_until)
+        if state.status != RELEASED and held.key not in found:
+            found[held.key] = held
+    return found

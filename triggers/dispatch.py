@@ -37,9 +37,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
 from config.deployments import member_tag, webhook_tag
+from domain.values import subject_reference
 from prefect_compat import sharing_client
-from tasks.models import subject_reference
-from tasks.runs import erasure_runs, member_runs, settle, start_erasure
+from queries.runs import erasure_runs, member_runs, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
@@ -164,7 +164,7 @@ class PrefectDispatcher:
             # Prefect's client retries with growing waits; the sender retries too, so give up early.
             async with asyncio.timeout(self.timeout_s), self._gate:
                 # One client for every delivery (a new one costs tens of ms): within this context
-                # tasks/runs.py's get_client() hands out this client.
+                # queries/runs.py's get_client() hands out this client.
                 with sharing_client(await self._connected()):
                     yield
         except (httpx.TransportError, TimeoutError) as error:

@@ -6,6 +6,11 @@ import argparse
 import asyncio
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evidence.chain import ChainReport
+    from evidence.ledger import Ledger
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recompute every evidence chain and name the first request whose evidence changed")
 
 
+async def open_ledger_of_settings() -> Ledger:
+    """The ledger the settings name (SLETT_LEDGER_URL)."""
+    from config.settings import load_settings
+    from evidence.ledger import open_ledger
+
+    # The subject key only makes references; reading the ledger needs none.
+    return await open_ledger(load_settings(subject_key="not-used-for-reading-evidence").ledger_url)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print what was asked for, from the Prefect API."""
+    """Print what was asked for, from the ledger (and the Prefect API for runs still in flight)."""
     request_id = args.request_id or args.request_option
     if args.verify:
         return verify(args.controller)
@@ -33,24 +47,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def one_request(request_id: str) -> int:
-    """Print the request's newest evidence table."""
+    """Print the request's evidence as the ledger sealed it: each processor's step, then each hold's state."""
     from cli.demo import table
-    from cli.runs import evidence_rows
+    from evidence.ledger import HoldState, StoredRecord
 
-    rows = asyncio.run(evidence_rows(request_id))
-    print(table(rows) if rows else f"no evidence for request {request_id}")
-    return 0 if rows else 1
+    async def read() -> tuple[list[StoredRecord], list[HoldState]]:
+        ledger = await open_ledger_of_settings()
+        return await ledger.records(request_id=request_id), await ledger.hold_states([request_id])
+
+    stored, holds = asyncio.run(read())
+    erasures = [r for r in stored if r.kind == "erasure"]
+    if not erasures:
+        print(f"no evidence for request {request_id}")
+        return 1
+    print(table(erasures[-1].sealed.body["evidence"]["steps"]))
+    if holds:
+        print()
+        print(table([{"system": h.hold.system, "rule": h.hold.rule, "retain_until": h.hold.retain_until.isoformat(),
+                      "status": h.status, "detail": h.detail} for h in holds],
+                    ("system", "rule", "retain_until", "status", "detail")))
+    return 0
 
 
 def verify(controller: str | None) -> int:
     """Print each controller's chain: intact, or the first request whose evidence was changed."""
-    from tasks.chain import verify as verify_chains
-
-    reports = asyncio.run(verify_chains(controller))
+    reports = asyncio.run(_verify(controller))
     for report in reports:
+        vacuumed = f"; {report.vacuumed} of their runs vacuumed from Prefect" if report.vacuumed else ""
         if report.intact:
             print(f"{report.controller}: {report.records} evidence records, chain intact; "
-                  f"head #{report.head_sequence} sha256 {report.head_digest}")
+                  f"head #{report.head_sequence} sha256 {report.head_digest}{vacuumed}")
             continue
         first = report.problems[0]
         print(f"{report.controller}: CHANGED: request {first.request_id}{_record(first.sequence)}: {first.reason}")
@@ -61,6 +87,18 @@ def verify(controller: str | None) -> int:
     return 0 if all(report.intact for report in reports) else 1
 
 
+async def _verify(controller: str | None) -> list[ChainReport]:
+    """The ledger's chains verified, each record's run looked up in Prefect."""
+    from prefect import get_client
+
+    from evidence.verify import verify_ledger
+    from queries.history import existing_runs
+
+    ledger = await open_ledger_of_settings()
+    async with get_client() as client:
+        return await verify_ledger(ledger, lambda ids: existing_runs(client, ids), controller)
+
+
 def _record(sequence: int) -> str:
     """Where in the chain a problem is; nowhere for an artifact that no record seals."""
     return f" (record #{sequence})" if sequence else ""
@@ -69,16 +107,20 @@ def _record(sequence: int) -> str:
 def register(args: argparse.Namespace) -> int:
     """Compile the register and print it, or write it to --out."""
     from cli.commands.record_of_processing import policies_dir
-    from tasks.holds import OSLO
-    from tasks.register import compile_register
-    from tasks.register_html import render_html
-    from tasks.register_render import dumps, register_csv
+    from domain.values import OSLO
+    from evidence.register import Register, compile_register
+    from evidence.register_html import render_html
+    from evidence.register_render import dumps, register_csv
     from tasks.report import bound
 
     since = bound(args.since) if args.since else None
     until = bound(args.until, end=True) if args.until else None
     today = args.today or datetime.now(OSLO).date()
-    compiled = asyncio.run(compile_register(policies_dir(), today, since, until, args.controller))
+    async def compile_() -> Register:
+        return await compile_register(await open_ledger_of_settings(), policies_dir(), today, since, until,
+                                      args.controller)
+
+    compiled = asyncio.run(compile_())
     text = {"json": lambda: dumps(compiled) + "\n", "csv": lambda: register_csv(compiled),
             "html": lambda: render_html(compiled)}[args.format]()
     if args.out:

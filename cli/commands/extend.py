@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.deadlines import Extension
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,12 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Extend the request's deadline by two months (GDPR Art. 12(3)) and record why on its run."""
+    from cli.commands.evidence import open_ledger_of_settings
+    from domain.values import OSLO, artifact_key
     from tasks.deadlines import ExtensionRefused, extend_request
-    from tasks.holds import OSLO
-    from tasks.models import artifact_key
+
+    async def extend() -> Extension:
+        ledger = await open_ledger_of_settings()
+        return await extend_request(ledger, args.request_id, args.reason, args.by, datetime.now(OSLO).date())
 
     try:
-        extension = asyncio.run(extend_request(args.request_id, args.reason, args.by, datetime.now(OSLO).date()))
+        extension = asyncio.run(extend())
     except ExtensionRefused as refused:
         print(f"not extended: {refused}")
         return 1

@@ -1,34 +1,40 @@
-"""Reading a request's release runs and its release evidence, for tests that release holds date by date."""
+"""Reading a request's holds and releases in the ledger, for tests that release holds date by date."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
-from prefect import get_client
-from prefect.client.schemas.filters import (
-    DeploymentFilter,
-    DeploymentFilterName,
-    FlowRunFilter,
-    FlowRunFilterTags,
-)
-from prefect.client.schemas.objects import FlowRun
-
-from config.deployments import request_tag
-from tasks.holds import OSLO
-from tasks.release import read_releases
+from config.settings import load_settings
+from domain.values import OSLO
+from evidence.ledger import RELEASED, open_ledger
+from tests.flow_driver import Held
 
 
-async def runs_by_start(request_id: str, key: str) -> dict[datetime, FlowRun]:
-    """A request's release runs for one processor and rule ("exceline-bookkeeping"), by the moment each starts."""
-    async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[request_tag(request_id)])),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["release-holds"])))
-    return {r.expected_start_time.astimezone(OSLO): r for r in runs
-            if f"{r.parameters['system']}-{r.parameters['rule']}" == key and r.expected_start_time}
+def release_time(retain_until: date) -> datetime:
+    """The first moment the daily sweep releases a hold: the start of its own date in Oslo (due on its date)."""
+    return datetime.combine(retain_until, time(0, 0), tzinfo=OSLO)
+
+
+async def runs_by_start(request_id: str, key: str) -> dict[datetime, Held]:
+    """A request's open holds under one processor and rule ("exceline-bookkeeping"), by the moment each is due."""
+    ledger = await open_ledger(load_settings().ledger_url)
+    return {release_time(s.hold.retain_until): Held(request_id, s.hold.system, s.hold.rule, s.hold.retain_until)
+            for s in await ledger.hold_states([request_id])
+            if f"{s.hold.system}-{s.hold.rule}" == key and s.status != RELEASED}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 async def releases_of(request_id: str) -> list[dict[str, str]]:
-    """Every release row in a request's evidence, oldest first."""
-    async with get_client() as client:
-        return await read_releases(client, request_id)
+    """Every release sealed for a request's holds, oldest first, each value as text."""
+    ledger = await open_ledger(load_settings().ledger_url)
+    return [{name: _cell(value) for name, value in r.sealed.body["evidence"].items()}
+            for r in await ledger.records(request_id=request_id) if r.kind == "release"]

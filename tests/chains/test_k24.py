@@ -35,7 +35,7 @@ async def test_k24_keeps_physica_and_eziteq_journals(sandbox, flows):
     scheduled = await release_runs(run.flow_run.parameters["request_id"])
 
     for key in ("physica-journal", "eziteq-journal"):
-        review = await flows.release(scheduled[key], holds[key].retain_until + timedelta(days=1))
+        review = await flows.release(scheduled[key], holds[key].retain_until)
         assert "review" == await review.result()
 
     assert (notes, True) == (len(record.journal_notes), patient.patient_id in sandbox.physica.patients)
@@ -85,8 +85,8 @@ async def test_k24_keeps_the_membership_contract_restricted_for_three_and_a_half
     assert (date(2030, 6, 30), [True]) == (contract.retain_until, [c["restricted"] for c in record.contracts])
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["eziteq-contract"]
 
-    kept = await flows.release(scheduled, contract.retain_until)
-    assert ("rescheduled", 1) == (await kept.result(), len(record.contracts))
-    gone = await flows.release(scheduled, contract.retain_until + timedelta(days=1))
+    kept = await flows.release(scheduled, contract.retain_until - timedelta(days=1))
+    assert ("nothing due", 1) == (await kept.result(), len(record.contracts))
+    gone = await flows.release(scheduled, contract.retain_until)
 
-    assert ("done", []) == (await gone.result(), record.contracts)
+    assert ("released", []) == (await gone.result(), record.contracts)

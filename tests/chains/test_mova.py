@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from config.dates import add_months, footage_last_day, journal_review_day
+from domain.values import OSLO
 from sandbox.exceline_records import add_record
-from tasks.holds import OSLO, release_time
-from tasks.release import release_artifact_key
-from tests.chains.releases import runs_by_start
+from tests.chains.releases import release_time, releases_of, runs_by_start
 from tests.flow_driver import release_runs
 
 
@@ -52,12 +51,12 @@ async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artif
                                                                                    journal.review_only)
     scheduled = (await release_runs(f"mova-journal-{member.member_id}"))["physica-journal"]
 
-    review = await flows.release(scheduled, journal.retain_until + timedelta(days=1))
+    review = await flows.release(scheduled, journal.retain_until)
 
     assert "review" == await review.result()
     assert patient.patient_id in sandbox.physica.patients
     assert "physica" not in {c.system for c in sandbox.applied_calls(member.member_id) if c.action != "restrict"}
-    [row] = await artifacts(release_artifact_key(f"mova-journal-{member.member_id}", "physica-journal"))
+    [row] = await releases_of(f"mova-journal-{member.member_id}")
     assert ("manual", "review") == (row["status"], row["action"])
 
 
@@ -75,12 +74,12 @@ async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, f
     assert footage_last_day(recorded) == recorded + timedelta(days=6) == camera.retain_until
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-camera"]
 
-    kept = await flows.release(scheduled, recorded + timedelta(days=6))
-    assert ("rescheduled", [True]) == (await kept.result(), [r["restricted"] for r in record.records["camera"]])
+    kept = await flows.release(scheduled, recorded + timedelta(days=5))
+    assert ("nothing due", [True]) == (await kept.result(), [r["restricted"] for r in record.records["camera"]])
 
-    gone = await flows.release(scheduled, recorded + timedelta(days=7))
+    gone = await flows.release(scheduled, recorded + timedelta(days=6))
 
-    assert "done" == await gone.result()
+    assert "released" == await gone.result()
     assert "camera" not in record.records
 
 
@@ -101,13 +100,14 @@ async def test_mova_deletes_older_footage_at_its_own_date_while_newer_footage_wa
     runs = await runs_by_start(run.flow_run.parameters["request_id"], "exceline-camera")
     first, second = (runs[release_time(h.retain_until)] for h in holds)
 
-    gone = await flows.release(first, older + timedelta(days=7))
+    gone = await flows.release(first, older + timedelta(days=6))
 
-    assert ("done", [newer.isoformat()]) == (await gone.result(), [r["recordedOn"] for r in record.records["camera"]])
-    kept = await flows.release(second, newer + timedelta(days=6))
-    assert ("rescheduled", 1) == (await kept.result(), len(record.records["camera"]))
-    last = await flows.release(second, newer + timedelta(days=7))
-    assert ("done", False) == (await last.result(), "camera" in record.records)
+    assert ("released", [newer.isoformat()]) == (await gone.result(),
+                                                 [r["recordedOn"] for r in record.records["camera"]])
+    kept = await flows.release(second, newer + timedelta(days=5))
+    assert ("nothing due", 1) == (await kept.result(), len(record.records["camera"]))
+    last = await flows.release(second, newer + timedelta(days=6))
+    assert ("released", False) == (await last.result(), "camera" in record.records)
 
 
 async def test_mova_notifies_the_debt_collector_of_a_claim_in_collection(sandbox, flows):
@@ -143,10 +143,10 @@ async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(s
     assert (ends, True) == (exclusion.retain_until, record.anonymised)
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-exclusion"]
 
-    kept = await flows.release(scheduled, ends)
-    assert ("rescheduled", 1) == (await kept.result(), len(record.records["exclusions"]))
+    kept = await flows.release(scheduled, ends - timedelta(days=1))
+    assert ("nothing due", 1) == (await kept.result(), len(record.records["exclusions"]))
 
-    gone = await flows.release(scheduled, ends + timedelta(days=1))
+    gone = await flows.release(scheduled, ends)
 
-    assert "done" == await gone.result()
+    assert "released" == await gone.result()
     assert "exclusions" not in record.records

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from config.dates import add_months, bookkeeping_last_day, purchase_last_day
+from domain.values import OSLO
 from sandbox.exceline_records import add_record
-from tasks.holds import OSLO, release_time
-from tests.chains.releases import releases_of, runs_by_start
+from tests.chains.releases import release_time, releases_of, runs_by_start
 from tests.flow_driver import release_runs
 
 PURCHASED = date(2026, 3, 14)
@@ -64,17 +64,17 @@ async def test_spenst_deletes_purchase_data_after_2_years(sandbox, flows):
     assert {release_time(older.retain_until), release_time(newer.retain_until)} == set(runs)
     first, second = runs[release_time(older.retain_until)], runs[release_time(newer.retain_until)]
 
-    early = await flows.release(first, older.retain_until)
-    assert ("rescheduled", 2) == (await early.result(), len(record.records["purchases"]))
-    due = await flows.release(first, older.retain_until + timedelta(days=1))
-    assert ("done", [PURCHASED.isoformat()]) == (await due.result(),
+    early = await flows.release(first, older.retain_until - timedelta(days=1))
+    assert ("nothing due", 2) == (await early.result(), len(record.records["purchases"]))
+    due = await flows.release(first, older.retain_until)
+    assert ("released", [PURCHASED.isoformat()]) == (await due.result(),
                                                  [r["purchasedOn"] for r in record.records["purchases"]])
-    kept = await flows.release(second, newer.retain_until)
-    assert ("rescheduled", 1) == (await kept.result(), len(record.records["purchases"]))
+    kept = await flows.release(second, newer.retain_until - timedelta(days=1))
+    assert ("nothing due", 1) == (await kept.result(), len(record.records["purchases"]))
 
-    last = await flows.release(second, newer.retain_until + timedelta(days=1))
+    last = await flows.release(second, newer.retain_until)
 
-    assert "done" == await last.result()
+    assert "released" == await last.result()
     assert "purchases" not in record.records
     assert 12 == len(record.invoices)  # bookkeeping keeps the invoices for years more
     erased = [r for r in await releases_of(request_id) if r["status"] == "erased"]
@@ -107,12 +107,12 @@ async def test_spenst_keeps_bookkeeping_5_years(sandbox, flows):
     for key in ("exceline-bookkeeping", "nets-bookkeeping"):
         runs = await runs_by_start(request_id, key)
         first, second = runs[release_time(date(2030, 12, 31))], runs[release_time(date(2031, 12, 31))]
-        kept = await flows.release(first, date(2030, 12, 31))
-        assert ("rescheduled", 12) == (await kept.result(), kept_entries(sandbox, member, key))
-        older = await flows.release(first, date(2031, 1, 1))
-        assert ("done", 1) == (await older.result(), kept_entries(sandbox, member, key))
-        newer = await flows.release(second, date(2032, 1, 1))
-        assert ("done", 0) == (await newer.result(), kept_entries(sandbox, member, key))
+        kept = await flows.release(first, date(2030, 12, 30))
+        assert ("nothing due", 12) == (await kept.result(), kept_entries(sandbox, member, key))
+        older = await flows.release(first, date(2030, 12, 31))
+        assert ("released", 1) == (await older.result(), kept_entries(sandbox, member, key))
+        newer = await flows.release(second, date(2031, 12, 31))
+        assert ("released", 0) == (await newer.result(), kept_entries(sandbox, member, key))
 
 
 def kept_entries(sandbox, member, key: str) -> int:
@@ -137,8 +137,8 @@ async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flow
     assert ([True], True) == ([c["restricted"] for c in record.records["contracts"]], record.anonymised)
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-contract"]
 
-    kept = await flows.release(scheduled, contract.retain_until)
-    assert ("rescheduled", 1) == (await kept.result(), len(record.records["contracts"]))
-    gone = await flows.release(scheduled, contract.retain_until + timedelta(days=1))
+    kept = await flows.release(scheduled, contract.retain_until - timedelta(days=1))
+    assert ("nothing due", 1) == (await kept.result(), len(record.records["contracts"]))
+    gone = await flows.release(scheduled, contract.retain_until)
 
-    assert ("done", False) == (await gone.result(), "contracts" in record.records)
+    assert ("released", False) == (await gone.result(), "contracts" in record.records)

@@ -10,10 +10,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from config.dates import bookkeeping_last_day, withdrawal_last_day
+from domain.values import OSLO, artifact_key
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
-from tasks.holds import OSLO
-from tasks.models import artifact_key
 from tests.flow_driver import release_runs
 
 
@@ -71,12 +70,12 @@ async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_h
     assert (withdrawal_last_day(paid_on), "true") == (withdrawal.retain_until, customer["metadata"]["gdpr_restricted"])
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["stripe-withdrawal"]
 
-    early = await flows.release(scheduled, paid_on + timedelta(days=14))
-    assert ("rescheduled", True) == (await early.result(), customer["id"] in sandbox.stripe.customers)
+    early = await flows.release(scheduled, paid_on + timedelta(days=13))
+    assert ("nothing due", True) == (await early.result(), customer["id"] in sandbox.stripe.customers)
 
-    due = await flows.release(scheduled, paid_on + timedelta(days=15))
+    due = await flows.release(scheduled, paid_on + timedelta(days=14))
 
-    assert "done" == await due.result()
+    assert "released" == await due.result()
     assert customer["id"] not in sandbox.stripe.customers
 
 
@@ -106,11 +105,12 @@ async def test_vekstly_keeps_payment_records_for_bookkeeping_after_the_stripe_cu
     assert f"{last_day:%d.%m.%Y}" in letter and "bokføringsloven § 13" in letter
     scheduled = (await release_runs(request_id))["stripe-bookkeeping"]
 
-    kept = await flows.release(scheduled, last_day)
-    assert ("rescheduled", member.email) == (await kept.result(), charge["billing_details"]["email"])
-    gone = await flows.release(scheduled, last_day + timedelta(days=1))
+    kept = await flows.release(scheduled, last_day - timedelta(days=1))
+    assert ("nothing due", member.email) == (await kept.result(), charge["billing_details"]["email"])
+    gone = await flows.release(scheduled, last_day)
 
-    assert ("done", "[redacted]", {}) == (await gone.result(), charge["billing_details"]["email"], charge["metadata"])
+    assert ("released", "[redacted]", {}) == (await gone.result(), charge["billing_details"]["email"],
+                                              charge["metadata"])
 
 
 async def letter_of(request_id: str) -> str:

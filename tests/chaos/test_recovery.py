@@ -11,7 +11,6 @@ from uuid import uuid4
 import pytest
 import yaml
 from prefect import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.events import emit_event
@@ -25,8 +24,7 @@ from config.deployments import ESCALATED
 from config.settings import PROJECT_ROOT
 from flows.recover_crashed import recover_crashed
 from sandbox.journal import Call
-from tasks.chain import CHAIN_LOCK, chain_lock
-from tasks.recovery import HEARTBEAT, free_stuck_locks, mark_crashed, silent
+from tasks.recovery import HEARTBEAT, mark_crashed, silent
 from tests.flows.conftest import execute
 
 pytestmark = pytest.mark.slow
@@ -182,41 +180,6 @@ async def steps_recorded(run: FlowRun, timeout_s: float = 30) -> None:
                 return
             await asyncio.sleep(0.2)
     raise AssertionError("the run's steps never reached the server")
-
-
-async def leave_lock_taken(controller: str) -> str:
-    """A chain lock whose slot is counted with no lease behind it, as a server killed mid-acquire leaves it."""
-    async with chain_lock(controller):
-        pass  # makes the limit
-    name = f"{CHAIN_LOCK}{controller}"
-    async with get_client() as client:
-        await client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=1))
-    return name
-
-
-async def slots_taken(name: str) -> int:
-    async with get_client() as client:
-        return (await client.read_global_concurrency_limit_by_name(name)).active_slots
-
-
-async def test_an_evidence_lock_left_taken_with_no_holder_is_freed_by_the_sweep(deployments):
-    """A chain lock taken and untouched for longer than allowed is freed, so that chain's requests seal again."""
-    name = await leave_lock_taken(f"leak{uuid4().hex[:6]}")
-
-    freed = await free_stuck_locks(300, now=datetime.now(UTC) + timedelta(minutes=6))
-
-    assert name in freed
-    assert 0 == await slots_taken(name)
-
-
-async def test_an_evidence_lock_held_for_less_than_allowed_is_left_alone(deployments):
-    """A lock taken moments ago may belong to a seal in progress: the sweep leaves it taken."""
-    name = await leave_lock_taken(f"held{uuid4().hex[:6]}")
-
-    freed = await free_stuck_locks(300)
-
-    assert name not in freed
-    assert 1 == await slots_taken(name)
 
 
 async def test_a_run_with_a_recent_heartbeat_is_not_silent(deployments):

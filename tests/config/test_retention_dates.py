@@ -21,7 +21,8 @@ from config.holds import Clocks, Hold, holds_for
 from config.policy import Policy, load_policy
 from connectors.contract import distinct_days
 from connectors.registry import known_systems
-from tasks.holds import OSLO, release_time
+from domain.values import OSLO
+from tests.chains.releases import release_time
 from tests.config.test_policy import CONTROLLERS
 
 days = st.dates(min_value=date(1950, 1, 1), max_value=date(2150, 12, 31))
@@ -64,7 +65,7 @@ def covering(holds: list[Hold], day: date) -> Hold:
 
 
 def released_on(hold: Hold) -> date:
-    """The day the hold's release run starts (00:00 Oslo)."""
+    """The day the daily sweep releases the hold: its own date (due on it, not the day after)."""
     return release_time(hold.retain_until).date()
 
 
@@ -81,7 +82,7 @@ def test_no_bookkeeping_entry_is_released_before_five_years_after_its_financial_
     for entry in entries:
         hold = covering(holds, entry)
         year_ended = financial_year_end(entry, year_end)
-        assert add_years(year_ended, 5) < released_on(hold) == hold.retain_until + timedelta(days=1)
+        assert add_years(year_ended, 5) <= released_on(hold) == hold.retain_until
         assert hold.retain_until == financial_year_end(hold.retain_until, year_end)
         assert hold.retain_until <= add_years(year_ended, 5) + timedelta(days=1)
 
@@ -96,18 +97,18 @@ def test_no_contract_is_released_before_three_and_a_half_years_after_the_year_it
     for day in ended:
         year_ended = financial_year_end(day, policy.financial_year_end)
         least = add_months(year_ended, 60 if policy.controller == "spenst" else 42)
-        assert least < released_on(covering(holds, day)) <= least + timedelta(days=1)
+        assert least <= released_on(covering(holds, day)) <= least + timedelta(days=1)
 
 
 @given(st.lists(days, min_size=1, max_size=6))
-def test_spenst_deletes_each_purchase_the_day_after_its_second_year(purchases):
-    """Spenst: "Kjøpsdata slettes etter 2 år": each purchase, old or new, is deleted the day after it has been
-    kept two years, not when the newest purchase has."""
+def test_spenst_deletes_each_purchase_on_the_day_it_has_been_kept_two_years(purchases):
+    """Spenst: "Kjøpsdata slettes etter 2 år": each purchase, old or new, is deleted on the day it has been
+    kept two years (the sweep takes a hold on its date), not when the newest purchase has."""
     holds = [h for h in holds_for(CHAINS["spenst"], "exceline", Clocks(purchases=distinct_days(purchases)))
              if h.rule == "purchases"]
 
     for purchased in purchases:
-        assert add_years(purchased, 2) + timedelta(days=1) == released_on(covering(holds, purchased))
+        assert add_years(purchased, 2) == released_on(covering(holds, purchased))
 
 
 @given(st.lists(days, min_size=1, max_size=8))
@@ -123,32 +124,32 @@ def test_mova_footage_is_gone_within_a_week_of_its_own_recording(recordings):
 
 @given(st.lists(days, min_size=1, max_size=4))
 def test_mova_deletes_each_exclusion_record_once_its_exclusion_is_over(ends):
-    """MOVA: "slettes etter at en eventuell utestengelsesperiode er over": kept through its last day, deleted the
-    day after."""
+    """MOVA: "slettes etter at en eventuell utestengelsesperiode er over": the hold's date is the exclusion's last
+    day, and the sweep takes it on that day."""
     holds = [h for h in holds_for(CHAINS["mova"], "exceline", Clocks(exclusion_ends=distinct_days(ends)))
              if h.rule == "exclusion"]
 
     for last_day in ends:
-        assert last_day + timedelta(days=1) == released_on(covering(holds, last_day))
+        assert last_day == released_on(covering(holds, last_day))
 
 
 @given(days)
 def test_stripe_keeps_the_customer_until_the_withdrawal_period_has_run_out(paid):
-    """Vekstly, angrerettloven: the withdrawal may be used through the 14th day after payment, so the customer
-    is kept through it and its release starts the day after."""
+    """Vekstly, angrerettloven: the hold's date is the 14th day after payment, and the sweep takes it on that
+    day."""
     [hold] = [h for h in holds_for(CHAINS["vekstly"], "stripe", Clocks(last_payment=paid)) if h.rule == "withdrawal"]
 
-    assert paid + timedelta(days=15) == released_on(hold)
+    assert paid + timedelta(days=14) == released_on(hold)
 
 
 @given(days, st.sampled_from(holders("gdpr-17-3-e")))
 def test_a_settled_claim_is_kept_for_the_limitation_period_from_its_due_date(due, holder):
     """Foreldelsesloven §§ 2-3: a claim's record is kept three years from the day payment could be demanded;
-    its release starts the day after."""
+    the sweep releases it on that date."""
     policy, key = holder
     [hold] = [h for h in holds_for(policy, key, Clocks(claim_due=due)) if h.rule == "claim"]
 
-    assert add_years(due, 3) + timedelta(days=1) == released_on(hold)
+    assert add_years(due, 3) == released_on(hold)
 
 
 @given(days, st.integers(0, 24))

@@ -18,13 +18,20 @@ from prefect import get_client
 from prefect.states import Cancelled, Suspended
 
 from config.dates import gdpr_deadline
+from config.settings import load_settings
 from connectors.http import use_transports
+from evidence.ledger import Ledger, open_ledger
 from flows.manual_steps import confirmation_key
 from sandbox.world import Sandbox
 from tasks.deadlines import Extension, extend_request
 from tests.flows.conftest import Run, execute
 
 EXTENSION_REASON = "many processors to coordinate during the holiday season"
+
+
+async def session_ledger() -> Ledger:
+    """The ledger the session's flows write (SLETT_LEDGER_URL of tests/conftest.py)."""
+    return await open_ledger(load_settings().ledger_url)
 
 
 @dataclass
@@ -96,7 +103,8 @@ async def scenario(deployments: dict[str, UUID]) -> AsyncIterator[Scenario]:
         # As a run waiting at a manual step is: suspended with its form until a person confirms in the UI.
         await client.set_flow_run_state(person.id, Suspended(pause_key=confirmation_key("credicare")), force=True)
     queued = await create(deployment, "M1001", ids["queued"])
-    extension = await extend_request(ids["settlement"], EXTENSION_REASON, "test dpo", started.date())
+    extension = await extend_request(await session_ledger(), ids["settlement"], EXTENSION_REASON, "test dpo",
+                                     started.date())
     assert ("COMPLETED", "SUSPENDED", "FAILED") == (done.state_name, settlement.state_name, failed.state_name)
     yield Scenario(started, datetime.now(UTC), done, settlement, failed, person.id, queued.id, ids, extension,
                    world.all_personal_values())

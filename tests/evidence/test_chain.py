@@ -1,4 +1,4 @@
-"""The evidence chain, without Prefect: sealing, and naming the first request whose evidence changed."""
+"""The evidence chain, without a database: sealing, and naming the first request whose evidence changed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tasks.chain import GENESIS, Problem, Sealed, seal, verify_chain
-from tasks.documents import canonical_json, sha256
+from evidence.chain import GENESIS, Sealed, seal, verify_chain
+from evidence.documents import canonical_json, sha256
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -24,13 +24,10 @@ def chain(*request_ids: str) -> list[Sealed]:
     records: list[Sealed] = []
     for n, request_id in enumerate(request_ids):
         head = records[-1] if records else None
-        record = seal("demo", evidence(request_id), {f"erasure-{request_id}": "t" * 64}, head)
+        record = seal("demo", {"request_id": request_id, "evidence": evidence(request_id)},
+                      (head.sequence, head.digest) if head else None)
         records.append(Sealed(record.body, record.digest, T0 + timedelta(seconds=n)))
     return records
-
-
-def current(records: list[Sealed]) -> dict[str, str]:
-    return {key: digest for r in records for key, digest in r.body["artifacts"].items()}
 
 
 def altered(record: Sealed, reseal: bool = False, created: datetime | None = None) -> Sealed:
@@ -59,10 +56,10 @@ def test_canonical_json_ignores_key_order():
 
 
 def test_an_untouched_chain_verifies():
-    """Records sealed in order, with their artifacts unchanged, verify with no problem."""
+    """Records sealed in order verify with no problem."""
     records = chain("r1", "r2", "r3")
 
-    report = verify_chain("demo", records, current(records))
+    report = verify_chain("demo", records)
 
     assert (True, 3, 3, records[-1].digest) == (report.intact, report.records, report.head_sequence,
                                                 report.head_digest)
@@ -73,7 +70,7 @@ def test_evidence_changed_in_place_is_named():
     records = chain("r1", "r2", "r3")
     records[1] = altered(records[1])
 
-    report = verify_chain("demo", records, current(records))
+    report = verify_chain("demo", records)
 
     assert ("r2", 2) == first(report)
     assert 1 == len(report.problems)
@@ -85,7 +82,7 @@ def test_evidence_changed_and_sealed_again_is_named_by_the_next_record():
     records = chain("r1", "r2", "r3")
     records[1] = altered(records[1], reseal=True)
 
-    report = verify_chain("demo", records, current(records))
+    report = verify_chain("demo", records)
 
     assert ("r2", 2) == first(report)
     assert "sealed again" in report.problems[0].reason
@@ -96,7 +93,7 @@ def test_altered_new_version_is_named():
     records = chain("r1", "r2", "r3")
     forged = altered(records[0], reseal=True, created=T0 + timedelta(minutes=5))
 
-    report = verify_chain("demo", [*records, forged], current(records))
+    report = verify_chain("demo", [*records, forged])
 
     assert ("r1", 1) == first(report)
     assert "not a sealed record" in report.problems[0].reason
@@ -106,21 +103,10 @@ def test_removed_record_is_reported_where_the_chain_resumes():
     """A deleted record leaves a gap: the record after it is named with the missing number."""
     records = chain("r1", "r2", "r3")
 
-    report = verify_chain("demo", [records[0], records[2]], current(records))
+    report = verify_chain("demo", [records[0], records[2]])
 
     assert ("r3", 3) == first(report)
     assert "record #2 before it is missing (deleted)" == report.problems[0].reason
-
-
-def test_changed_table_is_named():
-    """A table artifact whose newest version differs from what the evidence sealed names its request."""
-    records = chain("r1", "r2")
-    artifacts = current(records) | {"erasure-r1": "x" * 64}
-
-    report = verify_chain("demo", records, artifacts)
-
-    assert ("r1", 1) == first(report)
-    assert "erasure-r1 was changed" in report.problems[0].reason
 
 
 def test_the_first_of_several_changes_is_named_first():
@@ -129,40 +115,23 @@ def test_the_first_of_several_changes_is_named_first():
     records[3] = altered(records[3])
     records[1] = altered(records[1])
 
-    report = verify_chain("demo", records, current(records))
+    report = verify_chain("demo", records)
 
     assert ["r2", "r4"] == [p.request_id for p in report.problems]
 
 
 def test_evidence_artifact_without_a_record_is_named():
     """An evidence artifact whose record was replaced by anything else cannot verify; its request is named."""
-    report = verify_chain("(unreadable)", [Sealed.unreadable("evidence-r9", T0)], {})
+    report = verify_chain("(unreadable)", [Sealed.unreadable("evidence-r9", T0)])
 
-    assert [("r9", "its evidence artifact holds no sealed record")] == [(p.request_id, p.reason)
+    assert [("r9", "its evidence holds no sealed record")] == [(p.request_id, p.reason)
                                                                         for p in report.problems]
 
 
-def test_a_table_is_checked_against_the_last_record_that_sealed_it():
-    """A request's table changed after a later record of the same request (its extension) sealed only the
-    extension is still caught: each artifact is checked against the last record that sealed it."""
-    records = chain("r1", "r2")
-    extension = seal("demo", {"request": {"request_id": "r1"}, "extension": {"reason": "x"}},
-                     {"extension-r1": "e" * 64}, records[-1])
-    records.append(Sealed(extension.body, extension.digest, T0 + timedelta(minutes=1)))
-    artifacts = current(records) | {"erasure-r1": "x" * 64}
+def test_a_fault_found_in_a_records_rows_is_named_at_its_place():
+    """What the ledger found wrong beside the seal (a hold row changed) names that record's request."""
+    records = chain("r1", "r2", "r3")
 
-    report = verify_chain("demo", records, artifacts)
+    report = verify_chain("demo", records, {2: "its hold rows differ"})
 
-    assert [("r1", "its artifact erasure-r1 was changed after sealing")] == [
-        (p.request_id, p.reason) for p in report.problems]
-
-
-def test_unsealed_tables_are_named_after_the_chain_walk():
-    """A table no record seals (its record deleted) is reported with its request, after the chain's own
-    problems."""
-    records = chain("r1", "r2")
-    missing = Problem(0, "r3", "its evidence table erasure-r3 is in no sealed evidence record")
-
-    report = verify_chain("demo", records, current(records), [missing])
-
-    assert (False, [missing]) == (report.intact, list(report.problems))
+    assert [("r2", 2, "its hold rows differ")] == [(p.request_id, p.sequence, p.reason) for p in report.problems]

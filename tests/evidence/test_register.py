@@ -93,7 +93,7 @@ async def test_sections_list_holds_manual_steps_and_failures(scenario, capsys):
     # The failed request had already held what it found at Nets and Exceline before it failed.
     assert {scenario.ids["done"], scenario.ids["failed"]} == {h["request_id"] for h in listed}
     assert sorted(h["retain_until"] for h in listed) == [h["retain_until"] for h in listed]
-    assert {"Scheduled"} == {h["release_state"] for h in listed}
+    assert {"held"} == {h["release_state"] for h in listed}
     assert [(scenario.ids["person"], confirmation_key("credicare"))] == [
         (m["request_id"], m["waiting_for"]) for m in sections["manual_steps_waiting"]]
     assert [scenario.ids["failed"]] == [f["request_id"] for f in sections["failures"]]

@@ -1,5 +1,5 @@
-"""release-holds: each record is released at its own date and never before; a newer entry keeps only itself
-longer; a failed release fails the run; journals stay."""
+"""release-holds, the daily sweep over the ledger: each record is released on its own date and never before; a
+newer entry keeps only itself longer; a failed release stays due and fails the sweep; journals stay."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 
 from config.dates import bookkeeping_last_day, journal_review_day
 from config.holds import Hold
 from sandbox.exceline import Invoice
 from sandbox.people import JOURNAL_LAST_ENTRY
-from tasks.holds import release_key, release_time
-from tasks.release import release_artifact_key
-from tests.chains.releases import releases_of, runs_by_start
+from tests.chains.releases import release_time, releases_of, runs_by_start
 from tests.flow_driver import Flows, release_runs
-from tests.flows.conftest import table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +46,11 @@ async def holds_of(flows: Flows, member_id: str, request_id: str, key: str) -> l
     return [hold for hold in (await run.result()).holds if hold.key == key]
 
 
-async def test_each_years_invoices_are_released_at_their_own_date_and_the_newer_kept_until_theirs(sandbox, flows):
+async def test_each_years_invoices_are_released_on_their_own_date_and_the_newer_kept_until_theirs(sandbox, flows):
     """Bokføringsloven § 13 counts from each entry's own financial year: the 2025 invoices are kept through
-    31 December 2030 and deleted the day after, while the January 2026 invoice stays, held until 31 December
-    2031 by the run its hold scheduled, and goes the day after that; never before. Each release is added to
-    the request's evidence."""
+    30 December 2030 and deleted on 31 December 2030, their date ("deleted after N" is kept on or before that
+    day), while the January 2026 invoice stays, held in the ledger until 31 December 2031, and goes on that
+    day; never before. Each release is sealed into the request's evidence."""
     older, newer = await holds_of(flows, "M1001", "hold-dates-m1001", "exceline-bookkeeping")
     assert ((date(2030, 12, 31), date(2025, 12, 1)), (date(2031, 12, 31), date(2026, 1, 1))) == (
         (older.retain_until, older.records_through), (newer.retain_until, newer.records_through))
@@ -52,41 +58,41 @@ async def test_each_years_invoices_are_released_at_their_own_date_and_the_newer_
     first, second = runs[release_time(older.retain_until)], runs[release_time(newer.retain_until)]
     invoices = sandbox.exceline.members["M1001"].invoices
 
-    for early in (date(2027, 6, 1), older.retain_until - timedelta(days=1), older.retain_until):
+    for early in (date(2027, 6, 1), older.retain_until - timedelta(days=1)):
         run = await flows.release(first, early)
-        assert ("rescheduled", 12) == (await run.result(), len(invoices))
+        assert ("nothing due", 12) == (await run.result(), len(invoices))
 
-    run = await flows.release(first, older.retain_until + timedelta(days=1))
+    run = await flows.release(first, older.retain_until)
 
     remaining = sandbox.exceline.members["M1001"].invoices
-    assert ("done", [date(2026, 1, 1)]) == (await run.result(), [i.invoice_date for i in remaining])
-    kept = await flows.release(second, newer.retain_until)
-    assert ("rescheduled", 1) == (await kept.result(), len(sandbox.exceline.members["M1001"].invoices))
+    assert ("released", [date(2026, 1, 1)]) == (await run.result(), [i.invoice_date for i in remaining])
+    kept = await flows.release(second, newer.retain_until - timedelta(days=1))
+    assert ("nothing due", 1) == (await kept.result(), len(sandbox.exceline.members["M1001"].invoices))
 
-    last = await flows.release(second, newer.retain_until + timedelta(days=1))
+    last = await flows.release(second, newer.retain_until)
 
-    assert ("done", []) == (await last.result(), sandbox.exceline.members["M1001"].invoices)
+    assert ("released", []) == (await last.result(), sandbox.exceline.members["M1001"].invoices)
     done = [r for r in await releases_of("hold-dates-m1001") if r["status"] == "erased"]
-    assert [("yes", "2025-12-01", str(second.id)), ("yes", "2026-01-01", "")] == [
-        (r["verified"], r["records_through"], r["next_run"]) for r in done]
+    assert [("yes", "2025-12-01", "2031-12-31"), ("yes", "2026-01-01", "")] == [
+        (r["verified"], r["records_through"], r["kept_until"]) for r in done]
 
 
-async def test_the_evidence_names_the_release_run_of_every_hold_date(sandbox, flows):
-    """Invoices of two financial years are two holds with two release runs: the evidence row of the
-    processor names both, once each, not the newest twice."""
+async def test_no_flow_run_is_scheduled_for_a_hold(sandbox, flows):
+    """Holds go to the ledger, not to Prefect: an erasure with holds schedules no release-holds run."""
     run = await flows.erase("demo", "M1001", request_id="hold-runs-m1001")
-    evidence = await run.result()
-    runs = await runs_by_start("hold-runs-m1001", "exceline-bookkeeping")
-    exceline = next(step for step in evidence.steps if step.system == "exceline")
+    async with get_client() as client:
+        scheduled = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["release-holds"])))
 
-    assert 2 == len(runs)
-    assert {str(r.id) for r in runs.values()} <= set((exceline.release_run or "").split(", "))
+    assert "COMPLETED" == run.state_name
+    assert 2 == len(await runs_by_start("hold-runs-m1001", "exceline-bookkeeping"))
+    assert [] == [r for r in scheduled if r.parameters.get("request_id") == "hold-runs-m1001"]
 
 
-async def test_a_newer_invoice_keeps_only_itself_longer_under_its_own_key(sandbox, flows):
+async def test_a_newer_invoice_keeps_only_itself_longer(sandbox, flows):
     """An invoice dated after the erasure (a late credit note in 2027) is held until the end of 2032: at the
-    older dates the older invoices go and the late one stays, and a release run is scheduled for its own
-    date under a new idempotency key."""
+    older date the older invoices go and the late one stays, held in the ledger until its own date."""
     holds = await holds_of(flows, "M1001", "hold-moves-m1001", "exceline-bookkeeping")
     old = holds[-1]
     record = sandbox.exceline.members["M1001"]
@@ -94,51 +100,53 @@ async def test_a_newer_invoice_keeps_only_itself_longer_under_its_own_key(sandbo
     record.invoices.append(Invoice("INV-1001-LATE", late, late + timedelta(days=14), -59_900, 0, "paid", "0"))
     first = (await release_runs("hold-moves-m1001"))["exceline-bookkeeping"]
 
-    run = await flows.release(first, old.retain_until + timedelta(days=1))
+    run = await flows.release(first, old.retain_until)
 
     moved = await runs_by_start("hold-moves-m1001", "exceline-bookkeeping")
     new = bookkeeping_last_day(late)
-    assert ("done", [late]) == (await run.result(), [i.invoice_date for i in record.invoices])
+    assert ("released", [late]) == (await run.result(), [i.invoice_date for i in record.invoices])
     assert date(2032, 12, 31) == new
     assert release_time(new) in moved
-    assert {release_key("hold-moves-m1001", h) for h in holds}.isdisjoint({moved[release_time(new)].idempotency_key})
 
 
-async def test_a_failed_release_ends_the_run_failed_with_its_reason_after_recording_it(sandbox, flows):
-    """When the processor refuses to delete (a live card at Nets: the transactions are in use), the release
-    run ends Failed, its message names the processor and the reason, and its row is in the evidence first."""
+async def test_a_failed_release_stays_due_and_fails_the_sweep_with_its_reason(sandbox, flows):
+    """When the processor refuses to delete (a live card at Nets: the transactions are in use), the sweep
+    ends Failed, its message names the request, processor and reason, the failure is sealed in the evidence,
+    and the hold is still due the next day."""
     holds = await holds_of(flows, "M1004", "release-fails-m1004", "nets-bookkeeping")
     scheduled = (await release_runs("release-fails-m1004"))["nets-bookkeeping"]
     customer = sandbox.nets.customers["NC-1004"]
     customer.cards["tok_new"] = {"token": "tok_new", "brand": "VISA", "last4": "4242", "expiry": "2030-01"}
 
-    run = await flows.release(scheduled, holds[-1].retain_until + timedelta(days=1))
+    run = await flows.release(scheduled, holds[-1].retain_until)
 
     assert "FAILED" == run.state_name
     message = str(run.state.message)
-    assert "nets" in message and "HTTP 409" in message
+    assert "release-fails-m1004" in message and "nets" in message and "HTTP 409" in message
     [row] = await releases_of("release-fails-m1004")
     assert ("failed", "no", "nets") == (row["status"], row["verified"], row["system"])
     assert 12 == len(customer.transactions)
+    assert "nets-bookkeeping" in await release_runs("release-fails-m1004")
 
 
-async def test_a_journal_is_never_deleted_automatically(sandbox, flows, artifacts):
-    """At its review date a journal's release run hands it to a clinician (a manual outcome) and deletes
-    nothing; a newer entry in the journal moves the review instead."""
+async def test_a_journal_is_never_deleted_automatically(sandbox, flows):
+    """On its review date a journal's hold is handed to a clinician (a manual outcome) and nothing is
+    deleted; a newer entry in the journal moves the review instead."""
     holds = await erased_with_holds(flows, "M1003", "journal-m1003")
     review = holds["physica-journal"].retain_until  # type: ignore[attr-defined]
     assert journal_review_day(JOURNAL_LAST_ENTRY) == review
     scheduled = (await release_runs("journal-m1003"))["physica-journal"]
     patient = sandbox.physica.patients["P-1003"]
+    patient.entries.append({"date": (review - timedelta(days=30)).isoformat(), "author": "fysioterapeut"})
 
-    run = await flows.release(scheduled, review + timedelta(days=1))
+    moved = await flows.release(scheduled, review)
+    assert ("held_again", 4) == (await moved.result(), len(patient.entries))
+
+    later = (await release_runs("journal-m1003"))["physica-journal"]
+    run = await flows.release(later, later.retain_until)
 
     assert "review" == await run.result()
-    assert (True, 3) == (patient.restricted, len(patient.entries))
+    assert (True, 4) == (patient.restricted, len(patient.entries))
     assert [] == [c for c in sandbox.applied_calls("M1003") if c.system == "physica" and c.action != "restrict"]
-    row = table_rows((await artifacts(release_artifact_key("journal-m1003", "physica-journal")))[0])[0]
+    row = (await releases_of("journal-m1003"))[-1]
     assert ("manual", "review") == (row["status"], row["action"])
-
-    patient.entries.append({"date": (review - timedelta(days=30)).isoformat(), "author": "fysioterapeut"})
-    moved = await flows.release(scheduled, review + timedelta(days=2))
-    assert ("rescheduled", 4) == (await moved.result(), len(patient.entries))

@@ -16,7 +16,7 @@ from prefect.states import Crashed, Running, Scheduled, Suspended
 
 from flows.erase_member import Settlement
 from flows.waiting import suspend_for
-from tasks.runs import ResumeRefused, resume_settled, spare_keyset
+from queries.runs import ResumeRefused, resume_settled, spare_keyset
 
 
 @flow(name="waits-after-being-taken-over")

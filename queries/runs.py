@@ -23,7 +23,7 @@ from prefect.input import Keyset, keyset_from_base_key
 from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
 from config.deployments import DEPLOYMENTS, ERASE_MEMBER, TAG, controller_tag, member_tag
-from tasks.history import PAGE
+from queries.pages import PAGE, every_page
 
 log = structlog.get_logger("slett.runs")
 
@@ -43,17 +43,13 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
 
 async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[FlowRun]:
     """Every erase-member run the filter matches, read a page at a time (the API returns at most 200)."""
-    runs: dict[UUID, FlowRun] = {}
-    offset = 0
+    deployments = DeploymentFilter(name=DeploymentFilterName(any_=[ERASE_MEMBER]))
     async with get_client() as client:
-        while True:
-            found = await client.read_flow_runs(
-                flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=page, offset=offset,
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[ERASE_MEMBER])))
-            offset += len(found)
-            runs |= {run.id: run for run in found}
-            if len(found) < page:
-                return list(runs.values())
+        found = await every_page(lambda limit, offset: client.read_flow_runs(
+            flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=limit, offset=offset,
+            deployment_filter=deployments), page)
+    # A run that changes state between two pages may be read twice: keep one per id.
+    return list({run.id: run for run in found}.values())
 
 
 async def suspended_runs(member_id: str | None = None, controller: str | None = None,

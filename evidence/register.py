@@ -1,8 +1,7 @@
-"""The DPO's register: one entry per erasure request, compiled from Prefect's run history alone."""
+"""The DPO's register: one entry per erasure request, from the ledger's evidence and holds and Prefect's runs."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -13,17 +12,18 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from config.dates import gdpr_deadline
-from config.deployments import ERASE_MEMBER, RELEASE_HOLDS
+from config.deployments import ERASE_MEMBER
 from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
 from connectors.registry import known_systems
-from tasks.chain import ChainReport, verify_all
+from domain.values import artifact_key
+from evidence.chain import ChainReport
+from evidence.documents import unfenced
+from evidence.ledger import RELEASED, HoldState, Ledger
+from evidence.verify import verify_ledger
+from queries.history import existing_runs, flow_runs, latest_artifacts, request_id_of
 from tasks.deadlines import Extension, deadline_flag
-from tasks.documents import unfenced
-from tasks.history import flow_runs, latest_artifacts, request_id_of
-from tasks.holds import OSLO
-from tasks.models import artifact_key
 
 IN_PROGRESS = "in progress"
 WAITING_SETTLEMENT = "waiting for settlement"
@@ -34,7 +34,7 @@ STATUSES = (IN_PROGRESS, WAITING_SETTLEMENT, WAITING_PERSON, DONE, FAILED)
 # Suspension keys of the erase-member flow: `settlement-<n>` while an invoice is open; any other key
 # (`confirm-<step>` for a step at a supplier with no API) waits for a person.
 SETTLEMENT_KEY = "settlement"
-ACTIVE_RELEASE = (StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED)
+ANSWERED_WITHIN = timedelta(days=100)  # a request received in a period has its evidence sealed within this
 
 
 def status_of(state: State[Any] | None) -> tuple[str, str]:
@@ -200,45 +200,14 @@ def entry_of(runs: list[FlowRun], documents: dict[str, dict[str, Any]], chains: 
         deadline_reason=str(request.get("deadline_reason") or ONE_MONTH), tags=tuple(run.tags))
 
 
-def active_holds(entries: Iterable[Entry], releases: Iterable[FlowRun]) -> list[ActiveHold]:
-    """Every hold of these requests that is not released yet, by release date.
-
-    A rule may hold records until several dates, each with its release run (at the day after); a run that
-    found a newer record moved its date to a run of its own. So a hold is active while a release run of
-    its request, processor and rule is: at its own date, or at a date no hold of the evidence names.
-    """
-    active: dict[tuple[str, str, str], dict[date, FlowRun]] = defaultdict(dict)
-    for release in releases:
-        p = release.parameters
-        # A hold that was re-held before holds had dates ran under `<request>-release-<system>-<rule>`.
-        root = str(p.get("request_id", "")).split("-release-")[0]
-        if release.expected_start_time:
-            day = release.expected_start_time.astimezone(OSLO).date() - timedelta(days=1)
-            active[(root, str(p.get("system")), str(p.get("rule")))][day] = release
-    found = []
-    for entry in entries:
-        scheduled = {p["system"]: p.get("release_run") for p in entry.processors}
-        by_rule: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for hold in entry.holds:
-            by_rule[(hold["system"], hold["rule"])].append(hold)
-        for (system, rule), holds in by_rule.items():
-            runs = dict(active.get((entry.request_id, system, rule), {}))
-            for hold in holds:
-                until = date.fromisoformat(hold["retain_until"])
-                run = runs.pop(until, None)
-                if run is None and scheduled.get(system):
-                    continue  # its release run has ended: released, or handed to a person for review
-                found.append(_active(entry, hold, until, run))
-            # Dates a release run moved the records to (a newer entry came): held under the same rule.
-            found += [_active(entry, holds[-1], day, run) for day, run in runs.items()]
+def active_holds(entries: Iterable[Entry], states: Iterable[HoldState]) -> list[ActiveHold]:
+    """Every hold of these requests the ledger has not released, by date (held, failed, or in review)."""
+    by_request = {entry.request_id: entry for entry in entries}
+    found = [ActiveHold(s.request_id, s.controller, by_request[s.request_id].subject_ref, s.hold.system, s.hold.rule,
+                        s.hold.categories, s.hold.citation, s.hold.retain_until, s.hold.review_only,
+                        s.flow_run_id or "", s.status + (f": {s.detail}" if s.detail else ""))
+             for s in states if s.status != RELEASED and s.request_id in by_request]
     return sorted(found, key=lambda h: (h.retain_until, h.request_id, h.system))
-
-
-def _active(entry: Entry, hold: dict[str, Any], until: date, run: FlowRun | None) -> ActiveHold:
-    return ActiveHold(entry.request_id, entry.controller, entry.subject_ref, hold["system"], hold["rule"],
-                      tuple(hold.get("categories", ())), hold.get("citation", ""), until,
-                      bool(hold.get("review_only")), str(run.id) if run else "",
-                      (run.state.name or "") if run and run.state else "not scheduled")
 
 
 def chain_names(controllers: Iterable[str], directory: Path) -> dict[str, str]:
@@ -252,7 +221,7 @@ def chain_names(controllers: Iterable[str], directory: Path) -> dict[str, str]:
     return names
 
 
-def build_register(erasures: list[FlowRun], releases: list[FlowRun], documents: dict[str, dict[str, Any]],
+def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: dict[str, dict[str, Any]],
                    names: dict[str, str], today: date, since: datetime | None = None,
                    until: datetime | None = None, controller: str | None = None,
                    evidence_chains: Iterable[ChainReport] = ()) -> Register:
@@ -268,23 +237,28 @@ def build_register(erasures: list[FlowRun], releases: list[FlowRun], documents: 
     chains = ({controller: names.get(controller, controller)} if controller
               else {e.controller: e.chain for e in entries})
     return Register(datetime.now(UTC), today, since, until, controller, chains, tuple(entries),
-                    tuple(active_holds(entries, releases)), reports)
+                    tuple(active_holds(entries, holds)), reports)
 
 
-async def compile_register(controllers_dir: Path, today: date, since: datetime | None = None,
+async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, since: datetime | None = None,
                            until: datetime | None = None, controller: str | None = None,
                            verify: bool = True) -> Register:
-    """Read the run history from the Prefect API and build the register (with the chains verified)."""
+    """The register: requests from Prefect's runs, their evidence and holds from the ledger (chains verified)."""
     async with get_client() as client:
         erasures = await flow_runs(client, ERASE_MEMBER,
                                    started_after=since - timedelta(days=1) if since else None)
-        releases = await flow_runs(client, RELEASE_HOLDS, states=ACTIVE_RELEASE)
         documents: dict[str, dict[str, Any]] = {}
-        for prefix in ("request-", "evidence-", "extension-"):
-            for key, artifact in (await latest_artifacts(client, prefix)).items():
-                documents[key] = unfenced(artifact.data) or {}
-        reports = await verify_all(client) if verify else []
+        for key, artifact in (await latest_artifacts(client, "request-")).items():
+            documents[key] = unfenced(artifact.data) or {}
+        reports = await verify_ledger(ledger, lambda ids: existing_runs(client, ids)) if verify else []
+    sealed = await ledger.records(controller=controller, since=since - timedelta(days=1) if since else None,
+                                  until=until + ANSWERED_WITHIN if until else None)
+    for record in (r for r in sealed if r.kind != "release"):
+        documents[artifact_key("evidence", record.request_id)] = {**record.sealed.body, "digest": record.sealed.digest}
+        if record.kind == "extension":
+            documents[artifact_key("extension", record.request_id)] = record.sealed.body["evidence"]["extension"]
+    holds = await ledger.hold_states(sorted({request_id_of(run) for run in erasures}))
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
     controllers |= {controller} if controller else set()
-    return build_register(erasures, releases, documents, chain_names(controllers, controllers_dir), today,
+    return build_register(erasures, holds, documents, chain_names(controllers, controllers_dir), today,
                           since, until, controller, reports)

@@ -7,9 +7,9 @@ import io
 import json
 from typing import Any
 
-from tasks.chain import ChainReport
-from tasks.documents import plain
-from tasks.register import ActiveHold, Entry, Register
+from evidence.chain import ChainReport
+from evidence.documents import plain
+from evidence.register import ActiveHold, Entry, Register
 
 PROCESSOR_FIELDS = ("action", "status", "basis", "retain_until", "reference", "verified")
 REQUEST_FIELDS = ("request_id", "subject_ref", "controller", "chain", "kind", "received", "deadline",
@@ -47,7 +47,9 @@ def chain_json(report: ChainReport) -> dict[str, Any]:
     first = report.problems[0] if report.problems else None
     return {"controller": report.controller, "records": report.records, "head_sequence": report.head_sequence,
             "head_sha256": report.head_digest, "intact": report.intact,
-            "first_changed": plain(first), "problems": plain(report.problems)}
+            "first_changed": plain(first), "problems": plain(report.problems),
+            # Records whose flow run Prefect no longer has: the ledger keeps their evidence all the same.
+            "vacuumed_runs": report.vacuumed}
 
 
 def register_json(register: Register) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The values that flow between steps: ids, dates and statuses, never personal data."""
+"""The values that flow between steps (ids, dates and statuses, never personal data) and the Oslo time zone."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
@@ -15,6 +16,8 @@ from config.holds import Hold
 from config.workdays import ONE_MONTH
 from connectors.contract import Action, Holdings, Outcome
 
+# Every date slett reckons with (deadlines, holds, schedules) is a day in Oslo.
+OSLO = ZoneInfo("Europe/Oslo")
 MEMBER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Every cached step's key (and so its result's file name) starts so: recover-crashed tells a run that got
 # further (a step done for good) from one that dies at the same place every time by it.

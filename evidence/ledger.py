@@ -1,0 +1,330 @@
+"""The ledger: slett's own append-only record of evidence and holds, in SQLite or PostgreSQL (SQLAlchemy).
+
+Two tables, written only by `append`, never updated or deleted:
+- `evidence_record`: each controller's chain. A record's body names its controller, place (`sequence`),
+  the digest of the record before it (`previous`), its kind, request and flow run, the evidence, and the
+  hold rows it wrote; `digest` is the SHA-256 of the body's canonical JSON.
+- `hold`: one row per state of a hold (held, released, failed, review), written by the record that
+  sealed it; a hold's newest row is its state. Its columns are what the daily sweep selects by.
+
+A record is sealed inside one database transaction (the chain's head read, the record and its hold rows
+written, then committed): SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-scoped
+advisory lock per controller. A writer killed mid-transaction leaves nothing: the database rolls it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from config.holds import Hold
+from evidence.chain import Sealed, seal
+from evidence.documents import canonical_json, plain
+
+ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite numbers rows itself only for INTEGER keys
+metadata = MetaData()
+records = Table(
+    "evidence_record", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("controller", String(100), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("request_id", String(300), nullable=False),
+    Column("flow_run_id", String(36)),
+    Column("recorded", DateTime(timezone=True), nullable=False),
+    Column("previous", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("controller", "sequence", name="evidence_record_place"),
+    Index("evidence_record_request", "request_id"),
+    Index("evidence_record_month", "controller", "recorded"),
+)
+holds = Table(
+    "hold", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("record_id", ID, ForeignKey("evidence_record.id"), nullable=False),
+    Column("hold_key", String(500), nullable=False),
+    Column("request_id", String(300), nullable=False),
+    Column("controller", String(100), nullable=False),
+    # The membership system's id (never a name or contact): the sweep looks the member up again by it.
+    Column("member_id", String(100), nullable=False),
+    Column("system", String(100), nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("categories", Text, nullable=False),  # JSON list
+    Column("fields", Text, nullable=False),  # JSON list: the fields the hold keeps
+    Column("basis", String(200), nullable=False),
+    Column("citation", Text, nullable=False),
+    Column("retain_until", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("flow_run_id", String(36)),
+    Column("detail", Text, nullable=False),
+    Column("extra", Text, nullable=False),  # JSON object: the rest of the Hold
+    Index("hold_versions", "hold_key", "id"),
+    Index("hold_due", "retain_until", "status"),
+    Index("hold_request", "request_id"),
+)
+HELD, RELEASED, FAILED, REVIEW = "held", "released", "failed", "review"
+OPEN = (HELD, FAILED)  # a hold in these states is due on its date, and stays due until released
+HOLD_COLUMNS = ("system", "rule", "categories", "fields", "basis", "citation", "retain_until")
+
+
+def hold_key(request_id: str, hold: Hold) -> str:
+    """The one hold among a request's: its processor, rule and categories, and the newest record it covers."""
+    return ":".join((request_id, hold.system, hold.rule, ",".join(hold.categories),
+                     hold.records_through.isoformat() if hold.records_through else "-"))
+
+
+def hold_row(hold: Hold, request_id: str, controller: str, member_id: str, status: str, flow_run_id: str | None,
+             detail: str = "") -> dict[str, Any]:
+    """A hold as a row of the hold table: its queried fields as columns, the rest as JSON in `extra`."""
+    values = plain(hold)
+    values.setdefault("fields", [])  # a Hold that names no fields keeps the rule's categories whole
+    columns = {name: values.pop(name) for name in HOLD_COLUMNS}
+    return {"hold_key": hold_key(request_id, hold), "request_id": request_id, "controller": controller,
+            "member_id": member_id, **columns, "categories": json.dumps(columns["categories"]),
+            "fields": json.dumps(columns["fields"]),
+            "retain_until": hold.retain_until, "status": status, "flow_run_id": flow_run_id, "detail": detail,
+            "extra": canonical_json(values)}
+
+
+@dataclass(frozen=True)
+class HoldState:
+    """A hold's newest row in the ledger: the hold itself, its request, state and the run that wrote it."""
+
+    id: int
+    hold_key: str
+    request_id: str
+    controller: str
+    member_id: str
+    hold: Hold
+    status: str
+    flow_run_id: str | None
+    detail: str
+    record_id: int
+
+    @classmethod
+    def of(cls, row: Any) -> HoldState:
+        """The state in a row of the hold table."""
+        names = {f.name for f in dataclasses.fields(Hold)}
+        values = {**json.loads(row.extra), "categories": tuple(json.loads(row.categories)),
+                  "fields": tuple(json.loads(row.fields))}
+        values |= {name: getattr(row, name) for name in HOLD_COLUMNS if name not in values}
+        through = values.get("records_through")
+        values["records_through"] = date.fromisoformat(through) if isinstance(through, str) else through
+        hold = Hold(**{name: value for name, value in values.items() if name in names})
+        return cls(row.id, row.hold_key, row.request_id, row.controller, row.member_id, hold, row.status,
+                   row.flow_run_id, row.detail, row.record_id)
+
+    def row(self, status: str, flow_run_id: str | None, detail: str = "", hold: Hold | None = None) -> dict[str, Any]:
+        """A further row of this hold: a new state, or (a newer record found) a new date."""
+        row = hold_row(hold or self.hold, self.request_id, self.controller, self.member_id, status, flow_run_id,
+                       detail)
+        return {**row, "hold_key": self.hold_key}
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What is to be sealed into a controller's chain: the evidence, and the hold rows it writes."""
+
+    controller: str
+    kind: str  # erasure, extension, release, import
+    request_id: str
+    flow_run_id: str | None
+    evidence: dict[str, Any]
+    holds: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as the ledger holds it: its columns, and the hold rows it wrote."""
+
+    id: int
+    sealed: Sealed
+    kind: str
+    request_id: str
+    flow_run_id: str | None
+    columns: dict[str, Any]
+    holds: tuple[dict[str, Any], ...] = ()
+
+
+def _body_holds(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hold rows as a record's body seals them: without their row and record numbers."""
+    return [plain({k: v for k, v in row.items() if k not in ("id", "record_id")}) for row in rows]
+
+
+async def append(connection: AsyncConnection, new: NewRecord, now: datetime | None = None) -> StoredRecord:
+    """Seal a record after its controller's head, within the caller's transaction; its hold rows with it."""
+    if connection.dialect.name == "postgresql":
+        # One writer per chain until commit; released by the server if the writer dies.
+        await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 0))"), {"c": new.controller})
+    head = (await connection.execute(
+        select(records.c.sequence, records.c.digest).where(records.c.controller == new.controller)
+        .order_by(records.c.sequence.desc()).limit(1))).first()
+    recorded = now or datetime.now(UTC)
+    sealed = seal(new.controller, {"kind": new.kind, "request_id": new.request_id, "flow_run_id": new.flow_run_id,
+                                   "recorded": recorded.isoformat(), "evidence": new.evidence,
+                                   "holds": _body_holds(new.holds)},
+                  (head.sequence, head.digest) if head else None)
+    columns = {"controller": new.controller, "sequence": sealed.sequence, "kind": new.kind,
+               "request_id": new.request_id, "flow_run_id": new.flow_run_id, "recorded": recorded,
+               "previous": sealed.body["previous"], "digest": sealed.digest, "body": canonical_json(sealed.body)}
+    record_id = (await connection.execute(records.insert().values(**columns).returning(records.c.id))).scalar_one()
+    if new.holds:
+        await connection.execute(holds.insert(), [{**row, "record_id": record_id} for row in new.holds])
+    return StoredRecord(record_id, sealed, new.kind, new.request_id, new.flow_run_id, columns, new.holds)
+
+
+@dataclass
+class Ledger:
+    """The ledger at one database: a writer (transactions that seal) and a reader."""
+
+    url: str
+    writer: AsyncEngine
+    reader: AsyncEngine
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        async with self.writer.begin() as connection:
+            yield connection
+
+    async def seal(self, new: NewRecord) -> StoredRecord:
+        """Seal one record (and its hold rows) in a transaction of its own."""
+        async with self.transaction() as connection:
+            return await append(connection, new)
+
+    async def records(self, controller: str | None = None, request_id: str | None = None,
+                      since: datetime | None = None, until: datetime | None = None,
+                      with_holds: bool = False) -> list[StoredRecord]:
+        """Records in chain order, of one controller, request or period (recorded in [since, until))."""
+        query = select(records).order_by(records.c.controller, records.c.sequence)
+        if controller is not None:
+            query = query.where(records.c.controller == controller)
+        if request_id is not None:
+            query = query.where(records.c.request_id == request_id)
+        if since is not None:
+            query = query.where(records.c.recorded >= since)
+        if until is not None:
+            query = query.where(records.c.recorded < until)
+        async with self.reader.connect() as connection:
+            rows = (await connection.execute(query)).all()
+            written: dict[int, list[dict[str, Any]]] = {}
+            if with_holds and rows:
+                hold_query = select(holds).order_by(holds.c.id)
+                if controller is not None or request_id is not None:
+                    hold_query = hold_query.where(holds.c.record_id.in_([row.id for row in rows]))
+                for hold in (await connection.execute(hold_query)).mappings():
+                    written.setdefault(hold["record_id"], []).append(dict(hold))
+        return [_stored(row, written.get(row.id, [])) for row in rows]
+
+    async def due_holds(self, today: date, controller: str | None = None,
+                        request_id: str | None = None) -> list[HoldState]:
+        """Every hold whose newest row is held or failed and whose date is today or past: the sweep's work."""
+        newer = holds.alias("newer")
+        query = (select(holds).where(holds.c.retain_until <= today, holds.c.status.in_(OPEN))
+                 .where(~select(newer.c.id).where(newer.c.hold_key == holds.c.hold_key, newer.c.id > holds.c.id)
+                        .exists())
+                 .order_by(holds.c.retain_until, holds.c.id))
+        if controller is not None:
+            query = query.where(holds.c.controller == controller)
+        if request_id is not None:
+            query = query.where(holds.c.request_id == request_id)
+        async with self.reader.connect() as connection:
+            return [HoldState.of(row) for row in (await connection.execute(query)).all()]
+
+    async def hold_states(self, request_ids: Sequence[str] | None = None) -> list[HoldState]:
+        """The newest row of every hold (of these requests), by date."""
+        newest = select(func.max(holds.c.id)).group_by(holds.c.hold_key)
+        if request_ids is not None:
+            newest = newest.where(holds.c.request_id.in_(list(request_ids)))
+        query = select(holds).where(holds.c.id.in_(newest)).order_by(holds.c.retain_until, holds.c.id)
+        async with self.reader.connect() as connection:
+            return [HoldState.of(row) for row in (await connection.execute(query)).all()]
+
+    async def dispose(self) -> None:
+        """Close the ledger's connections."""
+        await self.writer.dispose()
+        await self.reader.dispose()
+
+
+def _stored(row: Any, written: list[dict[str, Any]]) -> StoredRecord:
+    body = json.loads(row.body)
+    columns = {name: getattr(row, name) for name in ("controller", "sequence", "kind", "request_id", "flow_run_id",
+                                                      "recorded", "previous", "digest")}
+    recorded = columns["recorded"]
+    created = recorded.replace(tzinfo=UTC) if recorded.tzinfo is None else recorded
+    return StoredRecord(row.id, Sealed(body, row.digest, created), row.kind, row.request_id, row.flow_run_id,
+                        columns, tuple(written))
+
+
+def async_url(url: str) -> str:
+    """The URL with the asyncio driver SQLAlchemy needs: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}.get(parsed.drivername)
+    return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
+
+
+def _immediate(engine: AsyncEngine) -> None:
+    """SQLite: every transaction takes the write lock at its start, so two sealers never read the same head."""
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        # The driver's own BEGIN would be deferred; ours is issued at "begin" below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_OPEN: dict[str, Ledger] = {}
+
+
+async def open_ledger(url: str) -> Ledger:
+    """The ledger at `url`, its tables created on first use; one per URL in a process."""
+    if url in _OPEN:
+        return _OPEN[url]
+    full = async_url(url)
+    sqlite = make_url(full).get_backend_name() == "sqlite"
+    if sqlite and (database := make_url(full).database):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # No pool: a connection is opened per use, so the ledger works from any event loop (CLI, worker, tests).
+    writer = create_async_engine(full, poolclass=NullPool)
+    reader = create_async_engine(full, poolclass=NullPool) if sqlite else writer
+    if sqlite:
+        _immediate(writer)
+    async with writer.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    _OPEN[url] = ledger = Ledger(url, writer, reader)
+    return ledger

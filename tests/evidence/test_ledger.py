@@ -1,0 +1,193 @@
+"""The ledger: records sealed in one transaction, chained per controller, holds due on their date."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, update
+
+from config.holds import Hold
+from evidence.ledger import (
+    FAILED,
+    HELD,
+    RELEASED,
+    Ledger,
+    NewRecord,
+    hold_row,
+    holds,
+    open_ledger,
+    records,
+)
+from evidence.verify import verify_records
+
+BOOKKEEPING = Hold("exceline", "bookkeeping", ("invoices", "payments"), "bokforingsloven-13",
+                   "bokføringsloven § 13", date(2031, 12, 31), False, records_through=date(2026, 1, 1))
+JOURNAL = Hold("physica", "journal", ("physiotherapy journal",), "pasientjournalloven-25",
+               "pasientjournalloven § 25", date(2035, 11, 20), True)
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> Ledger:
+    """A fresh ledger in SQLite under the test's folder."""
+    return await open_ledger(f"sqlite:///{tmp_path}/ledger.sqlite3")
+
+
+def erasure(request_id: str, *held: Hold, controller: str = "demo") -> NewRecord:
+    rows = tuple(hold_row(h, request_id, controller, "M1", HELD, "run-1") for h in held)
+    return NewRecord(controller, "erasure", request_id, "run-1", {"request": {"request_id": request_id}}, rows)
+
+
+async def reports(ledger: Ledger) -> dict[str, tuple[bool, list[tuple[str, str]]]]:
+    stored = await ledger.records(with_holds=True)
+    return {r.controller: (r.intact, [(p.request_id, p.reason) for p in r.problems]) for r in verify_records(stored)}
+
+
+async def test_records_chain_per_controller_and_verify(ledger):
+    """Each controller's records are numbered from 1 and each links to the digest of the one before."""
+    first = await ledger.seal(erasure("r1"))
+    second = await ledger.seal(erasure("r2"))
+    other = await ledger.seal(erasure("k1", controller="k24"))
+
+    assert (1, 2, 1) == (first.sealed.sequence, second.sealed.sequence, other.sealed.sequence)
+    assert first.sealed.digest == second.sealed.body["previous"]
+    assert {"demo": (True, []), "k24": (True, [])} == await reports(ledger)
+
+
+async def test_concurrent_seals_of_one_controller_form_one_chain(ledger):
+    """Twenty requests sealing at once get twenty places in one unbroken chain."""
+    await asyncio.gather(*(ledger.seal(erasure(f"r{n}")) for n in range(20)))
+
+    stored = await ledger.records(controller="demo")
+    assert list(range(1, 21)) == [r.sealed.sequence for r in stored]
+    assert {"demo": (True, [])} == await reports(ledger)
+
+
+async def test_a_record_changed_in_the_database_is_named(ledger):
+    """Evidence edited in place no longer matches its SHA-256: its request is named."""
+    await ledger.seal(erasure("r1"))
+    await ledger.seal(erasure("r2"))
+    async with ledger.transaction() as connection:
+        body = json.dumps({"request": {"request_id": "r1"}, "status": "edited"})
+        stored = (await ledger.records(request_id="r1"))[0]
+        changed = {**stored.sealed.body, "evidence": json.loads(body)}
+        await connection.execute(update(records).where(records.c.request_id == "r1").values(body=json.dumps(changed)))
+
+    assert {"demo": (False, [("r1", "its evidence does not match its SHA-256: changed after sealing")])} == (
+        await reports(ledger))
+
+
+async def test_a_hold_row_changed_or_deleted_is_named(ledger):
+    """A hold's date moved, or a hold row deleted, in the database no longer matches its record."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+    await ledger.seal(erasure("r2", BOOKKEEPING))
+    async with ledger.transaction() as connection:
+        await connection.execute(update(holds).where(holds.c.request_id == "r1").values(retain_until=date(2040, 1, 1)))
+        await connection.execute(delete(holds).where(holds.c.request_id == "r2"))
+
+    reason = "its hold rows differ from the ones it sealed (changed, added or deleted after sealing)"
+    assert {"demo": (False, [("r1", reason), ("r2", reason)])} == await reports(ledger)
+
+
+async def test_a_deleted_record_is_named_where_the_chain_resumes(ledger):
+    """A record deleted from the middle leaves a gap the next record names."""
+    for n in (1, 2, 3):
+        await ledger.seal(erasure(f"r{n}"))
+    async with ledger.transaction() as connection:
+        await connection.execute(delete(records).where(records.c.request_id == "r2"))
+
+    assert {"demo": (False, [("r3", "record #2 before it is missing (deleted)")])} == await reports(ledger)
+
+
+async def test_a_hold_goes_to_a_row_and_back_unchanged(ledger):
+    """A hold written to the ledger reads back as the same Hold, with its request and member."""
+    await ledger.seal(erasure("r1", BOOKKEEPING, JOURNAL))
+
+    states = await ledger.hold_states(["r1"])
+
+    assert [BOOKKEEPING, JOURNAL] == [s.hold for s in states]
+    assert {("r1", "demo", "M1", HELD, "run-1")} == {(s.request_id, s.controller, s.member_id, s.status,
+                                                     s.flow_run_id) for s in states}
+
+
+async def test_a_hold_is_due_on_its_date_not_before(ledger):
+    """'Deleted after N' is kept on or before that day: the sweep takes a hold on its own date."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+
+    before = await ledger.due_holds(date(2031, 12, 30))
+    on = await ledger.due_holds(date(2031, 12, 31))
+
+    assert ([], ["r1"]) == (before, [s.request_id for s in on])
+
+
+async def test_a_released_hold_is_not_due_and_a_failed_one_stays_due(ledger):
+    """The newest row of a hold decides: released leaves the sweep's list, failed stays on it."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+    await ledger.seal(erasure("r2", BOOKKEEPING))
+    day = date(2032, 1, 1)
+    [one, two] = await ledger.due_holds(day)
+
+    await ledger.seal(NewRecord("demo", "release", "r1", "run-2", {}, (one.row(RELEASED, "run-2"),)))
+    await ledger.seal(NewRecord("demo", "release", "r2", "run-2", {}, (two.row(FAILED, "run-2", "500"),)))
+
+    due = await ledger.due_holds(day)
+    assert [("r2", FAILED, "500")] == [(s.request_id, s.status, s.detail) for s in due]
+    assert {"demo": (True, [])} == await reports(ledger)
+
+
+async def test_a_moved_hold_is_due_on_its_new_date(ledger):
+    """A hold held again until a later day (a newer invoice) leaves the sweep's list until that day."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+    [state] = await ledger.due_holds(date(2031, 12, 31))
+    moved = state.row(HELD, "run-2", "held again", replace(BOOKKEEPING, retain_until=date(2032, 12, 31)))
+
+    await ledger.seal(NewRecord("demo", "release", "r1", "run-2", {}, (moved,)))
+
+    assert [] == await ledger.due_holds(date(2032, 12, 30))
+    assert [date(2032, 12, 31)] == [s.hold.retain_until for s in await ledger.due_holds(date(2032, 12, 31))]
+
+
+WRITER = """
+import asyncio, sys, time
+from evidence.ledger import NewRecord, append, open_ledger
+
+async def main():
+    ledger = await open_ledger(sys.argv[1])
+    n = 0
+    while True:
+        async with ledger.transaction() as connection:
+            for _ in range(3):
+                await append(connection, NewRecord("demo", "erasure", f"w{n}", None, {"n": n}))
+                n += 1
+            print("inside", flush=True)
+            time.sleep(0.01 if n < 30 else 60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_writer_killed_mid_transaction_leaves_a_chain_that_verifies(ledger, tmp_path):
+    """kill -9 while a writer is inside a transaction that has appended records: the database rolls the
+    transaction back, the chain verifies, and the next record follows the last committed one."""
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, ledger.url], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2], env={**os.environ})
+    assert writer.stdout is not None
+    for _ in range(10):  # nine transactions committed, the tenth appended and waiting to commit
+        assert "inside" == writer.stdout.readline().strip()
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=10)
+
+    committed = await ledger.records(controller="demo")
+    after = await ledger.seal(erasure("after"))
+
+    assert 27 == len(committed)
+    assert 28 == after.sealed.sequence
+    assert {"demo": (True, [])} == await reports(ledger)
