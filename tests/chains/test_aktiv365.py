@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 from prefect import get_client
 
 from config.dates import claim_last_day
-from tasks.holds import OSLO
-from tasks.models import Step
+from domain.values import OSLO, Step
 from tests.flow_driver import pause_key
 
 AS_OF = date(2026, 11, 23)
@@ -22,10 +21,10 @@ def rows(evidence) -> dict[str, Step]:
 
 async def test_aktiv365_deletes_visitors_with_no_paying_agreement_after_6_months(sandbox, flows):
     """"Registrerte besøkende som ikke har inngått en betalende avtale vil bli slettet etter 6 mnd.": a guest
-    whose last visit was six months and a day ago is purged from the membership and both booking systems;
-    one whose six months end today stays."""
-    stale = sandbox.add_guests(GUEST_SYSTEMS, 40, last_visit=date(2026, 5, 22))
-    recent = sandbox.add_guests(GUEST_SYSTEMS, 25, last_visit=date(2026, 5, 23))
+    whose six months end today is purged from the membership and both booking systems (kept on the day, never
+    the day after); one whose six months end tomorrow stays."""
+    stale = sandbox.add_guests(GUEST_SYSTEMS, 40, last_visit=date(2026, 5, 23))
+    recent = sandbox.add_guests(GUEST_SYSTEMS, 25, last_visit=date(2026, 5, 24))
 
     run = await flows.start("purge-guests", {"controller": "aktiv365", "as_of": AS_OF.isoformat()})
 
