@@ -24,9 +24,11 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from benchmarks.ack import Load, hammer, handed_over, new_secret, start_receiver
 from benchmarks.cpu import CpuLoad, cpu_section
 from benchmarks.erasure import single_erasures
+from benchmarks.ledger_scale import scale_figure
 from benchmarks.profile import summary
 from benchmarks.purge import Bulk, baseline_purge, slett_purge
-from benchmarks.stack import proof_stack, register
+from benchmarks.rows import prefect_rows
+from benchmarks.stack import postgres_reachable, proof_stack, register
 from sandbox.server import running_sandbox
 from sandbox.world import Sandbox
 
@@ -34,8 +36,10 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 TARGETS = {"webhook_ack_ms p99": 50, "single_erasure_s p95": 10, "bulk_purge ratio": 1.25,
-           "ratio_vs_baseline": 1.5, "peak RSS MB (any process)": 1024, "cpu_s_per_erasure": 1.0}
-SECTIONS = ("ack", "work", "cpu")
+           "ratio_vs_baseline": 1.5, "peak RSS MB (any process)": 1024, "cpu_s_per_erasure": 1.0,
+           "scheduled flow runs per request for holds": 0, "ledger due-holds selection s (1M holds)": 2.0,
+           "ledger evidence month s (1M holds)": 5.0}
+SECTIONS = ("ack", "work", "cpu", "ledger")
 
 
 def say(text: str) -> None:
@@ -76,6 +80,9 @@ def work_section(db: str, single: int, at_once: int, concurrent: int, bulk: Bulk
         say(f"single_erasure_s: {single} settled members, {at_once} at a time, 50 ms per processor call")
         result: dict[str, Any] = {"single_erasure_s": asyncio.run(
             single_erasures(sandbox, url, secret, single, at_once, 0.05))}
+        # Measured on the same stack before anything else runs on it: what each of those requests left.
+        result["prefect_rows"] = asyncio.run(prefect_rows(stack.api_url, single))
+        say(f"prefect_rows per request: {result['prefect_rows']['per_request']}")
         if concurrent:  # no target: how much the same requests slow down when they share the two cores
             say(f"single_erasure_s, concurrently: {single} more, {concurrent} at a time")
             result["single_erasure_s_concurrent"] = asyncio.run(
@@ -103,6 +110,9 @@ def table(results: dict[str, Any]) -> str:
                                                               "baseline", "cpu"))
     concurrent = results.get("single_erasure_s_concurrent", {})
     peak = max(bulk.get("peak_rss_mb", {}).values(), default=None)
+    rows = results.get("prefect_rows", {}).get("per_request", {})
+    held = results.get("prefect_rows", {}).get("scheduled_flow_runs_per_request_for_holds")
+    scale = results.get("ledger_scale", {})
     rows = [("webhook_ack_ms p50 / p99", f"{ack.get('p50')} / {ack.get('p99')}", "p99 ≤ 50", ack.get("p99"), 50),
             ("single_erasure_s p50 / p95", f"{one.get('p50')} / {one.get('p95')}", "p95 ≤ 10", one.get("p95"), 10),
             ("single_erasure_s p50 / p95, "
@@ -115,7 +125,15 @@ def table(results: dict[str, Any]) -> str:
             ("peak RSS, any process (MB)", f"{peak}", "≤ 1024", peak, 1024),
             ("CPU-s per erasure, every process (API, services, workers, receiver)",
              f"{cpu.get('cpu_s_per_erasure')} ({cpu.get('erasures')} erasures, {cpu.get('at_once')} at a time)",
-             "≤ 1.0", cpu.get("cpu_s_per_erasure"), 1.0)]
+             "≤ 1.0", cpu.get("cpu_s_per_erasure"), 1.0),
+            ("scheduled flow runs per request for holds", f"{held}", "0", held, 0),
+            ("Prefect rows per request: flow runs / task runs / artifacts / logs",
+             " / ".join(str(rows.get(k)) for k in ("flow_runs", "task_runs", "artifacts", "logs")), "(no target)",
+             None, None),
+            (f"ledger, {scale.get('holds')} holds (PostgreSQL): due-holds selection (s)",
+             f"{scale.get('due_select_s')}", "≤ 2", scale.get("due_select_s"), 2.0),
+            (f"ledger, {scale.get('holds')} holds: `slett evidence --format json`, one chain's month (s)",
+             f"{scale.get('evidence_month_s')}", "≤ 5", scale.get("evidence_month_s"), 5.0)]
     lines = ["| figure | measured | target | met |", "|---|---|---|---|"]
     for name, measured, target, value, limit in rows:
         met = "-" if limit is None else "not measured" if value is None else ("yes" if value <= limit else "no")
@@ -153,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="each processor's rate limit, requests/s")
     parser.add_argument("--cpu-erasures", type=int, default=CpuLoad.erasures, help="erasures counted for the CPU")
     parser.add_argument("--cpu-at-once", type=int, default=CpuLoad.at_once)
+    parser.add_argument("--ledger-holds", type=int, default=1_000_000, help="synthetic holds for the ledger's scale")
     parser.add_argument("--only", choices=SECTIONS,
                         help="run one section; its figures are printed, and written only to an --out given")
     parser.add_argument("--out", type=Path)
@@ -171,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         say(f"cpu_s_per_erasure: {args.cpu_erasures} settled members, {args.cpu_at_once} at a time, no faults")
         results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once))
         say(f"cpu_s_per_erasure: {results['cpu']['cpu_s_per_erasure']} ({results['cpu']['by_role']})")
+    if args.only in (None, "ledger"):
+        if postgres_reachable():
+            say(f"ledger_scale: {args.ledger_holds} synthetic holds in a ledger on PostgreSQL")
+            results["ledger_scale"] = scale_figure(args.ledger_holds)
+        else:
+            results["ledger_scale"] = {"not measured": "PostgreSQL is not reachable at 127.0.0.1:5432"}
     if args.profile:
         results["profiles"] = {path.stem: summary(path) for path in sorted(args.profile.glob("*.txt"))}
     results["targets"] = TARGETS

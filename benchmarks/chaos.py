@@ -33,6 +33,8 @@ from benchmarks.pii import Needles, scan_files, scan_rows
 from benchmarks.stack import ProcessMeter, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
 from config.deployments import ESCALATED
+from evidence.ledger import open_ledger
+from evidence.verify import verify_records
 from queries.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
@@ -372,9 +374,18 @@ def run_chaos(plan: Plan, keep_home: bool = False) -> dict[str, Any]:
         # What the run cost, by role: on a small machine the proof is CPU-bound, and this says where it went.
         result["cpu_s"] = {role: round(seconds, 1) for role, seconds in sorted(meter.cpu_s.items())}
         result.update(left_behind(stack, needles))
+        result["ledger"] = asyncio.run(ledger_verdict(stack.env["SLETT_LEDGER_URL"]))
         result["database"] = stack.database_url.split(":", 1)[0].split("+", 1)[0]  # what "auto" chose
         result["server"] = "api and services over redis" if stack.split else "one process"
         return result
+
+
+async def ledger_verdict(url: str) -> dict[str, Any]:
+    """The ledger's chains verified after the kills (a worker killed mid-write must leave them intact)."""
+    reports = verify_records(await (await open_ledger(url)).records(with_holds=True))
+    problems = [f"{r.controller}: request {p.request_id}: {p.reason}" for r in reports for p in r.problems]
+    return {"chains": len(reports), "records": sum(r.records for r in reports), "intact": not problems,
+            "problems": problems[:10]}
 
 
 def left_behind(stack: ProofStack, needles: Needles) -> dict[str, Any]:
@@ -415,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     say(json.dumps({k: result[k] for k in ("requests", "kills", "recovered", "completed", "escalated", "lost",
-                                          "duplicated_harm", "retry_after_violations", "pii_hits")}))
-    broken = result["lost"] or result["duplicated_harm"] or result["retry_after_violations"] or result["pii_hits"]
+                                          "duplicated_harm", "retry_after_violations", "pii_hits", "ledger")}))
+    broken = (result["lost"] or result["duplicated_harm"] or result["retry_after_violations"] or result["pii_hits"]
+              or not result["ledger"]["intact"])
     return 1 if broken or result["unfinished_at_deadline"] or result["outcome_mismatches"] else 0
 
 

@@ -317,6 +317,7 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
         "SLETT_SUBJECT_KEY": "proof-subject-key-not-a-secret-0123456789",
         "SLETT_LOG_FORMAT": "json",
         "SLETT_WEBHOOK_OUTBOX": str(home / "webhook-outbox.sqlite3"),
+        "SLETT_LEDGER_URL": f"sqlite:///{home / 'ledger.sqlite3'}",
         # This checkout's code, even a top-level folder added since the editable install was made.
         "PYTHONPATH": str(PROJECT_ROOT),
     })

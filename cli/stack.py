@@ -171,6 +171,7 @@ def stack_env(home: Path, api_port: int, sandbox_port: int, subject_key: str, we
         "SLETT_SUBJECT_KEY": subject_key,
         "SLETT_WEBHOOK_SECRETS": webhook_secret,
         "SLETT_WEBHOOK_OUTBOX": str(home / ".slett" / "webhook-outbox.sqlite3"),
+        "SLETT_LEDGER_URL": f"sqlite:///{home / '.slett' / 'ledger.sqlite3'}",
         # This checkout's code, even a top-level folder added since the editable install was made.
         "PYTHONPATH": str(PROJECT_ROOT),
     })

@@ -136,12 +136,13 @@ def _link_problem(record: Sealed, before: Sealed | None) -> tuple[int, Problem] 
 
 
 def verify_chain(controller: str, records: Iterable[Sealed], faults: Mapping[int, str] | None = None,
-                 vacuumed: int = 0) -> ChainReport:
+                 vacuumed: int = 0, after: Sealed | None = None) -> ChainReport:
     """Walk a controller's records in the order they were stored; `faults` names, by sequence, what else was
-    found wrong with a record (its ledger columns or hold rows no longer what it sealed)."""
+    found wrong with a record (its ledger columns or hold rows no longer what it sealed). `after` is the
+    record before the first of them when only a stretch of the chain is walked (None: from its start)."""
     ordered = sorted(records, key=lambda r: (r.created is None, r.created, r.sequence))
     found: list[tuple[int, Problem]] = []
-    before: Sealed | None = None
+    before: Sealed | None = after
     for position, record in enumerate(ordered):
         if not record.digest:
             found.append((position, Problem(0, record.request_id, "its evidence holds no sealed record")))

@@ -245,6 +245,13 @@ class Ledger:
                     written.setdefault(hold["record_id"], []).append(dict(hold))
         return [_stored(row, written.get(row.id, [])) for row in rows]
 
+    async def record_at(self, controller: str, sequence: int) -> Sealed | None:
+        """The record at one place of a controller's chain, if it is there."""
+        async with self.reader.connect() as connection:
+            row = (await connection.execute(select(records).where(
+                records.c.controller == controller, records.c.sequence == sequence))).first()
+        return _stored(row, []).sealed if row is not None else None
+
     async def due_holds(self, today: date, controller: str | None = None,
                         request_id: str | None = None) -> list[HoldState]:
         """Every hold whose newest row is held or failed and whose date is today or past: the sweep's work."""

@@ -22,7 +22,7 @@ from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
 from evidence.verify import verify_ledger
-from queries.history import existing_runs, flow_runs, latest_artifacts, request_id_of
+from queries.history import flow_runs, latest_artifacts, request_id_of
 from tasks.deadlines import Extension, deadline_flag
 
 IN_PROGRESS = "in progress"
@@ -221,15 +221,39 @@ def chain_names(controllers: Iterable[str], directory: Path) -> dict[str, str]:
     return names
 
 
+def sealed_entry(record: dict[str, Any], chains: dict[str, str]) -> Entry:
+    """The entry of a request the ledger has and Prefect no longer does (its runs vacuumed): as sealed."""
+    evidence = record.get("evidence") or {}
+    request = evidence.get("request") or {}
+    extension = Extension.from_document(evidence.get("extension"))
+    controller = str(record.get("controller", ""))
+    received = _time(request.get("received")) or datetime.now(UTC)
+    status = DONE if evidence.get("status") == "done" else FAILED
+    return Entry(
+        request_id=str(record.get("request_id", "")), controller=controller,
+        chain=chains.get(controller, controller), subject_ref=str(request.get("subject_ref", "")),
+        kind=str(request.get("kind", "")), received=received,
+        deadline=extension.deadline if extension else date.fromisoformat(
+            request.get("deadline") or gdpr_deadline(received.date()).isoformat()),
+        extension=extension, status=status, state="run vacuumed", waiting_for="", since=None,
+        finished=_time(evidence.get("finished")) if status == DONE else None,
+        flow_run_id=str(record.get("flow_run_id") or ""), processors=tuple(evidence.get("steps") or ()),
+        holds=tuple(evidence.get("holds") or ()), digest=record.get("digest"),
+        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH))
+
+
 def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: dict[str, dict[str, Any]],
                    names: dict[str, str], today: date, since: datetime | None = None,
                    until: datetime | None = None, controller: str | None = None,
-                   evidence_chains: Iterable[ChainReport] = ()) -> Register:
-    """The register from run history: requests received in [since, until) at the controller (or all)."""
+                   evidence_chains: Iterable[ChainReport] = (),
+                   sealed: Iterable[dict[str, Any]] = ()) -> Register:
+    """The register: requests received in [since, until) at the controller (or all), from their runs, and from
+    the ledger alone for `sealed` records whose runs Prefect no longer has."""
     grouped: dict[str, list[FlowRun]] = {}
     for run in erasures:
         grouped.setdefault(request_id_of(run), []).append(run)
     entries = [entry_of(runs, documents, names) for runs in grouped.values()]
+    entries += [sealed_entry(record, names) for record in sealed if str(record.get("request_id")) not in grouped]
     entries = sorted((e for e in entries if (controller is None or e.controller == controller)
                       and (since is None or e.received >= since) and (until is None or e.received < until)),
                      key=lambda e: (e.received, e.request_id))
@@ -243,22 +267,31 @@ def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: d
 async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, since: datetime | None = None,
                            until: datetime | None = None, controller: str | None = None,
                            verify: bool = True) -> Register:
-    """The register: requests from Prefect's runs, their evidence and holds from the ledger (chains verified)."""
+    """The register: requests from the ledger and Prefect's runs, their evidence and holds from the ledger, and
+    the chains verified: the stretch sealed in the period (linked to the record before it), or whole without
+    a period; `slett evidence --verify` verifies every chain whole and looks up every run."""
     async with get_client() as client:
         erasures = await flow_runs(client, ERASE_MEMBER,
                                    started_after=since - timedelta(days=1) if since else None)
         documents: dict[str, dict[str, Any]] = {}
         for key, artifact in (await latest_artifacts(client, "request-")).items():
             documents[key] = unfenced(artifact.data) or {}
-        reports = await verify_ledger(ledger, lambda ids: existing_runs(client, ids)) if verify else []
-    sealed = await ledger.records(controller=controller, since=since - timedelta(days=1) if since else None,
-                                  until=until + ANSWERED_WITHIN if until else None)
-    for record in (r for r in sealed if r.kind != "release"):
-        documents[artifact_key("evidence", record.request_id)] = {**record.sealed.body, "digest": record.sealed.digest}
+    start, end = since - timedelta(days=1) if since else None, until + ANSWERED_WITHIN if until else None
+    reports = await verify_ledger(ledger, controller=controller, since=start, until=end) if verify else []
+    stored = await ledger.records(controller=controller, since=start, until=end)
+    newest: dict[str, dict[str, Any]] = {}
+    # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
+    for record in sorted((r for r in stored if r.kind != "release"), key=lambda r: r.kind != "extension"):
+        newest[record.request_id] = {**record.sealed.body, "digest": record.sealed.digest}
+        documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]
         if record.kind == "extension":
             documents[artifact_key("extension", record.request_id)] = record.sealed.body["evidence"]["extension"]
-    holds = await ledger.hold_states(sorted({request_id_of(run) for run in erasures}))
+    requests = {request_id_of(run) for run in erasures} | set(newest)
+    holds = await ledger.hold_states(sorted(requests))
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
+    controllers |= {str(body.get("controller", "")) for body in newest.values()}
     controllers |= {controller} if controller else set()
+    # An extension record alone is no answer: a request with no run left and no erasure evidence is not listed.
+    sealed = [body for body in newest.values() if (body.get("evidence") or {}).get("status")]
     return build_register(erasures, holds, documents, chain_names(controllers, controllers_dir), today,
-                          since, until, controller, reports)
+                          since, until, controller, reports, sealed)

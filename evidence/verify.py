@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
 
-from evidence.chain import ChainReport, verify_chain
+from evidence.chain import ChainReport, Sealed, verify_chain
 from evidence.documents import plain
 from evidence.ledger import Ledger, StoredRecord
 
@@ -28,8 +29,10 @@ def record_fault(record: StoredRecord) -> str | None:
     return None
 
 
-def verify_records(records: Iterable[StoredRecord], known_runs: set[str] | None = None) -> list[ChainReport]:
-    """Each controller's chain as verified; `known_runs` (when given) are the flow runs Prefect still has."""
+def verify_records(records: Iterable[StoredRecord], known_runs: set[str] | None = None,
+                   anchors: Mapping[str, Sealed] | None = None) -> list[ChainReport]:
+    """Each controller's chain as verified; `known_runs` (when given) are the flow runs Prefect still has;
+    `anchors` the record before each controller's first one, when only a stretch of its chain is given."""
     chains: dict[str, list[StoredRecord]] = {}
     for record in records:
         chains.setdefault(record.sealed.controller, []).append(record)
@@ -38,15 +41,23 @@ def verify_records(records: Iterable[StoredRecord], known_runs: set[str] | None 
         faults = {r.sealed.sequence: fault for r in stored if (fault := record_fault(r)) is not None}
         vacuumed = 0 if known_runs is None else sum(
             1 for r in stored if r.flow_run_id and r.flow_run_id not in known_runs)
-        reports.append(verify_chain(controller, [r.sealed for r in stored], faults, vacuumed))
+        reports.append(verify_chain(controller, [r.sealed for r in stored], faults, vacuumed,
+                                    (anchors or {}).get(controller)))
     return reports
 
 
-async def verify_ledger(ledger: Ledger, runs_known: RunsKnown | None = None,
-                        controller: str | None = None) -> list[ChainReport]:
-    """Verify every chain in the ledger (or one controller's), and count the records whose run was vacuumed."""
-    stored = await ledger.records(controller=controller, with_holds=True)
+async def verify_ledger(ledger: Ledger, runs_known: RunsKnown | None = None, controller: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None) -> list[ChainReport]:
+    """Verify every chain in the ledger (or one controller's; or the stretch recorded in [since, until), linked
+    to the record before it), and count the records whose run was vacuumed."""
+    stored = await ledger.records(controller=controller, since=since, until=until, with_holds=True)
+    anchors: dict[str, Sealed] = {}
+    if since is not None:
+        firsts = {r.sealed.controller: r.sealed.sequence for r in reversed(stored)}  # records come in chain order
+        for name, sequence in firsts.items():
+            if sequence > 1:
+                anchors[name] = await ledger.record_at(name, sequence - 1) or Sealed({}, "")
     runs = {r.flow_run_id for r in stored if r.flow_run_id}
     known = await runs_known(runs) if runs_known is not None else None
-    return verify_records(stored, known)
+    return verify_records(stored, known, anchors)
 

@@ -16,7 +16,7 @@ def statuses(evidence) -> dict[str, str]:
 async def test_k24_keeps_physica_and_eziteq_journals(sandbox, flows):
     """"våre journal- og medlemssystemer Physica og Eziteq": the Physica journal is restricted and the
     Eziteq journal notes kept while the member is anonymised; both are reviewed by a clinician ten years
-    after the last entry and neither is deleted by their release runs."""
+    after the last entry and neither is deleted by the daily sweep."""
     member = sandbox.add_member(chain="k24", journal=True)
 
     run = await flows.erase("k24", member.member_id)
@@ -75,7 +75,7 @@ async def test_k24_notifies_the_debt_collector_of_a_claim_in_debt_collection(san
 async def test_k24_keeps_the_membership_contract_restricted_for_three_and_a_half_years(sandbox, flows):
     """"inngåelse av avtale (kontrakt)": the contract in Eziteq stays, restricted, while the member is
     anonymised, until 30 June 2030 (bokføringsloven § 13: three and a half years after 2026, the year it ended);
-    its release run deletes it the day after."""
+    the daily sweep deletes it on that date."""
     member = sandbox.add_member(chain="k24")
 
     run = await flows.erase("k24", member.member_id)

@@ -38,7 +38,7 @@ async def test_mova_deletes_member_data_within_6_months_after_the_relationship_e
 
 async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artifacts):
     """"i tråd med journalforskriften ... §14": the journal is restricted, never deleted; ten years after
-    the last entry its release run hands it to a clinician and the journal is still there."""
+    the last entry the daily sweep hands it to a clinician and the journal is still there."""
     member = sandbox.add_member(chain="mova", journal=True)
 
     run = await flows.erase("mova", member.member_id, request_id=f"mova-journal-{member.member_id}")
@@ -62,7 +62,7 @@ async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artif
 
 async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, flows):
     """"slettes innen én uke etter at opptaket er gjort": the door camera's snapshot stays, restricted, through
-    day six after the recording and is gone at the start of day seven, never later."""
+    day five after the recording and is gone on day six, the hold's date, never later."""
     member = sandbox.add_member(chain="mova")
     recorded = today() - timedelta(days=2)
     record = sandbox.exceline.members[member.member_id]
@@ -85,7 +85,7 @@ async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, f
 
 async def test_mova_deletes_older_footage_at_its_own_date_while_newer_footage_waits(sandbox, flows):
     """"innen én uke etter at opptaket er gjort" counts from each recording: a snapshot from five days ago is
-    gone at the start of its day seven, while yesterday's is kept, restricted, to its own day seven."""
+    gone on its day six, the hold's date, while yesterday's is kept, restricted, to its own day six."""
     member = sandbox.add_member(chain="mova")
     older, newer = today() - timedelta(days=5), today() - timedelta(days=1)
     record = sandbox.exceline.members[member.member_id]
@@ -131,7 +131,7 @@ async def test_mova_notifies_the_debt_collector_of_a_claim_in_collection(sandbox
 
 async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(sandbox, flows):
     """"slettes etter at en eventuell utestengelsesperiode er over": the exclusion record is kept, restricted,
-    through its last day and deleted the day after, whatever else was erased."""
+    until its last day, the hold's date, and deleted on it by the daily sweep, whatever else was erased."""
     member = sandbox.add_member(chain="mova")
     ends = today() + timedelta(days=40)
     record = sandbox.exceline.members[member.member_id]

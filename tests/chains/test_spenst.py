@@ -85,8 +85,8 @@ async def test_spenst_deletes_purchase_data_after_2_years(sandbox, flows):
 async def test_spenst_keeps_bookkeeping_5_years(sandbox, flows):
     """"for tiden 5 år" (bokføringsloven § 13: five years after the end of the entry's financial year): the
     invoice lines at the membership system and the transactions at Nets from 2025 are kept, restricted, until
-    31 December 2030 and those from January 2026 until 31 December 2031; each is deleted the day after its
-    date and not a day before."""
+    31 December 2030 and those from January 2026 until 31 December 2031; each is deleted on its date by the
+    daily sweep and not a day before."""
     member = sandbox.add_member(chain="spenst")
     invoices = sandbox.exceline.members[member.member_id].invoices
     transactions = sandbox.nets.customers[f"NC-{member.number}"].transactions
@@ -126,7 +126,7 @@ async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flow
     """"vil vi kun oppbevare informasjon relatert til kontrakt og økonomi ... altså 5 år": the membership
     contract ("avtalegiroinformasjon og signering") is kept, restricted, while the member is anonymised, until
     31 December five years after the year it ended (bokføringsloven § 13, secondary documentation), and is
-    deleted by its release run the day after."""
+    deleted by the daily sweep on the hold's date."""
     member = sandbox.add_member(chain="spenst")
     record = sandbox.exceline.members[member.member_id]
 

@@ -51,8 +51,8 @@ async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_
 
 async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_has_passed(sandbox, flows):
     """"frem til betalingen har gått igjennom eller til angreretten går ut": while the course payment is
-    pending the erasure waits; once paid, the Stripe customer is kept, restricted, through the 14-day
-    withdrawal period and deleted by its release run the day after, never before."""
+    pending the erasure waits; once paid, the Stripe customer is kept, restricted, until the 14th day of the
+    withdrawal period and deleted by the daily sweep on the hold's date, never before."""
     member = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL, open_invoice=True)
 
     waiting = await flows.erase("vekstly", member.member_id, kind="erasure")
@@ -83,7 +83,7 @@ async def test_vekstly_keeps_payment_records_for_bookkeeping_after_the_stripe_cu
     """"informasjon knyttet til salg, som vi er pliktig til å regnskapsføre og oppbevare i henhold til
     bokføringsloven": the Stripe customer is deleted, its charge stays at Stripe as the payment record, held
     until 31 December five years after the payment's year; the evidence and the member's letter say so, and
-    the hold's release run redacts the charge the day after, not before."""
+    the daily sweep redacts the charge on the hold's date, not before."""
     member = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED)
     paid_on = today() - timedelta(days=30)
     charge = charge_of(sandbox, member.member_id)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,13 @@ from evidence.ledger import (
     RELEASED,
     Ledger,
     NewRecord,
+    append,
     hold_row,
     holds,
     open_ledger,
     records,
 )
-from evidence.verify import verify_records
+from evidence.verify import verify_ledger, verify_records
 
 BOOKKEEPING = Hold("exceline", "bookkeeping", ("invoices", "payments"), "bokforingsloven-13",
                    "bokføringsloven § 13", date(2031, 12, 31), False, records_through=date(2026, 1, 1))
@@ -191,3 +192,32 @@ async def test_a_writer_killed_mid_transaction_leaves_a_chain_that_verifies(ledg
     assert 27 == len(committed)
     assert 28 == after.sealed.sequence
     assert {"demo": (True, [])} == await reports(ledger)
+
+
+async def test_a_stretch_of_the_chain_verifies_linked_to_the_record_before_it(ledger):
+    """The register verifies only the records sealed in its period, each linked back to the one before the
+    first: an untouched stretch verifies; a record before the stretch deleted is named at the stretch's start."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    async with ledger.transaction() as connection:
+        for n in range(1, 5):
+            await append(connection, erasure(f"r{n}"), now=start + timedelta(days=30 * n))
+    since = start + timedelta(days=60)
+
+    intact = await verify_ledger(ledger, controller="demo", since=since)
+    async with ledger.transaction() as connection:
+        await connection.execute(delete(records).where(records.c.request_id == "r1"))
+    anchored = await verify_ledger(ledger, controller="demo", since=since)
+
+    assert [(True, 3)] == [(r.intact, r.records) for r in intact]
+    assert [[("r2", "record #1 before it is missing (deleted)")]] == [
+        [(p.request_id, p.reason) for p in r.problems] for r in anchored]
+
+
+async def test_a_stretch_that_starts_at_the_chains_start_needs_no_record_before_it(ledger):
+    """A period that holds a chain's first records verifies them from the start (no record before them)."""
+    for n in (1, 2, 3):
+        await ledger.seal(erasure(f"r{n}"))
+
+    reports = await verify_ledger(ledger, since=datetime(2000, 1, 1, tzinfo=UTC))
+
+    assert [(True, 3)] == [(r.intact, r.records) for r in reports]

@@ -135,12 +135,13 @@ async def test_csv_has_one_row_per_request_and_columns_per_processor(scenario, c
         assert (step.retain_until.isoformat() if step.retain_until else "") == done[f"{step.system}.retain_until"]
 
 
-async def test_one_request_table_still_prints(scenario, capsys):
-    """`slett evidence <request>` prints that request's evidence table."""
+async def test_one_request_prints_its_steps_and_holds_from_the_ledger(scenario, capsys):
+    """`slett evidence <request>` prints that request's steps as sealed, then each hold's date and state."""
     assert 0 == await slett("evidence", scenario.ids["done"])
     out = capsys.readouterr().out
 
     assert "exceline" in out and "anonymised" in out
+    assert "retain_until" in out and "held" in out and "bookkeeping" in out
 
 
 async def test_register_names_no_personal_data(scenario, capsys):

@@ -69,7 +69,7 @@ async def test_evidence_edited_in_the_database_is_named_in_verify_and_register(f
     assert out.startswith(f"demo: CHANGED: request {finished.request_id} (record #{stored.sealed.sequence}): ")
     assert "does not match its SHA-256" in out
     chain = next(c for c in register["evidence_chains"] if c["controller"] == "demo")
-    assert (False, finished.request_id) == (chain["intact"], chain["first_changed"]["request_id"])
+    assert (False, finished.request_id) == (chain["intact"], chain["first_changed"]["request_id"]), chain["problems"]
     assert 0 == (await verify_output(capsys))[0]
 
 
@@ -128,9 +128,9 @@ async def test_concurrent_records_of_one_controller_form_one_chain(prefect_serve
     assert (True, 8, 8) == (report.intact, report.records, report.head_sequence)
 
 
-async def test_a_vacuumed_run_is_reported_and_its_evidence_still_verifies(prefect_server):
+async def test_a_vacuumed_run_is_reported_and_its_evidence_still_verifies(prefect_server, capsys):
     """A record whose flow run Prefect no longer has (vacuumed or deleted) still verifies: the ledger keeps
-    the evidence, and --verify counts the run as vacuumed."""
+    the evidence, --verify counts the run as vacuumed, and the register still lists the request as done."""
     controller = f"vac{uuid4().hex[:8]}"
     ledger = await session_ledger()
     await record_at_once(controller, 1)
@@ -139,8 +139,12 @@ async def test_a_vacuumed_run_is_reported_and_its_evidence_still_verifies(prefec
         await client.delete_flow_run(UUID(str(stored.flow_run_id)))
 
     report = await verified(controller)
+    assert 0 == await slett("evidence", "--controller", controller, "--format", "json")
+    register = json.loads(capsys.readouterr().out)
 
     assert (True, 1, 1) == (report.intact, report.records, report.vacuumed)
+    assert [(stored.request_id, "done", "run vacuumed")] == [
+        (r["request_id"], r["status"], r["state"]) for r in register["requests"]]
 
 
 async def test_changed_extension_is_named(deployments, capsys):

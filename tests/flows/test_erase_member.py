@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
-from uuid import UUID
+from datetime import date
 
 import pytest
 from prefect import get_client
 from prefect.states import Crashed, Scheduled
 
 from config.dates import bookkeeping_last_day, journal_review_day
-from domain.values import OSLO
+from config.settings import load_settings
+from evidence.ledger import open_ledger
 from sandbox.people import JOURNAL_LAST_ENTRY
 from tests.flows.conftest import execute, recorded_task_runs, table_rows
 
@@ -100,9 +100,9 @@ async def test_a_crashed_run_rerun_after_an_answer_waits_on_the_next_key_and_can
     assert 1 == sandbox.destructive_calls_for("M1002").count("mailchimp")
 
 
-async def test_holds_carry_the_right_dates_and_release_runs(sandbox, run_erasure):
-    """Invoices are held to 31 Dec of their year + 5 years, the journal to last entry + 10 years, each
-    with a release-holds run scheduled for the day after."""
+async def test_holds_carry_the_right_dates_and_go_to_the_ledger(sandbox, run_erasure):
+    """Invoices are held to 31 Dec of their year + 5 years, the journal to last entry + 10 years; each hold
+    is in the ledger, held, written by the erasure's run, with no release run scheduled."""
     run = await run_erasure("M1003")
 
     evidence = await run.result()
@@ -114,13 +114,12 @@ async def test_holds_carry_the_right_dates_and_release_runs(sandbox, run_erasure
     assert holds["physica-journal"].review_only
     assert "restricted" == statuses(evidence)["physica"]
     physica = next(step for step in evidence.steps if step.system == "physica")
-    async with get_client() as client:
-        release = await client.read_flow_run(UUID(physica.release_run))
-    assert release.state is not None and release.expected_start_time is not None
-    assert "Scheduled" == release.state.name
-    starts = release.expected_start_time.astimezone(OSLO)
-    assert (holds["physica-journal"].retain_until + timedelta(days=1), 0) == (starts.date(), starts.hour)
-    assert {"system": "physica", "rule": "journal"} == {k: release.parameters[k] for k in ("system", "rule")}
+    ledger = await open_ledger(load_settings().ledger_url)
+    states = await ledger.hold_states([evidence.request.request_id])
+    assert sorted(evidence.holds, key=lambda h: (h.retain_until, h.key)) == sorted(
+        (s.hold for s in states), key=lambda h: (h.retain_until, h.key))
+    assert {("held", str(run.flow_run.id))} == {(s.status, s.flow_run_id) for s in states}
+    assert physica.release_run is None
 
 
 async def test_rerun_of_finished_request_changes_nothing(sandbox, run_erasure):

@@ -4,7 +4,7 @@ newer entry keeps only itself longer; a failed release stays due and fails the s
 from __future__ import annotations
 
 from datetime import date, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from prefect import get_client
@@ -16,7 +16,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.settings import PREFECT_API_URL
 
+from benchmarks.rows import prefect_rows
 from config.dates import bookkeeping_last_day, journal_review_day
 from config.holds import Hold
 from sandbox.exceline import Invoice
@@ -150,3 +152,15 @@ async def test_a_journal_is_never_deleted_automatically(sandbox, flows):
     assert [] == [c for c in sandbox.applied_calls("M1003") if c.system == "physica" and c.action != "restrict"]
     row = (await releases_of("journal-m1003"))[-1]
     assert ("manual", "review") == (row["status"], row["action"])
+
+
+async def test_the_bench_counts_prefect_rows_and_no_scheduled_release_run(sandbox, flows):
+    """`make bench`'s figure: after an erasure with holds Prefect has its runs, task runs and artifacts, and
+    no release-holds run scheduled (0 a request, where the code before the ledger scheduled 4.4)."""
+    run = await flows.erase("demo", "M1001", request_id=f"rows-{uuid4().hex[:8]}")
+
+    rows = await prefect_rows(str(PREFECT_API_URL.value()), 1)
+
+    assert "COMPLETED" == run.state_name
+    assert 0 == rows["scheduled_flow_runs_per_request_for_holds"]
+    assert all(rows["total"][name] >= 1 for name in ("flow_runs", "task_runs", "artifacts"))

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -20,6 +21,7 @@ from prefect.settings import PREFECT_API_URL
 
 from config.settings import load_settings
 from connectors.http import use_transports
+from domain.values import OSLO
 from evidence.ledger import HELD, open_ledger
 from evidence.verify import verify_records
 from flows.erase_member import Settlement
@@ -31,6 +33,7 @@ from tests.flow_driver import Flows, Held, execute
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
+day_zero = datetime(2000, 1, 1, tzinfo=UTC)
 # The last commit before the ledger: its code scheduled a release run per hold and sealed evidence artifacts.
 BEFORE_LEDGER = "d3b4df03bcb5750f15377ae41b72b7e0dd9b0017"
 OLD_RUNS = """
@@ -41,10 +44,10 @@ from connectors.http import use_transports
 from sandbox.world import Sandbox
 from tests.flows.conftest import execute
 
-async def main(deployment, done_id, open_id):
+async def main(deployment, done_id, open_id, fired_id):
     world, out = Sandbox(), {}
     with use_transports(world.transports()):
-        for member, request_id in (("M1001", done_id), ("M1002", open_id)):
+        for member, request_id in (("M1001", done_id), ("M1002", open_id), ("M1003", fired_id)):
             async with get_client() as client:
                 run = await client.create_flow_run_from_deployment(
                     UUID(deployment), idempotency_key=request_id,
@@ -68,11 +71,11 @@ def old_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def run_old_code(old_code: Path, deployment: UUID, done_id: str, open_id: str) -> dict[str, list[str]]:
-    """Erase one member to the end and one with an open invoice (it suspends) with the old code, against
+def run_old_code(old_code: Path, deployment: UUID, *request_ids: str) -> dict[str, list[str]]:
+    """Erase two members to the end and one with an open invoice (it suspends) with the old code, against
     this session's Prefect server; the old code's run ids and states."""
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONPATH": str(old_code)}
-    done = subprocess.run([sys.executable, "-c", OLD_RUNS, str(deployment), done_id, open_id], cwd=old_code,
+    done = subprocess.run([sys.executable, "-c", OLD_RUNS, str(deployment), *request_ids], cwd=old_code,
                           env=env, capture_output=True, text=True, timeout=300)
     assert 0 == done.returncode, done.stderr[-3000:]
     answer: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -99,13 +102,33 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
     """What the old code wrote (a sealed evidence artifact, a release run per hold, a suspended run) is
     imported into the ledger once: the request's record keeps the old digest, each hold is held at its date,
     the replaced release runs are cancelled, a second import seals nothing, the chain verifies; the imported
-    hold is released by the sweep on its date, and the suspended run, resumed, finishes with the new code."""
+    hold is released by the sweep on its date, and the suspended run, resumed, finishes with the new code.
+    An old release run that starts before anyone imported imports its own request and releases its hold."""
     tag = uuid4().hex[:8]
-    done_id, open_id = f"old-done-{tag}", f"old-open-{tag}"
-    runs = run_old_code(old_code, deployments["erase-member"], done_id, open_id)
-    assert {done_id: "COMPLETED", open_id: "SUSPENDED"} == {k: v[1] for k, v in runs.items()}
+    done_id, open_id, fired_id = f"old-done-{tag}", f"old-open-{tag}", f"old-fired-{tag}"
+    runs = run_old_code(old_code, deployments["erase-member"], done_id, open_id, fired_id)
+    assert {done_id: "COMPLETED", open_id: "SUSPENDED", fired_id: "COMPLETED"} == {k: v[1] for k, v in runs.items()}
     before = await release_runs_of(done_id)
     assert before and {"SCHEDULED"} == {state.split(":")[0] for state in before.values()}
+    flows = Flows(deployments)
+    world = Sandbox()
+    async with get_client() as client:
+        old_runs = [r for r in await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[f"request:{fired_id}", "hold:bookkeeping"])))
+            if r.parameters.get("system") == "exceline" and r.expected_start_time is not None]
+    # The soonest of them, as its worker starts it on its day.
+    old_run = min(old_runs, key=lambda r: r.expected_start_time or day_zero)
+    day = old_run.expected_start_time.astimezone(OSLO).date() if old_run.expected_start_time else None
+    assert day is not None
+    with use_transports(world.transports()):
+        # The old code's sandbox ended with its process: the processors are brought to the same state (the
+        # member erased, the records held) by erasing the member again under another request.
+        assert "COMPLETED" == (await flows.erase("demo", "M1003", request_id=f"{fired_id}-replayed")).state_name
+        fired = await flows.start("release-holds", {**old_run.parameters, "as_of": day.isoformat()})
+
+    assert ("COMPLETED", {f"{fired_id}:exceline-bookkeeping": "released"}) == (fired.state_name,
+                                                                               await fired.result())
+    assert {f"CANCELLED:{REPLACED}"} == set((await release_runs_of(fired_id)).values())
 
     first = await imported(capsys)
     second = await imported(capsys)
@@ -115,6 +138,7 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
     states = await ledger.hold_states([done_id])
     after = await release_runs_of(done_id)
     assert ["import"] == [r.kind for r in stored]
+    assert ["import", "release"] == [r.kind for r in await ledger.records(request_id=fired_id)]
     assert stored[0].sealed.body["evidence"]["imported"]["digest"] and stored[0].flow_run_id == runs[done_id][0]
     assert len(before) == len(states) and {HELD} == {s.status for s in states}
     assert {f"CANCELLED:{REPLACED}"} == set(after.values())
@@ -122,8 +146,6 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
     report = {r.controller: r for r in verify_records(await ledger.records(with_holds=True))}["demo"]
     assert (True, []) == (report.intact, list(report.problems))
 
-    flows = Flows(deployments)
-    world = Sandbox()
     soonest = states[0]
     with use_transports(world.transports()):
         # The old code's sandbox ended with its process: the processors are brought to the same state (the
