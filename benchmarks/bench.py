@@ -1,7 +1,9 @@
 """The benchmarks: webhook ack latency, single erasure latency, bulk purge against its floor and a plain
-baseline. Writes benchmarks/results.json and the table in README.md between the bench markers.
+baseline, CPU seconds per erasure. Writes benchmarks/results.json and the table in README.md between the
+bench markers.
 
     python -m benchmarks.bench                      # make bench
+    python -m benchmarks.bench --only cpu           # CPU seconds per erasure alone (printed, no files written)
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import prefect
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchmarks.ack import Load, hammer, handed_over, new_secret, start_receiver
+from benchmarks.cpu import CpuLoad, cpu_section
 from benchmarks.erasure import single_erasures
 from benchmarks.ledger_scale import scale_figure
 from benchmarks.profile import summary
@@ -32,9 +36,10 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 TARGETS = {"webhook_ack_ms p99": 50, "single_erasure_s p95": 10, "bulk_purge ratio": 1.25,
-           "ratio_vs_baseline": 1.5, "peak RSS MB (any process)": 1024,
+           "ratio_vs_baseline": 1.5, "peak RSS MB (any process)": 1024, "cpu_s_per_erasure": 1.0,
            "scheduled flow runs per request for holds": 0, "ledger due-holds selection s (1M holds)": 2.0,
            "ledger evidence month s (1M holds)": 5.0}
+SECTIONS = ("ack", "work", "cpu", "ledger")
 
 
 def say(text: str) -> None:
@@ -101,8 +106,8 @@ def work_section(db: str, single: int, at_once: int, concurrent: int, bulk: Bulk
 
 def table(results: dict[str, Any]) -> str:
     """The figures against their targets, as a Markdown table."""
-    ack, one, bulk, base = (results.get(k, {}) for k in ("webhook_ack_ms", "single_erasure_s", "bulk_purge",
-                                                         "baseline"))
+    ack, one, bulk, base, cpu = (results.get(k, {}) for k in ("webhook_ack_ms", "single_erasure_s", "bulk_purge",
+                                                              "baseline", "cpu"))
     concurrent = results.get("single_erasure_s_concurrent", {})
     peak = max(bulk.get("peak_rss_mb", {}).values(), default=None)
     rows = results.get("prefect_rows", {}).get("per_request", {})
@@ -118,6 +123,9 @@ def table(results: dict[str, Any]) -> str:
             ("bulk_purge vs baseline (s)", f"{bulk.get('wall_s')} / {base.get('wall_s')}", "ratio ≤ 1.5",
              base.get("ratio_vs_baseline"), 1.5),
             ("peak RSS, any process (MB)", f"{peak}", "≤ 1024", peak, 1024),
+            ("CPU-s per erasure, every process (API, services, workers, receiver)",
+             f"{cpu.get('cpu_s_per_erasure')} ({cpu.get('erasures')} erasures, {cpu.get('at_once')} at a time)",
+             "≤ 1.0", cpu.get("cpu_s_per_erasure"), 1.0),
             ("scheduled flow runs per request for holds", f"{held}", "0", held, 0),
             ("Prefect rows per request: flow runs / task runs / artifacts / logs",
              " / ".join(str(rows.get(k)) for k in ("flow_runs", "task_runs", "artifacts", "logs")), "(no target)",
@@ -161,32 +169,46 @@ def main(argv: list[str] | None = None) -> int:
                         help="then the same number again, this many at a time (0: skip)")
     parser.add_argument("--guests", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=2.0, help="each processor's rate limit, requests/s")
+    parser.add_argument("--cpu-erasures", type=int, default=CpuLoad.erasures, help="erasures counted for the CPU")
+    parser.add_argument("--cpu-at-once", type=int, default=CpuLoad.at_once)
     parser.add_argument("--ledger-holds", type=int, default=1_000_000, help="synthetic holds for the ledger's scale")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--only", choices=SECTIONS,
+                        help="run one section; its figures are printed, and written only to an --out given")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--profile", type=Path, help="profile receiver and flow runs (pyinstrument) into this folder")
     parser.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md's table alone")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
-    results: dict[str, Any] = {"webhook_ack_ms": ack_section(args.db, Load(args.ack_rate, args.ack_seconds),
-                                                             args.profile)}
-    results.update(work_section(args.db, args.single, args.single_at_once, args.concurrent_at_once,
-                                Bulk(args.guests, args.rate), args.profile))
-    if postgres_reachable():
-        say(f"ledger_scale: {args.ledger_holds} synthetic holds in a ledger on PostgreSQL")
-        results["ledger_scale"] = scale_figure(args.ledger_holds)
-    else:
-        results["ledger_scale"] = {"not measured": "PostgreSQL is not reachable at 127.0.0.1:5432"}
+    results: dict[str, Any] = {}
+    if args.only in (None, "ack"):
+        results["webhook_ack_ms"] = ack_section(args.db, Load(args.ack_rate, args.ack_seconds), args.profile)
+    if args.only in (None, "work"):
+        results.update(work_section(args.db, args.single, args.single_at_once, args.concurrent_at_once,
+                                    Bulk(args.guests, args.rate), args.profile))
+    if args.only in (None, "cpu"):
+        say(f"cpu_s_per_erasure: {args.cpu_erasures} settled members, {args.cpu_at_once} at a time, no faults")
+        results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once))
+        say(f"cpu_s_per_erasure: {results['cpu']['cpu_s_per_erasure']} ({results['cpu']['by_role']})")
+    if args.only in (None, "ledger"):
+        if postgres_reachable():
+            say(f"ledger_scale: {args.ledger_holds} synthetic holds in a ledger on PostgreSQL")
+            results["ledger_scale"] = scale_figure(args.ledger_holds)
+        else:
+            results["ledger_scale"] = {"not measured": "PostgreSQL is not reachable at 127.0.0.1:5432"}
     if args.profile:
         results["profiles"] = {path.stem: summary(path) for path in sorted(args.profile.glob("*.txt"))}
     results["targets"] = TARGETS
     results["took_s"] = round(time.monotonic() - started, 1)
+    results["prefect"] = prefect.__version__
     results["command"] = "python -m benchmarks.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    if args.readme:
+    out = args.out or (None if args.only else HERE / "results.json")
+    if out is not None:
+        out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.readme and not args.only:
         write_table(results)
-    say(table(results))
+    say(json.dumps(results, indent=2) if args.only else table(results))
     return 0
 
 

@@ -32,12 +32,12 @@ from benchmarks.killer import AFTER_APPLY, IN_STEP, WORKER, Killer
 from benchmarks.pii import Needles, scan_files, scan_rows
 from benchmarks.stack import ProcessMeter, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
+from config.deployments import ESCALATED
 from evidence.ledger import open_ledger
 from evidence.verify import verify_records
 from queries.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
-from tasks.recovery import ESCALATED
 
 HERE = Path(__file__).resolve().parent
 DEPLOYED = ("erase-member", "release-holds", "recover-crashed")

@@ -25,11 +25,12 @@ import httpx
 from benchmarks.procs import cpu_seconds, descendants, kill_hard, rss_mb
 from benchmarks.profile import wrapped
 from cli.automations import ensure_crash_detection
+from config.deployments import RECOVER_CRASHED as SWEEPER
 from config.server import SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
 from sandbox.server import running_sandbox
 from sandbox.world import Sandbox
-from workers.pool import SWEEPER, deploy_to_pool
+from workers.pool import deploy_to_pool
 
 BIN = Path(sys.executable).parent
 POOL = "slett-proof"
@@ -359,7 +360,7 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
 
 async def register(names: tuple[str, ...], silence_s: int, sweep_every_s: int = 30, stuck_pending_s: int = 600,
                    crash_budget: int = 3) -> dict[str, UUID]:
-    """The pool, the named deployments of flows/catalog.py on it (recover-crashed on its interval, the others
+    """The pool, the named deployments of config/deployments.py on it (recover-crashed on its interval, the others
     without schedules), and crash detection."""
     sweep = {"budget": crash_budget, "silence_s": silence_s, "stuck_pending_s": stuck_pending_s}
     ids = await deploy_to_pool(POOL, names, schedules=False, intervals={SWEEPER: sweep_every_s},

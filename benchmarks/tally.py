@@ -11,7 +11,7 @@ from prefect import get_client
 from prefect.client.schemas.objects import StateType
 
 from cli.runs import evidence_rows
-from tasks.recovery import ESCALATED
+from config.deployments import ESCALATED
 
 # The parts of an evidence row that a rerun must reproduce (attempts and job references may differ).
 OUTCOME = ("system", "action", "status", "verified", "retain_until")

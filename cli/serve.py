@@ -11,7 +11,7 @@ LOCAL_WORKER = "local"  # the same name at every start: a restarted serve takes 
 
 
 def serve_deployments(limit: int = 10, pool: str = LOCAL_POOL) -> None:
-    """Put every deployment of flows/catalog.py, with its schedule, on the pool and run their flow runs in this
+    """Put every deployment of config/deployments.py, with its schedule, on the pool and run their flow runs in this
     process until stopped."""
 
     async def serve() -> None:

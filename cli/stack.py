@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
+from config.deployments import DEPLOYMENTS
 from config.server import SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
-from flows.catalog import DEPLOYMENTS
 from sandbox.people import SYSTEMS
 
 EXE = Path(sys.executable).parent

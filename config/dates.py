@@ -183,5 +183,6 @@ def latest_action_day(start: date, buffer: Period) -> date:
 
 
 def stale_before(as_of: date, kept: Period) -> date:
-    """The cut-off for a rolling purge on `as_of`: what was last active before it has been kept `kept` in full."""
-    return kept.earliest_start_not_over_by(as_of)
+    """The cut-off for a rolling purge on `as_of`: what was last active before it has reached `kept` by `as_of`."""
+    # "Deleted after 6 months" is kept on the day six months after the last visit, never the day after it.
+    return kept.earliest_start_not_over_by(as_of + timedelta(days=1))

@@ -14,7 +14,7 @@ readable console otherwise. The level applies to slett's loggers; other librarie
 above. Prefect's console handler on the root logger is replaced by slett's, so Prefect's own lines
 come out once, in the same format, and redacted.
 
-No personal data in logs (DESIGN.md, "Privacy of the system itself"): e-mail addresses and phone
+No personal data in logs (README, "Privacy of the system itself"): e-mail addresses and phone
 numbers are masked wherever they appear, and the values of keys that name personal data (name,
 email, phone, address, ...) are masked whatever they hold. This is a safety net, not a licence:
 a name in free text cannot be recognised, so names are never logged in the first place.

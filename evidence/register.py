@@ -12,6 +12,7 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from config.dates import gdpr_deadline
+from config.deployments import ERASE_MEMBER
 from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
@@ -21,7 +22,7 @@ from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
 from evidence.verify import verify_ledger
-from queries.history import ERASE_MEMBER, flow_runs, latest_artifacts, request_id_of
+from queries.history import flow_runs, latest_artifacts, request_id_of
 from tasks.deadlines import Extension, deadline_flag
 
 IN_PROGRESS = "in progress"

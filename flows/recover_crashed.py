@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.client.schemas.objects import StateType
 from prefect.settings import get_current_settings
 
+from config.deployments import ERASE_MEMBER, RELEASE_HOLDS
 from tasks.recovery import (
     escalate,
     finish_cancelling,
@@ -18,7 +19,7 @@ from tasks.recovery import (
     silent,
 )
 
-RECOVERABLE = ("erase-member", "release-holds")
+RECOVERABLE = (ERASE_MEMBER, RELEASE_HOLDS)
 
 
 @flow(name="recover-crashed", persist_result=False)

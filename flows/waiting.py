@@ -6,14 +6,15 @@ from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
 from prefect import get_client, get_run_logger
-from prefect._flow_run_suspension import mark_flow_run_suspension_requested
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import Abort, Pause
 from prefect.input import RunInput, keyset_from_paused_state
 from prefect.input.actions import adelete_flow_run_input, aread_flow_run_input
 from prefect.states import Suspended
-from prefect.utilities.engine import propose_state
+
+from prefect_compat import mark_suspension_requested, propose_state
+from queries.runs import spare_keyset
 
 Answer = TypeVar("Answer", bound=RunInput)
 
@@ -30,14 +31,16 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise RuntimeError("only a flow run can suspend for an answer")
-    # The form first, then the state. Prefect's own suspension writes the form after the state, and a
-    # process killed between the two left a run suspended without a form: every resume was refused ("Run
-    # input schema not found") and the request waited for ever (the chaos suite). Killed here instead, the
-    # run is still Running: crash detection reruns it, and the rerun writes the form afresh.
-    for stale in (keyset["schema"], keyset["description"]):
+    # A spare of the form first, then the state, then the form. Prefect (3.9) deletes whatever is stored under
+    # the keyset when it accepts a suspension, so the form can only be written after the state; a process
+    # killed between the two left a run suspended without a form, whose every resume was refused ("Run input
+    # schema not found": the chaos suite). The spare, under keys of its own, outlives the suspension:
+    # tasks/runs.py resume_with writes the form from it when Prefect refuses a resume for want of one.
+    spare = spare_keyset(key)
+    for stale in (spare["schema"], spare["description"]):  # a rerun's, or an earlier form's
         if await aread_flow_run_input(stale) is not None:
             await adelete_flow_run_input(stale)
-    await form.asave(keyset)
+    await form.asave(spare)
     suspended.state_details.run_input_keyset = {str(name): value for name, value in keyset.items()}
     get_run_logger().info("Suspending flow run until %s is answered; a resume runs it again from the top", key)
     async with get_client() as client:
@@ -49,7 +52,8 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
         return await form.aload(keyset)  # answered and resumed in the meantime
     if not state.is_paused():
         await _refused(context.flow_run.id, f"the API answered {state.name}")
-    mark_flow_run_suspension_requested(context.flow_run.id, state)
+    await form.asave(keyset)
+    mark_suspension_requested(context.flow_run.id, state)
     raise Pause(state=state)
 
 

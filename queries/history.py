@@ -25,21 +25,14 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import Artifact, ArtifactCollection, FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
+from config.deployments import ERASE_MEMBER, request_tag
 from evidence.documents import unfenced
 from queries.pages import PAGE, every_page
-
-ERASE_MEMBER = "erase-member"
-RELEASE_HOLDS = "release-holds"
 
 
 def request_id_of(run: FlowRun) -> str:
     """The request an erase-member run serves: its request_id parameter, else the run's own id."""
     return str(run.parameters.get("request_id") or run.id)
-
-
-def request_tag(request_id: str) -> str:
-    """The tag that marks every run of one request."""
-    return f"request:{request_id}"
 
 
 async def flow_runs(client: PrefectClient, flow_name: str, states: Iterable[StateType] | None = None,

@@ -19,10 +19,11 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.input import Keyset, keyset_from_base_key
+from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
+from config.deployments import DEPLOYMENTS, ERASE_MEMBER, TAG, controller_tag, member_tag
 from queries.pages import PAGE, every_page
-
-ERASE_MEMBER = "erase-member/erase-member"
 
 log = structlog.get_logger("slett.runs")
 
@@ -31,18 +32,18 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
                         tags: tuple[str, ...] = ()) -> FlowRun:
     """Create an erase-member run; the request id is its idempotency key, so a repeat starts nothing."""
     async with get_client() as client:
-        deployment = await client.read_deployment_by_name(ERASE_MEMBER)
+        deployment = await client.read_deployment_by_name(DEPLOYMENTS[ERASE_MEMBER].full_name)
         return await client.create_flow_run_from_deployment(
             deployment.id, idempotency_key=request_id,
             parameters={"controller": controller, "member_id": member_id, "kind": kind,
                         "request_id": request_id},
-            tags=["slett", f"controller:{controller}",
+            tags=[TAG, controller_tag(controller),
                   *dict.fromkeys([member_tag(controller, member_id), *tags])])
 
 
 async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[FlowRun]:
     """Every erase-member run the filter matches, read a page at a time (the API returns at most 200)."""
-    deployments = DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"]))
+    deployments = DeploymentFilter(name=DeploymentFilterName(any_=[ERASE_MEMBER]))
     async with get_client() as client:
         found = await every_page(lambda limit, offset: client.read_flow_runs(
             flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=limit, offset=offset,
@@ -65,13 +66,45 @@ class ResumeRefused(Exception):
     """Prefect did not resume the run; the message says why."""
 
 
+NO_FORM = "Run input schema not found."  # Prefect's reason for refusing a resume of a run without its form
+SPARE_FORM = "slett-form-"
+
+
+def spare_keyset(pause_key: str) -> Keyset:
+    """Where a run keeps a spare of its form for a suspension: keys Prefect leaves alone when it suspends."""
+    return keyset_from_base_key(f"{SPARE_FORM}{pause_key}")
+
+
 async def resume_with(run_id: UUID, run_input: dict[str, Any]) -> None:
     """Resume a suspended run with its answer, or raise ResumeRefused: a refusal is never taken for a resume."""
     async with get_client() as client:
         result = await client.resume_flow_run(run_id, run_input=run_input)
-    if result.status is not SetStateStatus.ACCEPT:
         reason = getattr(result.details, "reason", None) or "no reason given"
+        if result.status is not SetStateStatus.ACCEPT and reason == NO_FORM and await restore_form(run_id):
+            result = await client.resume_flow_run(run_id, run_input=run_input)
+            reason = getattr(result.details, "reason", None) or "no reason given"
+    if result.status is not SetStateStatus.ACCEPT:
         raise ResumeRefused(f"run {run_id} was not resumed ({result.status.value}): {reason}")
+
+
+async def restore_form(run_id: UUID) -> bool:
+    """Write a suspended run's form from its spare (its process died between suspending and writing the form);
+    whether there was a spare to write it from."""
+    async with get_client() as client:
+        state = (await client.read_flow_run(run_id)).state
+    details = state.state_details if state is not None else None
+    if details is None or not details.pause_key or not details.run_input_keyset:
+        return False
+    spare = spare_keyset(details.pause_key)
+    schema = await aread_flow_run_input(spare["schema"], flow_run_id=run_id)
+    if schema is None:
+        return False
+    await acreate_flow_run_input(details.run_input_keyset["schema"], schema, flow_run_id=run_id)
+    description = await aread_flow_run_input(spare["description"], flow_run_id=run_id)
+    if description is not None:
+        await acreate_flow_run_input(details.run_input_keyset["description"], description, flow_run_id=run_id)
+    log.warning("wrote a suspended run's missing form from its spare", flow_run_id=str(run_id))
+    return True
 
 
 async def resume_settled(run: FlowRun, confirmed_by: str, invoice_id: str | None = None) -> None:
@@ -96,11 +129,6 @@ async def settle(member_id: str, controller: str | None, confirmed_by: str,
             continue
         resumed.append(run.id)
     return resumed
-
-
-def member_tag(controller: str, member_id: str) -> str:
-    """The tag on every erase-member run for one member, however started (ids only, no personal data)."""
-    return f"member:{controller}:{member_id}"
 
 
 async def member_runs(controller: str, member_id: str, page: int = PAGE) -> list[FlowRun]:

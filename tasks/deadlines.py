@@ -16,13 +16,13 @@ from prefect.client.schemas.actions import ArtifactCreate
 from prefect.events import emit_event
 
 from config.dates import gdpr_deadline
+from config.deployments import member_tag, request_tag
 from config.workdays import ONE_MONTH as ONE_MONTH
 from domain.values import Request, artifact_key
 from evidence.chain import record_markdown
 from evidence.documents import fenced, plain, sha256
 from evidence.ledger import Ledger, NewRecord, open_ledger
-from queries.history import latest_artifact, latest_document, request_tag, runs_of_request
-from queries.runs import member_tag
+from queries.history import latest_artifact, latest_document, runs_of_request
 
 WARN_DAYS = 7
 DEADLINE_PREFIX = "deadline:"

@@ -78,17 +78,6 @@ def describe(evidence: Evidence, record: Sealed | None = None, extension: Extens
             f"{deadline}, status {evidence.status}.{sealed}")
 
 
-def evidence_table(evidence: Evidence) -> str:
-    """The evidence as a plain-text table for a terminal."""
-    rows = evidence_rows(evidence)
-    shown = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) if rows else len(c) for c in shown}
-    lines = ["  ".join(c.ljust(widths[c]) for c in shown)]
-    lines.append("  ".join("-" * widths[c] for c in shown))
-    lines += ["  ".join(r[c].ljust(widths[c]) for c in shown) for r in rows]
-    return "\n".join(lines)
-
-
 @task(name="record-evidence", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy | None = None) -> str:
     """Seal the evidence and its holds into the ledger, then show the table, the member's letter and the

@@ -21,13 +21,14 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.states import Cancelled
 
+from config.deployments import RELEASE_HOLDS, request_tag
 from config.holds import Hold
 from config.settings import Settings
 from domain.values import OSLO, artifact_key
 from evidence.chain import Sealed
 from evidence.documents import unfenced
 from evidence.ledger import HELD, RELEASED, Ledger, NewRecord, hold_row, open_ledger
-from queries.history import RELEASE_HOLDS, artifact_versions, flow_runs, request_tag, runs_of_request
+from queries.history import artifact_versions, flow_runs, runs_of_request
 
 REPLACED = "replaced by the ledger: the daily release-holds sweep releases this hold on its date"
 DONE_STATUSES = {"erased", "anonymised", "already_absent", "confirmed"}

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Failed
 
+from config.deployments import ESCALATED, RECONCILE_SETTLEMENTS
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import RetentionFacts
@@ -17,8 +18,6 @@ from connectors.registry import connect
 from domain.values import OSLO
 from queries.runs import resume_settled
 from tasks.retry import not_connector_error
-
-RECONCILER = "reconcile-settlements"
 
 
 @task(name="ask-settlement", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
@@ -34,7 +33,7 @@ async def resume(run_id: UUID) -> None:
     """Resume a run that waited for settlement; it checks the invoices again itself."""
     async with get_client() as client:
         run = await client.read_flow_run(run_id)
-    await resume_settled(run, confirmed_by=RECONCILER)
+    await resume_settled(run, confirmed_by=RECONCILE_SETTLEMENTS)
 
 
 def asked_on(run: FlowRun) -> date | None:
@@ -48,4 +47,4 @@ async def escalate(run_id: UUID, reason: str) -> None:
     async with get_client() as client:
         run = await client.read_flow_run(run_id)
         await client.set_flow_run_state(run_id, Failed(message=reason), force=True)
-        await client.update_flow_run(run_id, tags=[*run.tags, "escalated"])
+        await client.update_flow_run(run_id, tags=[*run.tags, ESCALATED])

@@ -26,9 +26,10 @@ from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelled, Crashed, Scheduled
 
+from config.deployments import ESCALATED
 from domain.values import STEP_KEY
+from prefect_compat import stored_key
 
-ESCALATED = "escalated"  # the tag on a run whose retry budget is spent: a person must look at it
 HEARTBEAT = "prefect.flow-run.heartbeat"
 PAGE = 200  # runs per sweep; the next sweep takes the rest
 EVENTS_PAGE = 50  # the most events /events/filter returns at once
@@ -100,8 +101,8 @@ async def read_crashes(run_id: UUID) -> Crashes:
 
 def _done_for_good(step: TaskRun) -> bool:
     """Whether a finished step's result is kept under its step key, so a rerun will not do it again."""
-    stored = getattr(step.state.data if step.state else None, "storage_key", None)
-    return bool(stored) and PurePosixPath(str(stored)).name.startswith(STEP_KEY)
+    stored = stored_key(step.state)
+    return stored is not None and PurePosixPath(stored).name.startswith(STEP_KEY)
 
 
 # The tasks take ids, not FlowRun objects: Prefect reads a task's arguments for upstream states.

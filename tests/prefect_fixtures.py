@@ -11,7 +11,8 @@ from uuid import UUID
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.catalog import DEPLOYMENTS, load
+from config.deployments import DEPLOYMENTS
+from flows.catalog import load
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +24,7 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 async def deployments(prefect_server: None) -> dict[str, UUID]:
-    """Every deployment in flows/catalog.py, registered once."""
+    """Every deployment in config/deployments.py, registered once."""
     ids = {}
     for name in DEPLOYMENTS:
         deployment = await load(name).ato_deployment(name=name)

@@ -32,13 +32,14 @@ from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.context import AsyncClientContext
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
+from config.deployments import member_tag, webhook_tag
 from domain.values import subject_reference
-from queries.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
+from prefect_compat import sharing_client
+from queries.runs import erasure_runs, member_runs, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
@@ -75,11 +76,6 @@ async def dispatch(dispatcher: Dispatcher, webhook_id: str, event: MemberEvent |
     if isinstance(event, SettledEvent):
         return await dispatcher.settle(webhook_id, event)
     return await dispatcher.request_erasure(webhook_id, event)
-
-
-def webhook_tag(webhook_id: str) -> str:
-    """The tag on the run a webhook started."""
-    return f"webhook:{webhook_id}"
 
 
 async def run_of_webhook(webhook_id: str, timeout_s: float, poll_s: float = 0.5) -> FlowRun:
@@ -169,7 +165,7 @@ class PrefectDispatcher:
             async with asyncio.timeout(self.timeout_s), self._gate:
                 # One client for every delivery (a new one costs tens of ms): within this context
                 # queries/runs.py's get_client() hands out this client.
-                with AsyncClientContext.model_construct(client=await self._connected()):
+                with sharing_client(await self._connected()):
                     yield
         except (httpx.TransportError, TimeoutError) as error:
             raise DispatchUnavailable(f"the Prefect API at {self.api_url} did not answer: "

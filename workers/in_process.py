@@ -19,8 +19,8 @@ from uuid import UUID
 
 import anyio
 import anyio.abc
+import structlog
 from prefect import Flow
-from prefect._flow_run_suspension import mark_flow_run_suspension_requested
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
@@ -30,21 +30,21 @@ from prefect.client.schemas.filters import (
     WorkPoolFilterName,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.client.schemas.responses import WorkerFlowRunResponse
 from prefect.exceptions import Abort, InfrastructureNotFound, Pause
 from prefect.flow_engine import run_flow
 from prefect.logging.loggers import flow_run_logger
 from prefect.settings import PREFECT_WORKER_ENABLE_CANCELLATION, temporary_settings
 from prefect.states import Cancelled, Crashed
-from prefect.workers.base import BaseWorker, BaseWorkerResult
+from prefect.workers.base import BaseWorkerResult
 from prefect.workers.process import ProcessJobConfiguration, ProcessVariables
 
 from flows.catalog import load
-from workers.engine import lighter_engine
+from prefect_compat import PendingHook, lighter_engine, mark_suspension_requested
 
 WORKER_LABEL = "prefect.worker.name"  # the label BaseWorker gives every run it submits
 WATCH_EVERY_S = 5.0  # between looks for runs an operator cancelled
 PAGE = 200  # runs per call: the API's page limit
+log = structlog.get_logger("slett.worker")
 
 
 class UnknownDeployment(Exception):
@@ -61,7 +61,7 @@ class InProcessResult(BaseWorkerResult):
 warnings.filterwarnings("ignore", message="Type 'InProcessWorker' .* matches existing registered type")
 
 
-class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InProcessResult]):
+class InProcessWorker(PendingHook[ProcessJobConfiguration, ProcessVariables, InProcessResult]):
     """Runs slett's deployments' flow runs as tasks of this process, `limit` at once."""
 
     type = "process"
@@ -70,14 +70,14 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
     _description = "Runs slett's flow runs in the worker's own process: no process start per run."
     _display_name = "slett in-process"
 
-    def __init__(self, *args: Any, flows: Callable[[str], Flow[..., Any]] = load, watch_every_s: float = WATCH_EVERY_S,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, work_pool_name: str, *args: Any, flows: Callable[[str], Flow[..., Any]] = load,
+                 watch_every_s: float = WATCH_EVERY_S, **kwargs: Any) -> None:
+        super().__init__(work_pool_name, *args, **kwargs)
+        self._pool = work_pool_name
         self._flows = flows
         self._watch_every_s = watch_every_s
         self._by_deployment: dict[UUID, Flow[..., Any]] = {}
         self._hosted: dict[UUID, anyio.CancelScope] = {}  # runs this worker holds a slot for
-        self._labelled: set[UUID] = set()  # runs labelled on going Pending, whose second labelling is skipped
         self._born = datetime.now(UTC)
         self._reclaimed = False
         self._watch: anyio.abc.TaskGroup | None = None
@@ -120,37 +120,17 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
                                                      force=True)
                 code = 0
         finally:
-            # Nothing may be awaited between here and the worker giving the run's slot back: until then, the run
-            # must not be taken again (see _get_scheduled_flow_runs).
             del self._hosted[flow_run.id]
         return InProcessResult(status_code=code, identifier=str(os.getpid()))
 
-    async def _get_scheduled_flow_runs(self) -> list[WorkerFlowRunResponse]:
-        """The pool's runs due now, but for those this worker still holds."""
-        # A run suspended, or crashed and rescheduled, can be due again before its last turn here has given
-        # back its slot; Prefect 3.8.8's worker then raises "this borrower is already holding one of this
-        # CapacityLimiter's tokens" out of its polling loop and exits (Prefect issues #10632, #16806).
-        due = await super()._get_scheduled_flow_runs()
-        return [entry for entry in due if entry.flow_run.id not in self._hosted]
-
-    async def _propose_pending_state(self, flow_run: FlowRun) -> bool:
-        """Set the run Pending and label it as this worker's at once: killed right after, its restart takes it back."""
+    async def on_pending(self, flow_run: FlowRun) -> None:
+        """Label the run as this worker's the moment it is Pending for it: killed right after, its restart takes it
+        back."""
         # Prefect labels a run only once its job is resolved: a worker killed in between left a Pending run
         # labelled nobody's, which waited out recover-crashed's stuck-pending limit (the chaos suite). Labelling
         # before Pending is no better: two workers racing for one run both label it, and the loser's name stays
         # on the winner's run (the chaos suite again, when the winner was then killed).
-        pending = bool(await super()._propose_pending_state(flow_run))
-        if pending:
-            await super()._give_worker_labels_to_flow_run(flow_run.id)
-            self._labelled.add(flow_run.id)
-        return pending
-
-    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
-        """Label the run as this worker's, unless _propose_pending_state just did (an API call less per run)."""
-        if flow_run_id in self._labelled:
-            self._labelled.discard(flow_run_id)
-            return
-        await super()._give_worker_labels_to_flow_run(flow_run_id)
+        await self.client.update_flow_run_labels(flow_run.id, {WORKER_LABEL: self.name})
 
     async def kill_infrastructure(self, infrastructure_pid: str, configuration: ProcessJobConfiguration,
                                   grace_seconds: int = 30) -> None:
@@ -167,7 +147,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
                 self._by_deployment[flow_run.deployment_id] = self._flows(deployment.name)
             except KeyError:
                 raise UnknownDeployment(f"deployment {deployment.name!r} is not one of slett's "
-                                        "(flows/catalog.py): run it with Prefect's process worker") from None
+                                        "(config/deployments.py): run it with Prefect's process worker") from None
         return self._by_deployment[flow_run.deployment_id]
 
     async def _execute(self, flow: Flow[..., Any], flow_run: FlowRun) -> int:
@@ -193,7 +173,8 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
                 await self._cancel_requested()
                 await self._suspension_requested()
             except Exception:
-                self._logger.warning("could not look for cancelled or suspended runs; trying again", exc_info=True)
+                log.warning("could not look for cancelled or suspended runs; trying again", worker=self.name,
+                            exc_info=True)
 
     async def _reclaim_once(self) -> None:
         if self._reclaimed:
@@ -201,8 +182,8 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         try:
             await self._reclaim_orphans()
         except Exception:
-            self._logger.warning("could not look for runs left by this worker's last process; trying again",
-                                 exc_info=True)
+            log.warning("could not look for runs left by this worker's last process; trying again",
+                        worker=self.name, exc_info=True)
         else:
             self._reclaimed = True
 
@@ -212,7 +193,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         while True:
             page = await self.client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states))),
-                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])),
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._pool])),
                 limit=PAGE, offset=len(found))
             found += page
             if len(page) < PAGE:
@@ -236,7 +217,7 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
         runs = await self.client.read_flow_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=hosted), state=paused), limit=len(hosted))
         return [run.id for run in runs if run.state is not None and run.state.name == "Suspended"
-                and mark_flow_run_suspension_requested(run.id, run.state)]
+                and mark_suspension_requested(run.id, run.state)]
 
     async def _reclaim_orphans(self) -> list[UUID]:
         """Mark Crashed the runs this worker's name held before it started: that process is gone."""
@@ -248,5 +229,6 @@ class InProcessWorker(BaseWorker[ProcessJobConfiguration, ProcessVariables, InPr
                 message=f"worker {self.name} stopped while it ran this run ({run.infrastructure_pid}); "
                         "it was started again and hands the run to recover-crashed"))
         if orphans:
-            self._logger.warning("Marked %d run(s) of this worker's previous process Crashed", len(orphans))
+            log.warning("marked the runs of this worker's previous process Crashed", worker=self.name,
+                        runs=len(orphans))
         return [run.id for run in orphans]

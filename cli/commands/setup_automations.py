@@ -14,16 +14,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: four times PREFECT_FLOWS_HEARTBEAT_FREQUENCY)")
     parser.add_argument("--stuck-pending-s", type=int, default=600,
                         help="a run Pending this long lost its process before it started: rerun it")
+    parser.add_argument("--notify", metavar="BLOCK",
+                        help="tell the DPO of escalations, failed erasures and near deadlines through this "
+                             "Prefect notification block, as type-slug/name (e.g. slack-webhook/dpo)")
     parser.add_argument("--wait-s", type=float, default=0.0,
                         help="keep trying this long while the server starts and the deployments register")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Create or update the zombie and recovery automations on the Prefect server."""
+    """Create or update the zombie, recovery and (with --notify) the DPO's automations on the Prefect server."""
     from cli.automations import SetupError
 
     try:
-        done = asyncio.run(_patiently(args.silence_s, args.stuck_pending_s, args.wait_s))
+        done = asyncio.run(_patiently(args.silence_s, args.stuck_pending_s, args.notify, args.wait_s))
     except SetupError as error:
         print(error)
         return 1
@@ -32,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _patiently(silence_s: int | None, stuck_pending_s: int, wait_s: float) -> dict[str, str]:
+async def _patiently(silence_s: int | None, stuck_pending_s: int, notify: str | None,
+                     wait_s: float) -> dict[str, str]:
     import httpx
 
     from cli.automations import SetupError, ensure_crash_detection
@@ -40,7 +44,7 @@ async def _patiently(silence_s: int | None, stuck_pending_s: int, wait_s: float)
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return await ensure_crash_detection(silence_s, stuck_pending_s)
+            return await ensure_crash_detection(silence_s, stuck_pending_s, notify)
         except (httpx.HTTPError, OSError, SetupError):
             if time.monotonic() > deadline:
                 raise

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     stop_on_sigterm()  # first, before Prefect starts a thread
     from prefect.settings import PREFECT_API_URL
 
-    from flows.catalog import DEPLOYMENTS
+    from config.deployments import DEPLOYMENTS
     from flows.setup import flow_settings
     from workers.in_process import InProcessWorker
 

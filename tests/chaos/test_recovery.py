@@ -20,10 +20,11 @@ from prefect.states import Cancelling, Crashed, Pending, Running
 
 from cli.automations import RECOVERY, ZOMBIES
 from cli.main import main
+from config.deployments import ESCALATED
 from config.settings import PROJECT_ROOT
 from flows.recover_crashed import recover_crashed
 from sandbox.journal import Call
-from tasks.recovery import ESCALATED, HEARTBEAT, mark_crashed, silent
+from tasks.recovery import HEARTBEAT, mark_crashed, silent
 from tests.flows.conftest import execute
 
 pytestmark = pytest.mark.slow
@@ -228,12 +229,12 @@ def test_setup_automations_makes_crash_detection_once_and_updates_it_in_place(de
 def test_the_sweep_runs_on_an_interval_schedule_whatever_the_events_say():
     """recover-crashed is served and deployed with an interval schedule: the backstop that needs no event,
     which a server restart cannot hold back."""
-    from flows.catalog import INTERVALS, SWEEP_EVERY_S
+    from config.deployments import DEPLOYMENTS, RECOVER_CRASHED, SWEEP_EVERY_S
 
     deployed = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
-    recovery = next(d for d in deployed if d["name"] == "recover-crashed")
+    recovery = next(d for d in deployed if d["name"] == RECOVER_CRASHED)
 
-    assert SWEEP_EVERY_S == INTERVALS["recover-crashed"]
+    assert SWEEP_EVERY_S == DEPLOYMENTS[RECOVER_CRASHED].interval_s
     assert [{"interval": SWEEP_EVERY_S}] == recovery["schedules"]
 
 

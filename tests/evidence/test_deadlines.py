@@ -174,11 +174,12 @@ async def test_request_is_received_when_given_and_due_a_month_later():
 
 
 @pytest.mark.parametrize(("controller", "received", "deadline", "days"), [
-    ("aktiv365", datetime(2026, 4, 1, 9, 0, tzinfo=UTC), date(2026, 4, 8), "2 working days"),
-    ("vekstly", datetime(2026, 5, 15, 9, 0, tzinfo=UTC), date(2026, 6, 5), "14 working days")])
+    ("aktiv365", datetime(2026, 4, 1, 9, 0, tzinfo=UTC), date(2026, 4, 7), "2 working days"),
+    ("vekstly", datetime(2026, 5, 15, 9, 0, tzinfo=UTC), date(2026, 6, 2), "14 working days")])
 async def test_a_chains_own_promise_sets_an_earlier_deadline_with_its_reason(controller, received, deadline, days):
-    """Aktiv365 promises an answer within 2 working days and Vekstly within 14 (Easter and Whitsun not
-    counted): that day is the deadline, and the request artifact and the register say why."""
+    """Aktiv365 promises an answer within 2 working days and Vekstly within 14 (virkedager:
+    Saturdays count; Sundays, Easter and Whitsun do not): that day is the deadline, and the request artifact
+    and the register say why."""
     request = await open_request.fn(controller, "M1", Kind.ERASURE, f"r-{controller}", load_settings(),
                                     received=received)
     run = FlowRun(flow_id=uuid4(), state=State(type=StateType.RUNNING), created=received,

@@ -8,7 +8,7 @@ import pytest
 from prefect import get_client
 from prefect.input.actions import adelete_flow_run_input
 
-from queries.runs import settle
+from queries.runs import settle, spare_keyset
 from tests.flow_driver import Flows
 
 pytestmark = pytest.mark.slow
@@ -45,11 +45,14 @@ async def test_settled_without_a_webhook_the_daily_reconcile_completes_the_erasu
 
 
 async def _without_its_form(run_id: UUID) -> None:
-    """Leave a suspended run as a process killed mid-suspension under Prefect's own order left it: no form."""
+    """Leave a suspended run with neither its form nor the spare it could be written again from: Prefect refuses
+    every resume of it."""
     async with get_client() as client:
         run = await client.read_flow_run(run_id)
     assert run.state is not None and run.state.state_details.run_input_keyset is not None
+    assert run.state.state_details.pause_key is not None
     await adelete_flow_run_input(run.state.state_details.run_input_keyset["schema"], flow_run_id=run_id)
+    await adelete_flow_run_input(spare_keyset(run.state.state_details.pause_key)["schema"], flow_run_id=run_id)
 
 
 async def test_a_settled_run_prefect_will_not_resume_is_escalated_and_the_others_still_resumed(sandbox, flows):

@@ -12,11 +12,11 @@ from prefect.exceptions import Abort
 from prefect.flow_engine import run_flow
 from prefect.input import keyset_from_paused_state
 from prefect.input.actions import aread_flow_run_input
-from prefect.states import Crashed, Scheduled, Suspended
+from prefect.states import Crashed, Running, Scheduled, Suspended
 
 from flows.erase_member import Settlement
 from flows.waiting import suspend_for
-from queries.runs import ResumeRefused, resume_settled
+from queries.runs import ResumeRefused, resume_settled, spare_keyset
 
 
 @flow(name="waits-after-being-taken-over")
@@ -49,14 +49,52 @@ async def _taken_over_at_its_wait(rescheduled: bool) -> tuple[FlowRun, State | N
 
 
 async def test_a_run_rescheduled_for_its_rerun_before_it_suspends_is_left_to_the_rerun_with_its_form(prefect_server):
-    """The run stops without a state of its own, so its rerun stays scheduled, not Failed; the form was written
-    before the suspension was asked for, so the rerun's suspension has it even if that process dies at once."""
+    """The run stops without a state of its own, so its rerun stays scheduled, not Failed; the spare of its form
+    was written before the suspension was asked for."""
     flow_run, state = await _taken_over_at_its_wait(rescheduled=True)
-    form: Any = await aread_flow_run_input(keyset_from_paused_state(Suspended(pause_key="settlement-1"))["schema"],
-                                      flow_run_id=flow_run.id)
+    spare: Any = await aread_flow_run_input(spare_keyset("settlement-1")["schema"], flow_run_id=flow_run.id)
 
     assert ("SCHEDULED", "AwaitingRecovery") == (state and state.type.value, state and state.name)
-    assert "Settlement" == form["title"]
+    assert "Settlement" == spare["title"]
+
+
+async def _suspended_without_its_form(spare: bool) -> FlowRun:
+    """A run suspended for settlement-1 whose process died before it wrote the form (with or without a spare)."""
+    flow_run = await _new_run(rescheduled=False)
+    suspended: State[Any] = Suspended(timeout_seconds=None, pause_key="settlement-1")
+    keyset = keyset_from_paused_state(suspended)
+    suspended.state_details.run_input_keyset = {str(name): key for name, key in keyset.items()}
+    if spare:
+        await Settlement.asave(spare_keyset("settlement-1"), flow_run_id=flow_run.id)
+    async with get_client() as client:
+        await client.set_flow_run_state(flow_run.id, Running(), force=True)
+        accepted = await client.set_flow_run_state(flow_run.id, suspended)
+    assert "ACCEPT" == accepted.status.name
+    return flow_run
+
+
+async def test_a_run_killed_between_its_suspension_and_its_form_is_resumed_with_the_form_from_its_spare(
+        prefect_server):
+    """Prefect refuses the resume for want of a form; the form is written from the spare and the resume goes
+    through, with the answer stored for the run."""
+    flow_run = await _suspended_without_its_form(spare=True)
+
+    await resume_settled(flow_run, confirmed_by="a test")
+    async with get_client() as client:
+        state = (await client.read_flow_run(flow_run.id)).state
+    answer: Any = await aread_flow_run_input(
+        keyset_from_paused_state(Suspended(pause_key="settlement-1"))["response"], flow_run_id=flow_run.id)
+
+    assert ("SCHEDULED", "Resuming") == (state and state.type.value, state and state.name)
+    assert "a test" == answer["confirmed_by"]
+
+
+async def test_a_run_without_form_or_spare_is_refused_with_prefects_reason(prefect_server):
+    """With nothing to write the form from, the refusal stands and says why."""
+    flow_run = await _suspended_without_its_form(spare=False)
+
+    with pytest.raises(ResumeRefused, match="Run input schema not found"):
+        await resume_settled(flow_run, confirmed_by="a test")
 
 
 async def test_a_run_declared_crashed_before_it_suspends_stays_crashed_for_the_sweep(prefect_server):

@@ -31,8 +31,8 @@ from tests.flow_driver import Flows, Held, execute
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 day_zero = datetime(2000, 1, 1, tzinfo=UTC)
-# The last commit before the ledger: its code scheduled a release run per hold and sealed evidence artifacts.
-BEFORE_LEDGER = "d3b4df03bcb5750f15377ae41b72b7e0dd9b0017"
+# main before the ledger (Prefect 3.9.1): its code scheduled a release run per hold and sealed evidence artifacts.
+BEFORE_LEDGER = "1dd89a4caaac230b54c326b3c41942d78b7e2672"
 OLD_RUNS = """
 import asyncio, json, sys
 from uuid import UUID

@@ -7,7 +7,8 @@ from uuid import uuid4
 
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
-from triggers.dispatch import covering_run, next_request_id, webhook_tag
+from config.deployments import webhook_tag
+from triggers.dispatch import covering_run, next_request_id
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 SR = "sr-0123456789abcdef01234567"
