@@ -63,8 +63,7 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
     Deployment(RELEASE_HOLDS, "flows.release_holds:release_holds",
                "Release every legal hold due in the ledger (on its date), after checking each again.", "holds",
                ("holds",), cron="30 3 * * *",
-               why="every night, so a hold is released on its date: one run a day takes every due hold; no run is "
-                   "scheduled per hold (the ledger keeps the dates)"),
+               why="every night, so a hold is released on its date; no run is scheduled per hold"),
     Deployment(RECOVER_CRASHED, "flows.recover_crashed:recover_crashed",
                "Rerun crashed erasure runs within a budget of three; escalate the ones past it.", RECOVERY_QUEUE,
                ("recovery",), interval_s=SWEEP_EVERY_S,
