@@ -78,10 +78,14 @@ def seal(controller: str, fields: Mapping[str, Any], head: tuple[int, str] | Non
 
 
 def record_markdown(record: Sealed) -> str:
-    """The evidence artifact: the seal in words, then the record as JSON."""
+    """The evidence artifact: the seal in words, then the record as JSON, its holds without their member id."""
+    document = record.document()
+    if "holds" in document:
+        # The ledger keeps each hold's member id for its release; nothing slett leaves in Prefect names a member.
+        document["holds"] = [{k: v for k, v in hold.items() if k != "member_id"} for hold in document["holds"]]
     return (f"Evidence record #{record.sequence} of {record.controller}'s chain, request "
-            f"`{record.request_id}`.\n\n- sha256: `{record.digest}`\n- previous: `{record.body['previous']}`\n\n"
-            + fenced(record.document()) + "\n")
+            f"`{record.request_id}`.\n\n- sha256: `{record.digest}` (of the record in the ledger, holds' member ids "
+            f"included)\n- previous: `{record.body['previous']}`\n\n" + fenced(document) + "\n")
 
 
 @dataclass(frozen=True)

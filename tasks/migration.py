@@ -105,8 +105,10 @@ async def _scheduled(client: PrefectClient, request_id: str) -> list[FlowRun]:
 
 async def import_into(ledger: Ledger, client: PrefectClient, request_id: str) -> int:
     """Import one request's old records and holds, then cancel its scheduled release runs; records sealed."""
-    imported = {str(r.sealed.body["evidence"].get("imported", {}).get("digest"))
-                for r in await ledger.records(request_id=request_id) if r.kind == "import"}
+    known = await ledger.records(request_id=request_id)
+    # Not imported: an old record imported before, nor a record the ledger sealed (its artifact is only its view).
+    imported = {str(r.sealed.body["evidence"].get("imported", {}).get("digest")) for r in known if r.kind == "import"}
+    imported |= {r.sealed.digest for r in known}
     scheduled = await _scheduled(client, request_id)
     sealed = 0
     for record, run_id in await _old_records(client, request_id):
