@@ -78,14 +78,13 @@ def seal(controller: str, fields: Mapping[str, Any], head: tuple[int, str] | Non
 
 
 def record_markdown(record: Sealed) -> str:
-    """The evidence artifact: the seal in words, then the record as JSON, its holds without their member id."""
-    document = record.document()
-    if "holds" in document:
-        # The ledger keeps each hold's member id for its release; nothing slett leaves in Prefect names a member.
-        document["holds"] = [{k: v for k, v in hold.items() if k != "member_id"} for hold in document["holds"]]
+    """The evidence artifact: the seal in words, then the record as JSON, its hold rows without the member's id
+    (the ledger keeps it to look the member up again; Prefect's database never holds it in evidence)."""
+    shown = {**record.document(), "holds": [{k: v for k, v in row.items() if k != "member_id"}
+                                            for row in record.body.get("holds", [])]}
     return (f"Evidence record #{record.sequence} of {record.controller}'s chain, request "
-            f"`{record.request_id}`.\n\n- sha256: `{record.digest}` (of the record in the ledger, holds' member ids "
-            f"included)\n- previous: `{record.body['previous']}`\n\n" + fenced(document) + "\n")
+            f"`{record.request_id}`.\n\n- sha256: `{record.digest}`\n- previous: `{record.body['previous']}`\n\n"
+            + fenced(shown) + "\n")
 
 
 @dataclass(frozen=True)
