@@ -25,6 +25,10 @@ class Hold:
     # The newest record date this hold covers: its release deletes the rule's records dated up to it and
     # keeps the newer ones for their own dates. None when the whole record is held (a journal, a claim).
     records_through: date | None = None
+    # The one category of the processor's data map this hold keeps, and exactly the fields it keeps of it.
+    # Empty for a hold written before data maps (it covers its rule's categories, as then).
+    category: str = ""
+    fields: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -71,15 +75,20 @@ def holds_for(policy: Policy, key: str, clocks: Clocks) -> list[Hold]:
     holds = []
     for name in processor.holds:
         rule = policy.rule(name)
-        holds += _rule_holds(processor.system, rule, clocks, policy.financial_year_end)
+        kept = next((c for c in processor.data if c.rule == name), None)
+        holds += _rule_holds(processor.system, rule, clocks, policy.financial_year_end,
+                             (kept.category, kept.keeps) if kept else None)
     return holds
 
 
-def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay) -> list[Hold]:
+def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay,
+                kept: tuple[str, tuple[str, ...]] | None = None) -> list[Hold]:
     """A rule's holds: records grouped by their last day (a financial year's invoices go together)."""
     def hold(until: date, through: date | None) -> Hold:
-        return Hold(system, rule.name, rule.categories, rule.basis.value, rule.basis.citation, until,
-                    rule.review_only, rule.until_settled, rule.holds_record, through)
+        category, fields = kept or ("", ())
+        return Hold(system, rule.name, (category,) if category else rule.categories, rule.basis.value,
+                    rule.basis.citation, until, rule.review_only, rule.until_settled, rule.holds_record, through,
+                    category, fields)
 
     dates = clocks.records(rule)
     if dates is None:
