@@ -339,6 +339,10 @@ class Policy(BaseModel):
         """Processors whose data goes at once, without waiting for settlement."""
         return tuple(p for p in self.processors if p.role == "marketing")
 
+    def first_step(self) -> tuple[ProcessorRule, ...]:
+        """Processors holding a marketing consent or channel outside the marketing systems: stopped at once too."""
+        return tuple(p for p in self.processors if p.role != "marketing" and any(c.marketing for c in p.data))
+
     def erasure_order(self, in_collection: bool = False) -> tuple[ProcessorRule, ...]:
         """Processors erased after settlement, the membership system last; some only for a claim in collection."""
         rest = [p for p in self.processors if p.role not in ("marketing", "membership")

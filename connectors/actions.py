@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from connectors.contract import Action, Outcome, Permanent, Status
+from connectors.contract import Action, CategoryCheck, CategoryErasure, Outcome, Permanent, Status
+
+CATEGORY_STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED,
+                   Action.RESTRICT: Status.RESTRICTED, Action.RELEASE: Status.ERASED}
 
 
 def require(system: str, action: Action, *offered: Action, why: str = "") -> None:
@@ -25,3 +28,26 @@ def read_back(system: str, action: Action, status: Status, left: int, what: str)
         return Outcome(system, status, action, verified=True)
     return Outcome(system, Status.FAILED, action, count=left, verified=False,
                    detail=f"read-back: {left} {what} still held")
+
+
+def category_read_back(system: str, erasure: CategoryErasure, checks: list[CategoryCheck]) -> Outcome:
+    """Whether a category is as its erasure left it: gone (deleted), stripped of every personal field
+    (anonymised), or still there, restricted, with its kept fields and no other (held)."""
+    wrong: list[str] = []
+    for check in checks:
+        if erasure.action in (Action.DELETE, Action.RELEASE) and check.present:
+            wrong.append(f"{check.present} record(s) left")
+        elif erasure.action is Action.ANONYMISE and check.fields:
+            wrong.append(f"personal field(s) left: {', '.join(check.fields)}")
+        elif erasure.action is Action.RESTRICT and check.present:
+            if not check.restricted:
+                wrong.append("not restricted")
+            if extra := sorted(set(check.fields) - set(erasure.keeps)) if not erasure.review else []:
+                wrong.append(f"field(s) the hold does not keep: {', '.join(extra)}")
+            if lost := sorted(set(erasure.keeps) & set(check.personal) - set(check.fields)):
+                wrong.append(f"kept field(s) gone: {', '.join(lost)}")
+    status = CATEGORY_STATUS[erasure.action]
+    if not wrong:
+        return Outcome(system, status, erasure.action, verified=True)
+    return Outcome(system, Status.FAILED, erasure.action, verified=False,
+                   detail=f"read-back of {erasure.category}: {'; '.join(wrong)}")
