@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
 from connectors.contract import Action, CategoryCheck, CategoryErasure, Outcome, Permanent, Status
+from connectors.http import ProcessorClient
+
+Unwrap = Callable[[Any], dict[str, Any]]  # a processor's answer to its body (Eziteq wraps it in "data")
 
 CATEGORY_STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED,
                    Action.RESTRICT: Status.RESTRICTED, Action.RELEASE: Status.ERASED}
@@ -51,3 +58,28 @@ def category_read_back(system: str, erasure: CategoryErasure, checks: list[Categ
         return Outcome(system, status, erasure.action, verified=True)
     return Outcome(system, Status.FAILED, erasure.action, verified=False,
                    detail=f"read-back of {erasure.category}: {'; '.join(wrong)}")
+
+
+async def erase_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
+                            key: str, unwrap: Unwrap = dict) -> Outcome:
+    """POST one category's action (a journal's review by name) and kept fields to each member's category."""
+    body = {"action": "review" if erasure.review else erasure.action.value, "keeps": list(erasure.keeps)}
+    changed = 0
+    for member in members:
+        answer = await client.post(f"{member}/categories/{quote(erasure.category)}", json=body,
+                                   headers={"Idempotency-Key": key})
+        changed += 0 if answer.status_code == 404 else int(unwrap(answer.json())["changed"])
+    return done(system, erasure.action, CATEGORY_STATUS[erasure.action], changed)
+
+
+async def verify_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
+                             unwrap: Unwrap = dict) -> Outcome:
+    """GET each member's category back and check it against what its erasure planned."""
+    checks = []
+    for member in members:
+        found = await client.get(f"{member}/categories/{quote(erasure.category)}")
+        if found.status_code != 404:
+            body = unwrap(found.json())
+            checks.append(CategoryCheck(erasure.category, int(body["present"]), bool(body["restricted"]),
+                                        tuple(body["fields"]), tuple(body["personal"])))
+    return category_read_back(system, erasure, checks)
