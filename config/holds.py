@@ -29,6 +29,13 @@ class Hold:
     # Empty for a hold written before data maps (it covers its rule's categories, as then).
     category: str = ""
     fields: tuple[str, ...] = ()
+    # A hold that ends once nothing is owed (a claim): the day to look whether it was paid, before retain_until.
+    check_on: date | None = None
+
+    @property
+    def release_day(self) -> date:
+        """The last day before the hold's release run looks again: its check day, or its last day."""
+        return min(self.check_on, self.retain_until) if self.check_on else self.retain_until
 
     @property
     def key(self) -> str:
@@ -69,16 +76,32 @@ def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
     return rule.period.after(start)
 
 
-def holds_for(policy: Policy, key: str, clocks: Clocks) -> list[Hold]:
-    """The holds a processor's records fall under: per rule, one for each day some of them may go, oldest first."""
+def holds_for(policy: Policy, key: str, clocks: Clocks, as_of: date | None = None) -> list[Hold]:
+    """The holds a processor's records fall under: per rule, one for each day some of them may go, oldest first.
+
+    With `as_of`, a hold that ends at settlement is given the day to look again whether it has been.
+    """
     processor = policy.processor(key)
     holds = []
     for name in processor.holds:
         rule = policy.rule(name)
         kept = next((c for c in processor.data if c.rule == name), None)
-        holds += _rule_holds(processor.system, rule, clocks, policy.financial_year_end,
-                             (kept.category, kept.keeps) if kept else None)
+        found = _rule_holds(processor.system, rule, clocks, policy.financial_year_end,
+                            (kept.category, kept.keeps) if kept else None)
+        holds += [checked(hold, rule, as_of) for hold in found] if as_of else found
     return holds
+
+
+def checked(hold: Hold, rule: RetentionRule, as_of: date) -> Hold:
+    """The hold with its next check day, if its rule ends it at settlement."""
+    if not (rule.ends_when_settled and rule.check_every):
+        return hold
+    return replace(hold, check_on=rule.check_every.after(as_of))
+
+
+def ended_by_settlement(hold: Hold, policy: Policy, still_owed: bool) -> bool:
+    """Whether a hold has ended early because what it kept a claim for has been paid."""
+    return policy.rule(hold.rule).ends_when_settled and not still_owed
 
 
 def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay,

@@ -158,6 +158,13 @@ class CategoryResult:
     rule: str | None = None
     detail: str = ""
 
+    def words(self) -> str:
+        """The category's evidence in words: action, status, kept fields and rule, read-back; never values."""
+        kept = f" keeping {', '.join(self.fields)}" if self.fields else ""
+        under = f" under {self.rule}" if self.rule else ""
+        checked = "" if self.verified is None else ", verified" if self.verified else ", NOT verified"
+        return f"{self.category}: {self.action} {self.status}{kept}{under}{checked}"
+
 
 @dataclass(frozen=True)
 class Holdings:

@@ -101,6 +101,11 @@ class ExcelineConnector:
         return Outcome(self.system, Status.ERASED, Action.DELETE, count=answer.json()["withdrawn"],
                        detail="consents withdrawn")
 
+    async def verify_withdrawn(self, member_id: str) -> Outcome:
+        """Read back that no marketing consent of the member is granted any more."""
+        granted = sum(bool(c["granted"]) for c in await self._list(member_id, "consents"))
+        return read_back(self.system, Action.DELETE, Status.ERASED, granted, "marketing consent(s) granted")
+
     async def lookup(self, subject: Subject) -> Holdings:
         """The member record's categories and the invoice facts that drive retention."""
         found = await self._client.get(f"{MEMBERS}/{subject.member_id}")

@@ -16,6 +16,7 @@ from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status
 from flows.manual_steps import confirm_by_person, with_confirmations
 from flows.waiting import suspend_for
+from tasks.categories import marketing_of
 from tasks.deadlines import register_request
 from tasks.erasure import (
     await_job,
@@ -29,6 +30,7 @@ from tasks.erasure import (
 )
 from tasks.evidence import record_evidence, with_holds
 from tasks.holds import OSLO, clocks_of, schedule_releases
+from tasks.marketing import stop_marketing
 from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
 from tasks.setup import chain_policy, flow_settings
 
@@ -75,6 +77,10 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     marketing = found[:-1]
     stopped, confirmed = await confirm_by_person(request, policy, marketing,
                                                  await erase_each(request, marketing, settings))
+    # Consents the membership system holds stop now too, not after the wait for settlement.
+    withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
+                                      settings)
+                 for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()}]
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
     plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
@@ -85,8 +91,10 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     outcomes += await erase_each(request, plan[-1:], settings, earlier=outcomes)
     steps = with_confirmations(await verify_each(request, [*marketing, *plan], [*stopped, *outcomes], settings),
                                {**confirmed, **by_person})
+    steps = [*steps[:len(marketing)], *withdrawn, *steps[len(marketing):]]
+    today = datetime.now(OSLO).date()
     holds = [hold for p in plan if p.holdings.found
-             for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
+             for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts), today), p.action.value)]
     releases = await schedule_releases(request, holds, settings) if holds else []
     evidence = _with_buffer(_evidence(request, with_holds(steps, holds, releases), holds),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
-from config.holds import Hold, holds_for, moved_hold, planned_action
+from config.holds import Hold, checked, ended_by_settlement, holds_for, moved_hold, planned_action
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -46,19 +46,20 @@ async def release_holds(controller: str, member_id: str, request_id: str, system
     facts = plan.holdings.facts
     every = holds_for(policy, system, clocks_of(facts))
     # One rule may hold records until several dates (each financial year's invoices, each day's footage).
-    holds = [moved_hold(h, policy, facts.open_invoices > 0 or facts.in_collection, today)
-             for h in every if h.rule == rule]
+    owed = facts.open_invoices > 0 or facts.in_collection
+    holds = [moved_hold(h, policy, owed, today) for h in every if h.rule == rule]
     if not holds or not plan.holdings.found:
         log.info("Nothing held at %s under %s any more", system, rule)
         await record_release(Release(request_id, system, rule, (), "", None, today, "none", "already_absent",
                                      detail="the processor holds nothing under this rule any more"))
         return "already_absent"
     root = replace(release, request_id=request_id)
-    due = [h for h in holds if h.retain_until < today]
-    later = [h for h in holds if h.retain_until >= today]
+    # A claim paid before its limitation ends its hold now (foreldelsesloven: nothing left to pursue).
+    due = [h for h in holds if h.retain_until < today or ended_by_settlement(h, policy, owed)]
+    later = [h for h in holds if h not in due]
     if not due:
         # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
-        hold = later[0]
+        hold = checked(later[0], policy.rule(rule), today)
         [run] = await schedule_releases(root, [hold], settings)
         log.info("Hold %s at %s runs until %s; rescheduled", rule, system, hold.retain_until)
         await record_release(_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), run,
@@ -108,6 +109,15 @@ async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hol
     [after] = await plan_in(release, policy, [plan.step], f"released-{today.isoformat()}", settings)
     if left := left_after_release(hold, policy, after):
         return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
+    # A record an older slett kept whole (a claim restricted it all) still holds what no rule keeps: erase it now.
+    unheld = replace(after, erasures=tuple(e for e in after.erasures if e.rule is None))
+    if unheld.erasures and after.holdings.found:
+        erased = await erase_in_system(release, unheld, settings)
+        [step] = await verify_each(release, [unheld], [erased], settings)
+        if not step.verified:
+            return outcome.with_(verified=False, detail=f"erasing what no rule holds: {step.detail}")
+        return outcome.with_(verified=True, detail=f"{outcome.detail}; also erased, as no rule holds it: "
+                             + ", ".join(e.category for e in unheld.erasures))
     return outcome.with_(verified=True)
 
 

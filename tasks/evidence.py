@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.holds import Hold
 from config.policy import Policy
+from connectors.contract import CategoryResult
 from tasks.chain import Sealed, chain_head, chain_lock, record_markdown, seal
 from tasks.deadlines import Extension, read_extension
 from tasks.documents import plain, sha256
@@ -17,7 +18,7 @@ from tasks.letter import render_letter
 from tasks.models import Evidence, Step, artifact_key
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
-           "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on")
+           "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on", "categories")
 
 
 def evidence_rows(evidence: Evidence) -> list[dict[str, str]]:
@@ -30,6 +31,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, tuple):  # per category: what happened, what a hold keeps, and the read-back
+        return "; ".join(c.words() for c in value if isinstance(c, CategoryResult))
     return str(value)
 
 

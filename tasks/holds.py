@@ -34,7 +34,8 @@ def release_time(retain_until: date) -> datetime:
 
 def release_key(request_id: str, hold: Hold) -> str:
     """One release run per hold and date, however often it is scheduled."""
-    return f"release:{request_id}:{hold.key}:{hold.retain_until.isoformat()}"
+    check = f":check-{hold.check_on.isoformat()}" if hold.check_on else ""
+    return f"release:{request_id}:{hold.key}:{hold.retain_until.isoformat()}{check}"
 
 
 def _holds_key(_: object, parameters: dict[str, Any]) -> str:
@@ -53,7 +54,7 @@ async def schedule_releases(request: Request, holds: list[Hold], settings: Setti
             deployment.id,
             parameters={"controller": request.controller, "member_id": request.member_id,
                         "request_id": request.request_id, "system": hold.system, "rule": hold.rule},
-            state=Scheduled(scheduled_time=release_time(hold.retain_until)),
+            state=Scheduled(scheduled_time=release_time(hold.release_day)),
             idempotency_key=release_key(request.request_id, hold),
             tags=["slett", f"controller:{request.controller}", f"hold:{hold.rule}", f"request:{request.request_id}"],
         ) for hold in holds]
