@@ -32,10 +32,10 @@ from benchmarks.killer import AFTER_APPLY, IN_STEP, WORKER, Killer
 from benchmarks.pii import Needles, scan_files, scan_rows
 from benchmarks.stack import ProcessMeter, ProofStack, proof_stack, register
 from benchmarks.tally import NOT_SENT, Ask, Ending, ending, expected_outcomes
+from queries.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 from sandbox.people import COURSE_ENDED
 from sandbox.world import Sandbox
 from tasks.recovery import ESCALATED
-from tasks.runs import ResumeRefused, resume_settled, resume_with, start_erasure
 
 HERE = Path(__file__).resolve().parent
 DEPLOYED = ("erase-member", "release-holds", "recover-crashed")

@@ -16,8 +16,8 @@ from prefect.client.schemas.objects import FlowRun
 from cli.runs import FINAL, evidence_rows, state_label, wait_for
 from cli.stack import Stack, local_stack
 from config.settings import PROJECT_ROOT
+from queries.runs import confirm_step, waiting_for_person
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
-from tasks.runs import confirm_step, waiting_for_person
 from triggers.dispatch import run_of_webhook
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")

@@ -12,7 +12,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import ArtifactSort
 
-from tasks.models import artifact_key
+from domain.values import artifact_key
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 

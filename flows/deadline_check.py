@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import flow_settings
 from tasks.report import compile_register_task, mark_deadline, needs_mark, publish_deadline_check
-from tasks.setup import flow_settings
 
 
 @flow(name="deadline-check", persist_result=False)

@@ -14,7 +14,9 @@ from config.holds import Hold, holds_for, latest_erasure_day, live_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status
+from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
 from flows.manual_steps import confirm_by_person, with_confirmations
+from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
 from tasks.categories import marketing_of
 from tasks.deadlines import register_request
@@ -29,10 +31,8 @@ from tasks.erasure import (
     verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
-from tasks.holds import OSLO, clocks_of, schedule_releases
+from tasks.holds import clocks_of, schedule_releases
 from tasks.marketing import stop_marketing
-from tasks.models import MEMBER_ID, Evidence, Kind, Request, Step, SystemPlan
-from tasks.setup import chain_policy, flow_settings
 
 
 class Settlement(RunInput):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import flow_settings
 from tasks.report import compile_register_task, period, publish_register, write_register
-from tasks.setup import flow_settings
 
 
 @flow(name="evidence-report", persist_result=False)

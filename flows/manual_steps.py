@@ -19,10 +19,9 @@ from pydantic import Field, ValidationError, field_validator
 
 from config.policy import Policy
 from connectors.contract import Outcome, Status
+from domain.values import OSLO, Request, Step, SystemPlan
 from flows.waiting import suspend_for
-from tasks.holds import OSLO
-from tasks.models import Request, Step, SystemPlan
-from tasks.runs import confirmation_key
+from queries.runs import confirmation_key
 
 # A confirmation is evidence: it names the employee who acted, never the member. An e-mail address or a
 # phone number typed by mistake is blanked rather than refused, so a resumed run never fails on its input.
@@ -86,5 +85,5 @@ def with_confirmations(steps: list[Step], answers: dict[str, ManualConfirmation]
             if step.system in answers else step for step in steps]
 
 
-# tests/evidence builds suspended runs with this key; tasks/runs.py owns its format.
+# tests/evidence builds suspended runs with this key; queries/runs.py owns its format.
 __all__ = ["ManualConfirmation", "confirm_by_person", "confirmation_key", "with_confirmations"]

@@ -23,9 +23,9 @@ from prefect.artifacts import acreate_table_artifact
 from config.dates import stale_before
 from config.policy import Policy, PolicyError, PurgeRule
 from config.settings import Settings
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import chain_policy, flow_settings
 from tasks.purge import batch_key, list_past_limit, purge_batch
-from tasks.setup import chain_policy, flow_settings
 
 
 @flow(name="purge-guests", persist_result=True)

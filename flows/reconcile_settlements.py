@@ -12,10 +12,10 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
-from tasks.holds import OSLO
+from domain.values import OSLO
+from flows.setup import chain_policy, flow_settings
+from queries.runs import ResumeRefused, step_of_key, suspended_runs
 from tasks.reconcile import ask_settlement, asked_on, escalate, resume
-from tasks.runs import ResumeRefused, step_of_key, suspended_runs
-from tasks.setup import chain_policy, flow_settings
 
 
 @flow(name="reconcile-settlements", persist_result=True)

@@ -11,12 +11,12 @@ from config.holds import Hold, checked, ended_by_settlement, holds_for, moved_ho
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
+from domain.values import OSLO, Kind, Request, SystemPlan
 from flows.erase_member import verify_each
+from flows.setup import chain_policy, flow_settings
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
-from tasks.holds import OSLO, clocks_of, schedule_releases
-from tasks.models import Kind, Request, SystemPlan
+from tasks.holds import clocks_of, schedule_releases
 from tasks.release import Release, left_after_release, record_release, release_in_system
-from tasks.setup import chain_policy, flow_settings
 
 
 class ReleaseFailed(Exception):

@@ -2,7 +2,7 @@
 
 Every member here is seeded by sandbox/people.py (CHAIN_SEEDED), so a fresh or reset sandbox has them.
 `settles` asks the demo to pay the open invoice once the run suspends for it (sandbox settle, then
-`tasks.runs.settle`); `confirms` asks it to confirm each manual step with `tasks.runs.confirm_step`, as a
+`queries.runs.settle`); `confirms` asks it to confirm each manual step with `queries.runs.confirm_step`, as a
 person would in the Prefect UI's form.
 """
 

@@ -14,7 +14,7 @@ from connectors.contract import (
     Outcome,
     Status,
 )
-from tasks.models import SystemPlan
+from domain.values import SystemPlan
 
 ACTIONS = {"delete": Action.DELETE, "anonymise": Action.ANONYMISE, "restrict": Action.RESTRICT,
            "review": Action.RESTRICT}

@@ -17,11 +17,11 @@ from prefect.events import emit_event
 
 from config.dates import gdpr_deadline
 from config.workdays import ONE_MONTH as ONE_MONTH
-from tasks.chain import chain_head, chain_lock, record_markdown, seal
-from tasks.documents import fenced, plain, sha256
-from tasks.history import latest_artifact, latest_document, request_tag, runs_of_request
-from tasks.models import Request, artifact_key
-from tasks.runs import member_tag
+from domain.values import Request, artifact_key
+from evidence.chain import chain_head, chain_lock, record_markdown, seal
+from evidence.documents import fenced, plain, sha256
+from queries.history import latest_artifact, latest_document, request_tag, runs_of_request
+from queries.runs import member_tag
 
 WARN_DAYS = 7
 DEADLINE_PREFIX = "deadline:"

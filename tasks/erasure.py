@@ -24,9 +24,9 @@ from connectors.contract import (
     Subject,
 )
 from connectors.registry import connect
+from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
 from tasks.categories import by_category, erase_categories, erasures_for, verify_categories
-from tasks.holds import OSLO, clocks_of
-from tasks.models import STEP_KEY, Kind, Request, SystemPlan, subject_reference
+from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
 

@@ -11,11 +11,11 @@ from prefect.cache_policies import NO_CACHE
 from config.holds import Hold
 from config.policy import Policy
 from connectors.contract import CategoryResult
-from tasks.chain import Sealed, chain_head, chain_lock, record_markdown, seal
+from domain.values import Evidence, Step, artifact_key
+from evidence.chain import Sealed, chain_head, chain_lock, record_markdown, seal
+from evidence.documents import plain, sha256
+from evidence.letter import render_letter
 from tasks.deadlines import Extension, read_extension
-from tasks.documents import plain, sha256
-from tasks.letter import render_letter
-from tasks.models import Evidence, Step, artifact_key
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
            "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on", "categories")

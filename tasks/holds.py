@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import get_client, task
 from prefect.states import Scheduled
@@ -13,9 +12,7 @@ from prefect.states import Scheduled
 from config.holds import Clocks, Hold
 from config.settings import Settings
 from connectors.contract import RetentionFacts, distinct_days
-from tasks.models import STEP_KEY, Request
-
-OSLO = ZoneInfo("Europe/Oslo")
+from domain.values import OSLO, STEP_KEY, Request
 
 
 def clocks_of(facts: RetentionFacts) -> Clocks:

@@ -14,9 +14,9 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import RetentionFacts
 from connectors.registry import connect
-from tasks.holds import OSLO
+from domain.values import OSLO
+from queries.runs import resume_settled
 from tasks.retry import not_connector_error
-from tasks.runs import resume_settled
 
 RECONCILER = "reconcile-settlements"
 

@@ -27,8 +27,8 @@ from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.states import Cancelled, Crashed, Scheduled
 
-from tasks.chain import CHAIN_LOCK
-from tasks.models import STEP_KEY
+from domain.values import STEP_KEY
+from evidence.chain import CHAIN_LOCK
 
 ESCALATED = "escalated"  # the tag on a run whose retry budget is spent: a person must look at it
 HEARTBEAT = "prefect.flow-run.heartbeat"

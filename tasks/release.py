@@ -18,9 +18,9 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Releaser, Status
 from connectors.registry import connect
-from tasks.history import artifact_versions
+from domain.values import STEP_KEY, Request, SystemPlan, artifact_key
+from queries.history import artifact_versions
 from tasks.holds import clocks_of
-from tasks.models import STEP_KEY, Request, SystemPlan, artifact_key
 from tasks.retry import not_connector_error
 
 

@@ -11,11 +11,11 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
+from domain.values import OSLO
+from evidence.register import Entry, Register, compile_register
+from evidence.register_html import render_html
+from evidence.register_render import dumps, register_csv, register_markdown
 from tasks.deadlines import deadline_tags, run_resource, set_tags
-from tasks.holds import OSLO
-from tasks.register import Entry, Register, compile_register
-from tasks.register_html import render_html
-from tasks.register_render import dumps, register_csv, register_markdown
 
 
 def oslo_day_start(day: date | None) -> datetime | None:

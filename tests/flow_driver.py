@@ -20,7 +20,7 @@ from prefect.flow_engine import run_flow
 from prefect.states import Scheduled
 
 from flows.catalog import load
-from tasks.runs import step_of_key
+from queries.runs import step_of_key
 from tests.flows.conftest import Run
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from config.settings import Settings, SettingsError
-from tasks.models import subject_reference
+from domain.values import subject_reference
 from triggers.dispatch import Dispatcher, DispatchUnavailable, dispatch
 from triggers.events import Event, MemberEvent, SettledEvent, typed
 from triggers.signature import SignatureError, verify

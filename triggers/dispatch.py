@@ -37,8 +37,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
-from tasks.models import subject_reference
-from tasks.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
+from domain.values import subject_reference
+from queries.runs import erasure_runs, member_runs, member_tag, settle, start_erasure
 from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
@@ -168,7 +168,7 @@ class PrefectDispatcher:
             # Prefect's client retries with growing waits; the sender retries too, so give up early.
             async with asyncio.timeout(self.timeout_s), self._gate:
                 # One client for every delivery (a new one costs tens of ms): within this context
-                # tasks/runs.py's get_client() hands out this client.
+                # queries/runs.py's get_client() hands out this client.
                 with AsyncClientContext.model_construct(client=await self._connected()):
                     yield
         except (httpx.TransportError, TimeoutError) as error:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tasks.models import MEMBER_ID, Kind
+from domain.values import MEMBER_ID, Kind
 
 CONTROLLER = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 INVOICE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -44,7 +44,7 @@ def one_request(request_id: str) -> int:
 
 def verify(controller: str | None) -> int:
     """Print each controller's chain: intact, or the first request whose evidence was changed."""
-    from tasks.chain import verify as verify_chains
+    from evidence.chain import verify as verify_chains
 
     reports = asyncio.run(verify_chains(controller))
     for report in reports:
@@ -69,10 +69,10 @@ def _record(sequence: int) -> str:
 def register(args: argparse.Namespace) -> int:
     """Compile the register and print it, or write it to --out."""
     from cli.commands.record_of_processing import policies_dir
-    from tasks.holds import OSLO
-    from tasks.register import compile_register
-    from tasks.register_html import render_html
-    from tasks.register_render import dumps, register_csv
+    from domain.values import OSLO
+    from evidence.register import compile_register
+    from evidence.register_html import render_html
+    from evidence.register_render import dumps, register_csv
     from tasks.report import bound
 
     since = bound(args.since) if args.since else None

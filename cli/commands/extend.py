@@ -17,9 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Extend the request's deadline by two months (GDPR Art. 12(3)) and record why on its run."""
+    from domain.values import OSLO, artifact_key
     from tasks.deadlines import ExtensionRefused, extend_request
-    from tasks.holds import OSLO
-    from tasks.models import artifact_key
 
     try:
         extension = asyncio.run(extend_request(args.request_id, args.reason, args.by, datetime.now(OSLO).date()))

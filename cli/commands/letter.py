@@ -16,8 +16,8 @@ async def read_letter(request_id: str) -> str | None:
     """The newest letter of a request, from its run's artifacts."""
     from prefect import get_client
 
-    from tasks.history import latest_artifact
-    from tasks.models import artifact_key
+    from domain.values import artifact_key
+    from queries.history import latest_artifact
 
     async with get_client() as client:
         artifact = await latest_artifact(client, artifact_key("letter", request_id))

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the chain's Art. 30(1) record, derived from its policy file."""
     from config.policy import PolicyError, load_policy
     from connectors.registry import known_systems
-    from tasks.processing_record import processing_record, processing_record_markdown
+    from evidence.processing_record import processing_record, processing_record_markdown
 
     directory = policies_dir()
     try:

@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
 
     stop_on_sigterm()  # first, before Prefect starts a thread
     from cli.serve import serve_deployments
-    from tasks.setup import flow_settings
+    from flows.setup import flow_settings
 
     flow_settings()  # read once, logging configured, before the first run
     serve_deployments(limit=args.limit)

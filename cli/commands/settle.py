@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resume the member's suspended runs; each checks the invoice again itself."""
-    from tasks.runs import settle
+    from queries.runs import settle
 
     resumed = asyncio.run(settle(args.member_id, args.controller, args.confirmed_by, args.invoice_id))
     print(f"resumed {len(resumed)} run(s): {', '.join(map(str, resumed)) or '-'}")

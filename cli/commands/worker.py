@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from prefect.settings import PREFECT_API_URL
 
     from flows.catalog import DEPLOYMENTS
-    from tasks.setup import flow_settings
+    from flows.setup import flow_settings
     from workers.in_process import InProcessWorker
 
     if not PREFECT_API_URL.value():

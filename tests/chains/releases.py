@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 
-from tasks.holds import OSLO
+from domain.values import OSLO
 from tasks.release import read_releases
 
 

@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 from prefect import get_client
 
 from config.dates import claim_last_day
-from tasks.holds import OSLO
-from tasks.models import Step
+from domain.values import OSLO, Step
 from tests.flow_driver import pause_key
 
 AS_OF = date(2026, 11, 23)

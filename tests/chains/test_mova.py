@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from config.dates import add_months, footage_last_day, journal_review_day
+from domain.values import OSLO
 from sandbox.exceline_records import add_record
-from tasks.holds import OSLO, release_time
+from tasks.holds import release_time
 from tasks.release import release_artifact_key
 from tests.chains.releases import runs_by_start
 from tests.flow_driver import release_runs

@@ -10,10 +10,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from config.dates import bookkeeping_last_day, withdrawal_last_day
+from domain.values import OSLO, artifact_key
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
-from tasks.holds import OSLO
-from tasks.models import artifact_key
 from tests.flow_driver import release_runs
 
 

@@ -22,9 +22,9 @@ from prefect.states import Cancelling, Crashed, Pending, Running
 from cli.automations import RECOVERY, ZOMBIES
 from cli.main import main
 from config.settings import PROJECT_ROOT
+from evidence.chain import CHAIN_LOCK, chain_lock
 from flows.recover_crashed import recover_crashed
 from sandbox.journal import Call
-from tasks.chain import CHAIN_LOCK, chain_lock
 from tasks.recovery import ESCALATED, HEARTBEAT, free_stuck_locks, mark_crashed, silent
 from tests.flows.conftest import execute
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from config.holds import Clocks, holds_for
 from config.policy import load_policy
+from evidence.letter import render_letter
 from tasks.evidence import evidence_rows
-from tasks.letter import render_letter
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS
 
 WRITTEN = Path(__file__).parent / "written_by_0_1"

@@ -21,7 +21,8 @@ from config.holds import Clocks, Hold, holds_for
 from config.policy import Policy, load_policy
 from connectors.contract import distinct_days
 from connectors.registry import known_systems
-from tasks.holds import OSLO, release_time
+from domain.values import OSLO
+from tasks.holds import release_time
 from tests.config.test_policy import CONTROLLERS
 
 days = st.dates(min_value=date(1950, 1, 1), max_value=date(2150, 12, 31))

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.models import artifact_key
+from domain.values import artifact_key
 
 KEY = re.compile(r"^[a-z0-9-]+$")
 PLAIN = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?", fullmatch=True)

@@ -8,8 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tasks.chain import GENESIS, Problem, Sealed, seal, verify_chain
-from tasks.documents import canonical_json, sha256
+from evidence.chain import GENESIS, Problem, Sealed, seal, verify_chain
+from evidence.documents import canonical_json, sha256
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -16,7 +16,10 @@ from prefect.states import Cancelled
 from config.dates import gdpr_deadline
 from config.settings import load_settings
 from connectors.http import use_transports
+from domain.values import Kind, artifact_key
+from evidence.register import entry_of
 from flows.deadline_check import deadline_check
+from queries.history import latest_document
 from sandbox.world import Sandbox
 from tasks.deadlines import (
     ExtensionRefused,
@@ -27,9 +30,6 @@ from tasks.deadlines import (
     request_markdown,
 )
 from tasks.erasure import open_request
-from tasks.history import latest_document
-from tasks.models import Kind, artifact_key
-from tasks.register import entry_of
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
 from tests.flows.conftest import execute

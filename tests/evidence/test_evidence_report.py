@@ -9,7 +9,7 @@ import pytest
 from prefect import get_client
 
 from flows.evidence_report import evidence_report
-from tasks.history import latest_artifact
+from queries.history import latest_artifact
 
 pytestmark = pytest.mark.slow
 

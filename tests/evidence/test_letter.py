@@ -10,9 +10,9 @@ from prefect import get_client
 from prefect.states import Cancelled
 
 from config.holds import Hold
+from domain.values import Evidence, Kind, Request, Step
+from evidence.letter import render_letter
 from tasks.deadlines import Extension
-from tasks.letter import render_letter
-from tasks.models import Evidence, Kind, Request, Step
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
 
@@ -125,10 +125,10 @@ def test_every_category_and_basis_a_chain_keeps_has_norwegian_words():
     rules use words the letter has in Norwegian."""
     from config.policy import load_policy
     from config.settings import PROJECT_ROOT
-    from tasks.letter import NB
+    from evidence.letter import words
 
     directory = PROJECT_ROOT / "config" / "controllers"
     rules = [rule for path in sorted(directory.glob("*.yaml")) for rule in load_policy(path.stem, directory).retention]
 
-    assert [] == sorted({c for rule in rules for c in rule.categories} - set(NB.categories))
-    assert [] == sorted({rule.basis.value for rule in rules} - set(NB.bases))
+    assert [] == sorted({c for rule in rules for c in rule.categories} - set(words("nb").categories))
+    assert [] == sorted({rule.basis.value for rule in rules} - set(words("nb").bases))

@@ -17,13 +17,13 @@ from prefect.client.schemas.objects import Artifact
 from prefect.states import Cancelled
 
 from connectors.http import use_transports
+from domain.values import Evidence, Kind, Request, Step, artifact_key
+from evidence.chain import Sealed, chain_head, record_markdown, verify
+from evidence.documents import sha256, unfenced
+from queries.history import latest_artifact
 from sandbox.world import Sandbox
-from tasks.chain import Sealed, chain_head, record_markdown, verify
 from tasks.deadlines import extend_request, extension_markdown
-from tasks.documents import sha256, unfenced
 from tasks.evidence import evidence_rows, record_evidence
-from tasks.history import latest_artifact
-from tasks.models import Evidence, Kind, Request, Step, artifact_key
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
 from tests.flows.conftest import execute

@@ -11,8 +11,8 @@ from prefect import get_client
 from prefect.states import Crashed, Scheduled
 
 from config.dates import bookkeeping_last_day, journal_review_day
+from domain.values import OSLO
 from sandbox.people import JOURNAL_LAST_ENTRY
-from tasks.holds import OSLO
 from tests.flows.conftest import execute, recorded_task_runs, table_rows
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows.manual_steps import ManualConfirmation
-from tasks.runs import confirmation_key, step_of_key
+from queries.runs import confirmation_key, step_of_key
 
 
 def test_contact_details_typed_into_the_form_are_blanked():

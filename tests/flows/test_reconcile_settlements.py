@@ -8,7 +8,7 @@ import pytest
 from prefect import get_client
 from prefect.input.actions import adelete_flow_run_input
 
-from tasks.runs import settle
+from queries.runs import settle
 from tests.flow_driver import Flows
 
 pytestmark = pytest.mark.slow

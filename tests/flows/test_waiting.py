@@ -16,7 +16,7 @@ from prefect.states import Crashed, Scheduled, Suspended
 
 from flows.erase_member import Settlement
 from flows.waiting import suspend_for
-from tasks.runs import ResumeRefused, resume_settled
+from queries.runs import ResumeRefused, resume_settled
 
 
 @flow(name="waits-after-being-taken-over")

@@ -16,8 +16,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from benchmarks.stack import REDIS, ProofStack, postgres_reachable, proof_stack, redis_reachable, register
+from queries.runs import settle, start_erasure
 from sandbox.world import Sandbox
-from tasks.runs import settle, start_erasure
 from tests.scale.conftest import unavailable
 from workers.in_process import WORKER_LABEL
 

@@ -16,8 +16,8 @@ import standardwebhooks
 
 from config.settings import Settings, load_settings
 from connectors.http import use_transports
+from domain.values import subject_reference
 from sandbox.world import Sandbox
-from tasks.models import subject_reference
 from triggers.app import create_app
 from triggers.dispatch import DispatchUnavailable, Receipt, next_request_id
 from triggers.events import MemberEvent, SettledEvent

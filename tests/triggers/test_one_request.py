@@ -15,8 +15,8 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled, Completed, Suspended
 
 from connectors.http import use_transports
+from queries.runs import member_runs, start_erasure, suspended_runs
 from sandbox.world import Sandbox
-from tasks.runs import member_runs, start_erasure, suspended_runs
 from tests.flows.conftest import execute
 from tests.triggers.conftest import PATH, event, signed, subject_of
 from triggers.app import create_app

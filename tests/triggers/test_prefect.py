@@ -14,8 +14,8 @@ from prefect.input.actions import aread_flow_run_input
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Completed
 
+from queries.runs import member_runs
 from sandbox.webhooks import WebhookSender
-from tasks.runs import member_runs
 from tests.flows.conftest import execute
 from tests.triggers.conftest import PATH, SECRET, event, signed, subject_of
 from tests.triggers.test_one_request import close_earlier_runs

@@ -23,11 +23,11 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import Artifact, ArtifactCollection, FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
-from tasks.documents import unfenced
+from evidence.documents import unfenced
+from queries.pages import every_page
 
 ERASE_MEMBER = "erase-member"
 RELEASE_HOLDS = "release-holds"
-PAGE = 200  # the Prefect API's largest page
 
 
 def request_id_of(run: FlowRun) -> str:
@@ -47,14 +47,10 @@ async def flow_runs(client: PrefectClient, flow_name: str, states: Iterable[Stat
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(states))) if states else None,
         expected_start_time=FlowRunFilterExpectedStartTime(after_=started_after) if started_after else None,
         tags=FlowRunFilterTags(all_=list(tags)) if tags else None)
-    runs: list[FlowRun] = []
-    while True:
-        page = await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-                                           flow_run_filter=run_filter, sort=FlowRunSort.EXPECTED_START_TIME_DESC,
-                                           limit=PAGE, offset=len(runs))
-        runs += page
-        if len(page) < PAGE:
-            return runs
+    flow_filter = FlowFilter(name=FlowFilterName(any_=[flow_name]))
+    return await every_page(lambda limit, offset: client.read_flow_runs(
+        flow_filter=flow_filter, flow_run_filter=run_filter, sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+        limit=limit, offset=offset))
 
 
 async def runs_of_request(client: PrefectClient, request_id: str) -> list[FlowRun]:
@@ -68,30 +64,20 @@ async def runs_of_request(client: PrefectClient, request_id: str) -> list[FlowRu
 
 async def latest_artifacts(client: PrefectClient, prefix: str) -> dict[str, ArtifactCollection]:
     """The newest version of every artifact whose key starts with `prefix`, by key."""
-    found: dict[str, ArtifactCollection] = {}
-    offset = 0
-    while True:
-        page = await client.read_latest_artifacts(
-            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(like_=prefix)),
-            limit=PAGE, offset=offset)
-        offset += len(page)
-        # The API matches anywhere in the key: keep those that start with the prefix.
-        found.update({a.key: a for a in page if a.key and a.key.startswith(prefix)})
-        if len(page) < PAGE:
-            return found
+    page = await every_page(lambda limit, offset: client.read_latest_artifacts(
+        artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(like_=prefix)),
+        limit=limit, offset=offset))
+    # The API matches anywhere in the key: keep those that start with the prefix.
+    return {a.key: a for a in page if a.key and a.key.startswith(prefix)}
 
 
 async def artifact_versions(client: PrefectClient, prefix: str) -> list[Artifact]:
     """Every version of every artifact whose key starts with `prefix`, oldest first."""
-    versions: list[Artifact] = []
-    offset = 0
-    while True:
-        page = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix)),
-                                           sort=ArtifactSort.CREATED_DESC, limit=PAGE, offset=offset)
-        offset += len(page)
-        versions += [a for a in page if a.key and a.key.startswith(prefix)]
-        if len(page) < PAGE:
-            return sorted(versions, key=lambda a: (a.created is None, a.created))
+    page = await every_page(lambda limit, offset: client.read_artifacts(
+        artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix)), sort=ArtifactSort.CREATED_DESC,
+        limit=limit, offset=offset))
+    versions = [a for a in page if a.key and a.key.startswith(prefix)]
+    return sorted(versions, key=lambda a: (a.created is None, a.created))
 
 
 async def newest_versions(client: PrefectClient, prefix: str, limit: int, offset: int = 0) -> list[Artifact]:

@@ -7,9 +7,9 @@ import io
 import json
 from typing import Any
 
-from tasks.chain import ChainReport
-from tasks.documents import plain
-from tasks.register import ActiveHold, Entry, Register
+from evidence.chain import ChainReport
+from evidence.documents import plain
+from evidence.register import ActiveHold, Entry, Register
 
 PROCESSOR_FIELDS = ("action", "status", "basis", "retain_until", "reference", "verified")
 REQUEST_FIELDS = ("request_id", "subject_ref", "controller", "chain", "kind", "received", "deadline",

@@ -27,9 +27,10 @@ from prefect.client.schemas.objects import ArtifactCollection
 from prefect.concurrency.asyncio import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from tasks.documents import fenced, sha256, table_data, unfenced
-from tasks.history import PAGE, artifact_versions, latest_artifacts, newest_versions
-from tasks.models import artifact_key
+from domain.values import artifact_key
+from evidence.documents import fenced, sha256, table_data, unfenced
+from queries.history import artifact_versions, latest_artifacts, newest_versions
+from queries.pages import PAGE
 
 GENESIS = "0" * 64
 PREFIX = "evidence-"

@@ -20,7 +20,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 
-from tasks.history import PAGE
+from queries.pages import PAGE, every_page
 
 ERASE_MEMBER = "erase-member/erase-member"
 
@@ -42,17 +42,13 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
 
 async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[FlowRun]:
     """Every erase-member run the filter matches, read a page at a time (the API returns at most 200)."""
-    runs: dict[UUID, FlowRun] = {}
-    offset = 0
+    deployments = DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"]))
     async with get_client() as client:
-        while True:
-            found = await client.read_flow_runs(
-                flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=page, offset=offset,
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["erase-member"])))
-            offset += len(found)
-            runs |= {run.id: run for run in found}
-            if len(found) < page:
-                return list(runs.values())
+        found = await every_page(lambda limit, offset: client.read_flow_runs(
+            flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=limit, offset=offset,
+            deployment_filter=deployments), page)
+    # A run that changes state between two pages may be read twice: keep one per id.
+    return list({run.id: run for run in found}.values())
 
 
 async def suspended_runs(member_id: str | None = None, controller: str | None = None,

@@ -17,12 +17,11 @@ from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
 from connectors.registry import known_systems
-from tasks.chain import ChainReport, verify_all
+from domain.values import OSLO, artifact_key
+from evidence.chain import ChainReport, verify_all
+from evidence.documents import unfenced
+from queries.history import ERASE_MEMBER, RELEASE_HOLDS, flow_runs, latest_artifacts, request_id_of
 from tasks.deadlines import Extension, deadline_flag
-from tasks.documents import unfenced
-from tasks.history import ERASE_MEMBER, RELEASE_HOLDS, flow_runs, latest_artifacts, request_id_of
-from tasks.holds import OSLO
-from tasks.models import artifact_key
 
 IN_PROGRESS = "in progress"
 WAITING_SETTLEMENT = "waiting for settlement"
