@@ -75,12 +75,12 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     if not found[-1].holdings.found:
         raise UnknownMember(f"member {member_id} is not known at {policy.membership}; nothing was erased")
     marketing = found[:-1]
-    stopped, confirmed = await confirm_by_person(request, policy, marketing,
-                                                 await erase_each(request, marketing, settings))
-    # Consents the membership system holds stop now too, not after the wait for settlement.
+    erased = await erase_each(request, marketing, settings)
+    # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).
     withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
                                       settings)
                  for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()}]
+    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
     plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
