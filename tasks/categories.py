@@ -44,6 +44,14 @@ def by_category(connector: Connector) -> CategoryConnector | None:
     return connector if hasattr(connector, "erase_category") else None  # type: ignore[return-value]
 
 
+def as_block(plan: SystemPlan, status: Status, verified: bool) -> tuple[CategoryResult, ...]:
+    """Per category, for a processor erased as a block: held categories kept under their rule, the rest as the
+    block ended; the block's read-back stands for each."""
+    return tuple(CategoryResult(e.category, "review" if e.review else e.action.value,
+                                "held" if e.rule else status.value, verified, e.keeps, e.rule)
+                 for e in plan.erasures)
+
+
 def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
     """A category's evidence row from its outcome."""
     action = "review" if erasure.review else erasure.action.value

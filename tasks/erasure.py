@@ -25,7 +25,7 @@ from connectors.contract import (
 )
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
-from tasks.categories import by_category, erase_categories, erasures_for, verify_categories
+from tasks.categories import as_block, by_category, erase_categories, erasures_for, verify_categories
 from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
@@ -157,7 +157,8 @@ async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) ->
     except Exception as error:  # one processor's silence must not hide the others' read-backs
         return outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
     return outcome.with_(verified=bool(check.verified),
-                         detail=outcome.detail if check.verified else check.detail or "read-back failed")
+                         detail=outcome.detail if check.verified else check.detail or "read-back failed",
+                         categories=outcome.categories or as_block(plan, outcome.status, bool(check.verified)))
 
 
 def failed(plan: SystemPlan, error: BaseException) -> Outcome:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sandbox.exceline_records import add_record
+from sandbox.people import COURSE_ENDED
 from tests.flow_driver import release_runs
 
 MEMBERSHIP = {"aktiv365": "exceline", "k24": "eziteq", "mova": "exceline", "spenst": "exceline"}
@@ -137,3 +138,22 @@ async def test_a_category_the_policy_does_not_know_stops_the_request(sandbox, fl
     assert "FAILED" == run.state_name
     assert "['purchases'], which the chain's data map does not name" in run.state.message
     assert sandbox.exceline.members[member.member_id].first_name == member.first_name
+
+
+async def test_vekstly_evidence_names_each_category_with_its_hold_and_kept_fields(sandbox, flows):
+    """Vekstly: the e-mail list (a marketing channel) goes first; the evidence names each processor's categories,
+    the Stripe payments held under bookkeeping with the sale's fields only, the course booking deleted."""
+    member = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED)
+
+    run = await flows.erase("vekstly", member.member_id, kind="erasure")
+
+    evidence = await run.result()
+    assert "COMPLETED" == run.state_name
+    assert "mailchimp" == sandbox.destructive_calls_for(member.member_id)[0]
+    assert ("delete", "erased", True) == tuple(getattr(categories(evidence, "mailchimp")["newsletter"], a)
+                                              for a in ("action", "status", "verified"))
+    assert ("delete", True) == (categories(evidence, "ibooking")["bookings"].action,
+                                categories(evidence, "ibooking")["bookings"].verified)
+    [payments] = {h.category: h for h in evidence.holds if h.rule == "bookkeeping"}.values()
+    billing = {"billing_name", "billing_address"}
+    assert ("payments", billing) == (payments.category, billing & set(payments.fields))
