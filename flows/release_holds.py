@@ -106,7 +106,9 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     every = holds_for(policy, system, clocks_of(facts), today)
     # One rule may hold records until several dates (each financial year's invoices, each day's footage).
     owed = facts.open_invoices > 0 or facts.in_collection
-    holds = [moved_hold(h, policy, owed, today) for h in every if h.rule == rule]
+    # Only a hold whose date has come is moved for what is still owed; a claim looked at on its check day
+    # keeps its date.
+    holds = [moved_hold(h, policy, owed, today) if h.retain_until <= today else h for h in every if h.rule == rule]
     if not holds or not plan.holdings.found:
         detail = "the processor holds nothing under this rule any more"
         return (Release(request_id, system, rule, (), "", None, today, "none", "already_absent", detail=detail),

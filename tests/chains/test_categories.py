@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
+from config.settings import load_settings
+from evidence.ledger import NewRecord, open_ledger
 from sandbox.exceline_records import add_record
 from sandbox.people import COURSE_ENDED
-from tests.flow_driver import release_runs
+from tasks.migration import import_holds
+from tests.config.test_in_flight import written
+from tests.flow_driver import Held, release_runs
 
 MEMBERSHIP = {"aktiv365": "exceline", "k24": "eziteq", "mova": "exceline", "spenst": "exceline"}
 
@@ -69,8 +73,8 @@ async def test_k24_journal_notes_keep_the_patients_identity_restricted(sandbox, 
 @pytest.mark.parametrize("chain", ["aktiv365", "k24", "mova"])
 async def test_claim_hold_ends_when_the_claim_is_paid(sandbox, flows, chain):
     """A claim in collection keeps the claim and the debtor's identity, restricted, while the rest of the member
-    goes at once; once paid, the claim's next monthly check releases it, long before its limitation, and the
-    invoice stays for bookkeeping with the buyer's name."""
+    goes at once; the daily sweep takes the hold on its check day (held again while owed), and once paid the
+    next monthly check releases it, long before its limitation; the invoice stays with the buyer's name."""
     member = sandbox.add_member(chain=chain, in_collection=True)
 
     run, _ = await flows.confirm_all(await flows.erase(chain, member.member_id))
@@ -161,21 +165,27 @@ async def test_vekstly_evidence_names_each_category_with_its_hold_and_kept_field
 
 
 async def test_a_claim_the_previous_code_held_whole_is_released_per_category_once_paid(sandbox, flows):
-    """Before data maps a claim restricted Aktiv365's whole Exceline record and scheduled a release run by system
-    and rule. After the upgrade that run, the claim paid, closes the case, erases what no rule holds (profile,
-    photo, visits, consents) and leaves the invoices with their buyer's name and address only, restricted."""
+    """Before data maps a claim restricted Aktiv365's whole Exceline record and was held until its limitation.
+    Imported into the ledger, the next sweep looks at it at once: the claim paid, it closes the case, erases what
+    no rule holds (profile, photo, visits, consents) and leaves the invoices with their buyer's name and address
+    only, restricted."""
     member = sandbox.add_member(chain="aktiv365", in_collection=True)
     record = sandbox.exceline.members[member.member_id]
     record.restricted = True  # what the previous code's erasure did: Exceline's restriction of the whole record
     for invoice in record.invoices:
         invoice.restricted = True
     sandbox.settle(member.member_id)
+    today = date(2026, 12, 8)
+    [old] = [h for h in written("holds.pickle") if h.rule == "claim"]  # pickled by the previous code
+    rows = import_holds("old-claim-1", "aktiv365", member.member_id, [old], [], [], None, today)
+    ledger = await open_ledger(load_settings().ledger_url)
+    await ledger.seal(NewRecord("aktiv365", "import", "old-claim-1", None, {"imported": "test"}, tuple(rows)))
 
-    run = await flows.start("release-holds", {"controller": "aktiv365", "member_id": member.member_id,
-                                              "request_id": "old-claim-1", "system": "exceline", "rule": "claim",
-                                              "as_of": date(2026, 12, 8).isoformat()})
+    [due] = await ledger.due_holds(today, request_id="old-claim-1")
+    run = await flows.release(Held("old-claim-1", "exceline", "claim", old.retain_until), today)
 
-    assert "done" == await run.result()
+    assert (today, date(2028, 11, 15)) == (due.hold.check_on, due.hold.retain_until)
+    assert "released" == await run.result()
     assert ([], None, None, False, []) == ([i for i in record.invoices if i.claim], record.first_name,
                                            record.mobile, record.has_photo, record.visits)
     assert {(member.name, member.address, None, True)} == {
