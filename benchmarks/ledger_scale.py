@@ -54,17 +54,19 @@ def synthetic(holds: int, seed: int = 14) -> Iterator[tuple[dict[str, Any], list
             until = day + timedelta(days=rng.randint(365, 3650))
             extra = {"holds_record": False, "records_through": day.isoformat(), "review_only": rule == "journal",
                      "until_settled": False}
-            rows.append({"hold_key": f"{request_id}:{system}:{rule}:{','.join(categories)}:{day.isoformat()}",
+            rows.append({"hold_key": f"{request_id}:{system}:{rule}:{day.isoformat()}",
                          "request_id": request_id, "controller": controller, "member_id": f"M{n:07d}",
                          "system": system, "rule": rule, "categories": json.dumps(list(categories)), "fields": "[]",
                          "basis": "bokforingsloven-13", "citation": "bokføringsloven § 13", "retain_until": until,
-                         "status": HELD, "flow_run_id": run_id, "detail": "", "extra": _canonical(extra)})
+                         "due_on": until, "status": HELD, "flow_run_id": run_id, "detail": "",
+                         "extra": _canonical(extra)})
         evidence = {"request": {"request_id": request_id, "controller": controller, "subject_ref": f"sr-{n:024x}",
                                 "kind": "termination", "received": recorded.isoformat(),
                                 "deadline": (day + timedelta(days=30)).isoformat(), "deadline_reason": "one month"},
                     "status": "done", "finished": recorded.isoformat(), "steps": [], "holds": []}
         sequence, previous = heads.get(controller, (0, GENESIS))
-        held = [{**row, "retain_until": row["retain_until"].isoformat()} for row in rows]
+        held = [{**row, "retain_until": row["retain_until"].isoformat(), "due_on": row["due_on"].isoformat()}
+                for row in rows]
         body = {"kind": "erasure", "request_id": request_id, "flow_run_id": run_id, "recorded": recorded.isoformat(),
                 "evidence": evidence, "holds": held,
                 "controller": controller, "sequence": sequence + 1, "previous": previous}
@@ -84,8 +86,8 @@ async def fill(url: str, holds: int) -> dict[str, int]:
     record_columns = ("id", "controller", "sequence", "kind", "request_id", "flow_run_id", "recorded", "previous",
                       "digest", "body")
     hold_columns = ("id", "record_id", "hold_key", "request_id", "controller", "member_id", "system", "rule",
-                    "categories", "fields", "basis", "citation", "retain_until", "status", "flow_run_id", "detail",
-                    "extra")
+                    "categories", "fields", "basis", "citation", "retain_until", "due_on", "status", "flow_run_id",
+                    "detail", "extra")
     records: list[tuple[Any, ...]] = []
     rows: list[tuple[Any, ...]] = []
     released: list[dict[str, Any]] = []

@@ -28,7 +28,10 @@ def table(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str
     """Evidence rows as an aligned text table."""
     widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    for r in rows:
+        lines.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+        # Per category: what was done, the fields a hold keeps and its rule, and the read-back.
+        lines += [f"    - {category}" for category in str(r.get("categories", "")).split("; ") if category]
     return "\n".join(lines)
 
 

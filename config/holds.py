@@ -25,6 +25,17 @@ class Hold:
     # The newest record date this hold covers: its release deletes the rule's records dated up to it and
     # keeps the newer ones for their own dates. None when the whole record is held (a journal, a claim).
     records_through: date | None = None
+    # The one category of the processor's data map this hold keeps, and exactly the fields it keeps of it.
+    # Empty for a hold written before data maps (it covers its rule's categories, as then).
+    category: str = ""
+    fields: tuple[str, ...] = ()
+    # A hold that ends once nothing is owed (a claim): the day to look whether it was paid, before retain_until.
+    check_on: date | None = None
+
+    @property
+    def release_day(self) -> date:
+        """The last day before the hold's release run looks again: its check day, or its last day."""
+        return min(self.check_on, self.retain_until) if self.check_on else self.retain_until
 
     @property
     def key(self) -> str:
@@ -65,21 +76,42 @@ def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
     return rule.period.after(start)
 
 
-def holds_for(policy: Policy, key: str, clocks: Clocks) -> list[Hold]:
-    """The holds a processor's records fall under: per rule, one for each day some of them may go, oldest first."""
+def holds_for(policy: Policy, key: str, clocks: Clocks, as_of: date | None = None) -> list[Hold]:
+    """The holds a processor's records fall under: per rule, one for each day some of them may go, oldest first.
+
+    With `as_of`, a hold that ends at settlement is given the day to look again whether it has been.
+    """
     processor = policy.processor(key)
     holds = []
     for name in processor.holds:
         rule = policy.rule(name)
-        holds += _rule_holds(processor.system, rule, clocks, policy.financial_year_end)
+        kept = next((c for c in processor.data if c.rule == name), None)
+        found = _rule_holds(processor.system, rule, clocks, policy.financial_year_end,
+                            (kept.category, kept.keeps) if kept else None)
+        holds += [checked(hold, rule, as_of) for hold in found] if as_of else found
     return holds
 
 
-def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay) -> list[Hold]:
+def checked(hold: Hold, rule: RetentionRule, as_of: date) -> Hold:
+    """The hold with its next check day, if its rule ends it at settlement."""
+    if not (rule.ends_when_settled and rule.check_every):
+        return hold
+    return replace(hold, check_on=rule.check_every.after(as_of))
+
+
+def ended_by_settlement(hold: Hold, policy: Policy, still_owed: bool) -> bool:
+    """Whether a hold has ended early because what it kept a claim for has been paid."""
+    return policy.rule(hold.rule).ends_when_settled and not still_owed
+
+
+def _rule_holds(system: str, rule: RetentionRule, clocks: Clocks, year_end: MonthDay,
+                kept: tuple[str, tuple[str, ...]] | None = None) -> list[Hold]:
     """A rule's holds: records grouped by their last day (a financial year's invoices go together)."""
     def hold(until: date, through: date | None) -> Hold:
-        return Hold(system, rule.name, rule.categories, rule.basis.value, rule.basis.citation, until,
-                    rule.review_only, rule.until_settled, rule.holds_record, through)
+        category, fields = kept or ("", ())
+        return Hold(system, rule.name, (category,) if category else rule.categories, rule.basis.value,
+                    rule.basis.citation, until, rule.review_only, rule.until_settled, rule.holds_record, through,
+                    category, fields)
 
     dates = clocks.records(rule)
     if dates is None:

@@ -24,6 +24,11 @@ from config.yaml_lines import Path as DataPath
 
 Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
 ActionName = Literal["delete", "anonymise", "restrict", "notify"]
+# What happens to one category of a member's data at erasure: erased (deleted, or anonymised where the record
+# must stay for statistics), held restricted under a rule, or, for a journal, held for a clinician's review.
+CategoryAction = Literal["delete", "anonymise", "restrict", "review"]
+# The words chains use for a patient journal: slett restricts it and schedules a review, never more.
+JOURNAL_CATEGORIES = frozenset({"journal", "journal notes", "physiotherapy journal"})
 # What a retention period counts from; each is a date the processor reports in its holdings.
 Clock = Literal["financial_year_end", "contract_year_end", "last_journal_entry", "claim_due", "purchase",
                 "recording", "exclusion_end", "payment"]
@@ -87,9 +92,12 @@ class RetentionRule(BaseModel):
                                "processor's own action is carried out")
     until_settled: bool = Field(False, description="kept while anything is owed, whatever the date")
     recheck: Period | None = Field(None, description="with until_settled: when to look again if still owed")
+    ends_when_settled: bool = Field(False, description="the hold ends once nothing is owed, before its date")
+    check_every: Period | None = Field(None, description="with ends_when_settled: how often to look whether "
+                                       "it was settled")
     citation: str = Field(min_length=3, description="the seed sentence or law this rule comes from")
 
-    @field_validator("period", "recheck", mode="before")
+    @field_validator("period", "recheck", "check_every", mode="before")
     @classmethod
     def _parse_periods(cls, value: object) -> Period | None:
         return None if value is None else _period(value)
@@ -98,6 +106,8 @@ class RetentionRule(BaseModel):
     def _recheck_with_settlement(self) -> RetentionRule:
         if self.until_settled and self.recheck is None:
             raise ValueError("until_settled needs recheck: when to look again if the amount is still owed")
+        if self.ends_when_settled and self.check_every is None:
+            raise ValueError("ends_when_settled needs check_every: how often to look whether it was settled")
         least = LEGAL_MINIMUM.get(self.basis)
         if least is not None and (self.clock not in FINANCIAL_YEAR_CLOCKS or _shorter(self.period, least)):
             raise ValueError(f"{self.basis.value} keeps at least {least} from the end of the financial year "
@@ -108,6 +118,46 @@ class RetentionRule(BaseModel):
 def _shorter(period: Period, least: Period) -> bool:
     """Whether `period` is shorter than `least` (both in whole months and days)."""
     return (12 * period.years + period.months, period.days) < (12 * least.years + least.months, least.days)
+
+
+class CategoryRule(BaseModel):
+    """One category of data a processor holds: what happens to it at erasure, and what a hold keeps of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: str = Field(min_length=1)
+    action: CategoryAction
+    rule: str | None = Field(None, description="the retention rule that holds it; none: erased at once")
+    keeps: tuple[str, ...] = Field((), description="the fields a hold keeps, restricted; every other goes")
+    marketing: bool = Field(False, description="a marketing consent or channel: stopped in the first step")
+
+    @model_validator(mode="after")
+    def _lawful(self) -> CategoryRule:
+        if self.category in JOURNAL_CATEGORIES and self.action != "review":
+            raise ValueError(f"a journal is never {_done(self.action)} by slett (helsepersonelloven §§ 39-40; "
+                             "§ 43 sets the only conditions): restrict it for a clinician's review (action: review)")
+        if self.rule and self.action == "anonymise":
+            raise ValueError(f"held under rule {self.rule!r} and anonymised: a held category keeps its fields, "
+                             "restricted (GDPR Art. 18); anonymising would strip what the rule keeps")
+        if self.rule and self.action == "delete":
+            raise ValueError(f"held under rule {self.rule!r} but deleted at erasure: plan restrict (or review)")
+        if self.rule and not self.keeps:
+            raise ValueError(f"held under rule {self.rule!r}: list the fields the hold keeps (keeps: [...])")
+        if not self.rule and self.action in ("restrict", "review"):
+            raise ValueError(f"{self.action} with no rule: a category no rule holds is erased at the erasure "
+                             "step (delete or anonymise), or name the rule that holds it")
+        if not self.rule and self.keeps:
+            raise ValueError("keeps fields but no rule holds them: name the rule, or drop keeps")
+        return self
+
+    @property
+    def held(self) -> bool:
+        """Whether a retention rule keeps part of this category after the erasure step."""
+        return self.rule is not None
+
+
+def _done(action: str) -> str:
+    return {"delete": "deleted", "anonymise": "anonymised or de-identified"}.get(action, action)
 
 
 class ProcessorRule(BaseModel):
@@ -124,6 +174,16 @@ class ProcessorRule(BaseModel):
     when: Literal["always", "in_collection"] = "always"
     assumption: bool = Field(False, description="the seed names no system for this role; we chose one")
     reason: str | None = None
+    data: tuple[CategoryRule, ...] = Field((), description="the data map: each category held and its fate")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _holds_from_data(cls, values: Any) -> Any:
+        # With a data map, the rules a processor holds under are those its categories name.
+        if isinstance(values, dict) and values.get("data") and "holds" not in values:
+            named = [c.get("rule") for c in values["data"] if isinstance(c, dict)]
+            return {**values, "holds": list(dict.fromkeys(r for r in named if r))}
+        return values
 
     @field_validator("confirm_within", mode="before")
     @classmethod
@@ -138,7 +198,17 @@ class ProcessorRule(BaseModel):
             raise ValueError("confirm_within is required: how long a person may take before escalation")
         if self.assumption and not self.reason:
             raise ValueError("an assumption needs a reason")
+        if self.role == "journal" and self.action != "restrict":
+            raise ValueError(f"a journal system is restricted for a clinician's review, never {_done(self.action)}")
         return self
+
+    def category(self, name: str) -> CategoryRule | None:
+        """The data map's entry for a category this processor reports; None when the map does not know it."""
+        return next((c for c in self.data if c.category == name), None)
+
+    def unknown(self, categories: frozenset[str]) -> list[str]:
+        """Categories a lookup reported that the data map does not name (none when there is no map)."""
+        return sorted(categories - {c.category for c in self.data}) if self.data else []
 
     @property
     def key(self) -> str:
@@ -217,6 +287,25 @@ class Policy(BaseModel):
             if processor.key in keys:
                 found.append((("processors", i), "listed twice (give each a different supplier)"))
             keys.add(processor.key)
+            named = [c.rule for c in processor.data if c.rule]
+            if processor.data and set(processor.holds) != set(named):
+                found.append((("processors", i, "holds"), f"holds {sorted(processor.holds)} but its data map "
+                              f"holds under {sorted(set(named))}: let the data map say it"))
+            for j, category in enumerate(processor.data):
+                where = ("processors", i, "data", j)
+                if category.rule is None:
+                    continue
+                if category.rule not in rules:
+                    found.append(((*where, "rule"), f"held under unknown rule {category.rule!r}"))
+                elif rules[category.rule].review_only != (category.action == "review"):
+                    found.append(((*where, "action"), f"rule {category.rule!r} is "
+                                  f"{'' if rules[category.rule].review_only else 'not '}review-only: plan "
+                                  f"{'review' if rules[category.rule].review_only else 'restrict'}"))
+                elif rules[category.rule].basis is Basis.JOURNAL and category.action != "review":
+                    found.append(((*where, "action"), "a journal rule's category is reviewed, never erased"))
+                if named.count(category.rule) > 1:
+                    found.append(((*where, "rule"), f"rule {category.rule!r} holds two categories here; a "
+                                  "hold is one category with its own date: give each its own rule"))
             for j, hold in enumerate(processor.holds):
                 if hold not in rules:
                     found.append((("processors", i, "holds", j),
@@ -250,6 +339,10 @@ class Policy(BaseModel):
         """Processors whose data goes at once, without waiting for settlement."""
         return tuple(p for p in self.processors if p.role == "marketing")
 
+    def first_step(self) -> tuple[ProcessorRule, ...]:
+        """Processors holding a marketing consent or channel outside the marketing systems: stopped at once too."""
+        return tuple(p for p in self.processors if p.role != "marketing" and any(c.marketing for c in p.data))
+
     def erasure_order(self, in_collection: bool = False) -> tuple[ProcessorRule, ...]:
         """Processors erased after settlement, the membership system last; some only for a claim in collection."""
         rest = [p for p in self.processors if p.role not in ("marketing", "membership")
@@ -267,6 +360,19 @@ class Policy(BaseModel):
         """The rule that keeps a claim in collection at the membership system, if the chain has one."""
         membership = next(p for p in self.processors if p.role == "membership")
         return next((self.rule(h) for h in membership.holds if self.rule(h).clock == "claim_due"), None)
+
+
+class UnknownCategory(Exception):
+    """A processor holds a category of data the chain's data map does not name: the request stops here."""
+
+
+def check_categories(policy: Policy, key: str, found: frozenset[str]) -> None:
+    """Raise UnknownCategory when a processor reports data its data map does not say what to do with."""
+    if unknown := policy.processor(key).unknown(found):
+        raise UnknownCategory(
+            f"{policy.controller}: {key} holds {unknown}, which the chain's data map does not name; nothing "
+            f"was erased there. Add each to config/controllers/{policy.controller}.yaml under {key}'s data "
+            "(action, and the rule and fields if one holds it), then run the request again")
 
 
 class PolicyError(Exception):
@@ -319,7 +425,12 @@ def _label(data: Any, loc: DataPath) -> tuple[str, DataPath]:
         item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
         if isinstance(item, dict) and item.get(field):
             supplier = f" ({item['supplier']})" if item.get("supplier") else ""
-            return f"{kind} {item[field]!r}{supplier}", loc[2:]
+            label, rest = f"{kind} {item[field]!r}{supplier}", loc[2:]
+            entries = item.get("data")
+            if len(rest) >= 2 and rest[0] == "data" and isinstance(rest[1], int) and isinstance(entries, list) \
+                    and rest[1] < len(entries) and isinstance(entries[rest[1]], dict):
+                label, rest = f"{label}, category {entries[rest[1]].get('category')!r}", rest[2:]
+            return label, rest
     if loc and loc[0] == "buffer":
         return "buffer", loc[1:]
     return "", loc

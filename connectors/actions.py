@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from connectors.contract import Action, Outcome, Permanent, Status
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from connectors.contract import Action, CategoryCheck, CategoryErasure, Outcome, Permanent, Status
+from connectors.http import ProcessorClient
+
+Unwrap = Callable[[Any], dict[str, Any]]  # a processor's answer to its body (Eziteq wraps it in "data")
+
+CATEGORY_STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED,
+                   Action.RESTRICT: Status.RESTRICTED, Action.RELEASE: Status.ERASED}
 
 
 def require(system: str, action: Action, *offered: Action, why: str = "") -> None:
@@ -25,3 +35,51 @@ def read_back(system: str, action: Action, status: Status, left: int, what: str)
         return Outcome(system, status, action, verified=True)
     return Outcome(system, Status.FAILED, action, count=left, verified=False,
                    detail=f"read-back: {left} {what} still held")
+
+
+def category_read_back(system: str, erasure: CategoryErasure, checks: list[CategoryCheck]) -> Outcome:
+    """Whether a category is as its erasure left it: gone (deleted), stripped of every personal field
+    (anonymised), or still there, restricted, with its kept fields and no other (held)."""
+    wrong: list[str] = []
+    for check in checks:
+        if erasure.action in (Action.DELETE, Action.RELEASE) and check.present:
+            wrong.append(f"{check.present} record(s) left")
+        elif erasure.action is Action.ANONYMISE and check.fields:
+            wrong.append(f"personal field(s) left: {', '.join(check.fields)}")
+        elif erasure.action is Action.RESTRICT and check.present:
+            if not check.restricted:
+                wrong.append("not restricted")
+            if extra := sorted(set(check.fields) - set(erasure.keeps)) if not erasure.review else []:
+                wrong.append(f"field(s) the hold does not keep: {', '.join(extra)}")
+            if lost := sorted(set(erasure.keeps) & set(check.personal) - set(check.fields)):
+                wrong.append(f"kept field(s) gone: {', '.join(lost)}")
+    status = CATEGORY_STATUS[erasure.action]
+    if not wrong:
+        return Outcome(system, status, erasure.action, verified=True)
+    return Outcome(system, Status.FAILED, erasure.action, verified=False,
+                   detail=f"read-back of {erasure.category}: {'; '.join(wrong)}")
+
+
+async def erase_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
+                            key: str, unwrap: Unwrap = dict) -> Outcome:
+    """POST one category's action (a journal's review by name) and kept fields to each member's category."""
+    body = {"action": "review" if erasure.review else erasure.action.value, "keeps": list(erasure.keeps)}
+    changed = 0
+    for member in members:
+        answer = await client.post(f"{member}/categories/{quote(erasure.category)}", json=body,
+                                   headers={"Idempotency-Key": key})
+        changed += 0 if answer.status_code == 404 else int(unwrap(answer.json())["changed"])
+    return done(system, erasure.action, CATEGORY_STATUS[erasure.action], changed)
+
+
+async def verify_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
+                             unwrap: Unwrap = dict) -> Outcome:
+    """GET each member's category back and check it against what its erasure planned."""
+    checks = []
+    for member in members:
+        found = await client.get(f"{member}/categories/{quote(erasure.category)}")
+        if found.status_code != 404:
+            body = unwrap(found.json())
+            checks.append(CategoryCheck(erasure.category, int(body["present"]), bool(body["restricted"]),
+                                        tuple(body["fields"]), tuple(body["personal"])))
+    return category_read_back(system, erasure, checks)

@@ -116,6 +116,57 @@ def distinct_days(days: Iterable[date]) -> tuple[date, ...]:
 
 
 @dataclass(frozen=True)
+class Category:
+    """One category of a member's data a processor holds: how many records, and their dates, oldest first."""
+
+    name: str
+    count: int = 1
+    dates: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class CategoryErasure:
+    """What to do with one category at a processor: its action and, for a hold, the only fields it keeps."""
+
+    category: str
+    action: Action
+    keeps: tuple[str, ...] = ()
+    rule: str | None = None  # the retention rule that holds it; None: erased at this step
+    review: bool = False  # a journal: restricted as written, for a clinician's review; never altered
+
+
+@dataclass(frozen=True)
+class CategoryCheck:
+    """A read-back of one category: records left, whether all are restricted, personal fields still filled."""
+
+    category: str
+    present: int
+    restricted: bool
+    fields: tuple[str, ...] = ()  # the personal fields that still carry a value
+    personal: tuple[str, ...] = ()  # every personal field a record of the category can carry
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """How one category's step ended, for the evidence: action, status, kept fields and rule; no values."""
+
+    category: str
+    action: str
+    status: str
+    verified: bool | None = None
+    fields: tuple[str, ...] = ()
+    rule: str | None = None
+    detail: str = ""
+
+    def words(self) -> str:
+        """The category's evidence in words: action, status, kept fields and rule, read-back; never values."""
+        kept = f" keeping {', '.join(self.fields)}" if self.fields else ""
+        under = f" under {self.rule}" if self.rule else ""
+        checked = "" if self.verified is None else ", verified" if self.verified else ", NOT verified"
+        return f"{self.category}: {self.action} {self.status}{kept}{under}{checked}"
+
+
+@dataclass(frozen=True)
 class Holdings:
     """What one processor holds on a member: its own ids, data categories and retention facts."""
 
@@ -123,6 +174,8 @@ class Holdings:
     ids: tuple[str, ...] = ()
     categories: frozenset[str] = field(default_factory=frozenset)
     facts: RetentionFacts = field(default_factory=RetentionFacts)
+    # Per category, how many records and their dates; empty from a processor that reports names only.
+    dated: tuple[Category, ...] = ()
 
     @classmethod
     def of(
@@ -131,9 +184,11 @@ class Holdings:
         ids: list[str] | tuple[str, ...] = (),
         categories: set[str] | frozenset[str] = frozenset(),
         facts: RetentionFacts | None = None,
+        dated: tuple[Category, ...] = (),
     ) -> Holdings:
-        """Holdings from plain values."""
-        return cls(system, tuple(ids), frozenset(categories), facts or RetentionFacts())
+        """Holdings from plain values; the categories are those named, and those `dated` reports."""
+        names = frozenset(categories) | {c.name for c in dated}
+        return cls(system, tuple(ids), names, facts or RetentionFacts(), dated)
 
     @property
     def found(self) -> bool:
@@ -153,6 +208,7 @@ class Outcome:
     detail: str = ""
     verified: bool | None = None
     attempts: int = 1
+    categories: tuple[CategoryResult, ...] = ()  # per category, where the processor erases by category
 
     @classmethod
     def erased(cls, system: str, count: int = 1, reference: str | None = None) -> Outcome:
@@ -205,6 +261,26 @@ class Connector(Protocol):
 
     async def poll(self, reference: str) -> Outcome:
         """The state of an asynchronous job this processor accepted."""
+
+
+class CategoryConnector(Protocol):
+    """A processor that erases and reads back one category of a member's data at a time."""
+
+    async def erase_category(self, holdings: Holdings, erasure: CategoryErasure, key: str) -> Outcome:
+        """Delete, anonymise or restrict one category; a restricted one keeps only `erasure.keeps`."""
+
+    async def verify_category(self, holdings: Holdings, erasure: CategoryErasure) -> Outcome:
+        """Read back one category: erased, gone; held, still there, restricted, with only its kept fields."""
+
+
+class ConsentKeeper(Protocol):
+    """A membership system that keeps marketing consents and can withdraw them all at once."""
+
+    async def withdraw_consents(self, member_id: str, key: str) -> Outcome:
+        """Withdraw every marketing consent the member gave; idempotent by `key`."""
+
+    async def verify_withdrawn(self, member_id: str) -> Outcome:
+        """Read back that no marketing consent is granted any more."""
 
 
 class Releaser(Protocol):

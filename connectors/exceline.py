@@ -6,9 +6,17 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from connectors.actions import done, read_back, require
+from connectors.actions import (
+    done,
+    erase_by_category,
+    read_back,
+    require,
+    verify_by_category,
+)
 from connectors.contract import (
     Action,
+    Category,
+    CategoryErasure,
     GuestPage,
     Holdings,
     Outcome,
@@ -39,9 +47,16 @@ def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
         open_invoices=len(owing),
         open_amount_ore=sum(i["openAmountOre"] for i in owing),
         in_collection=any(i["status"] == "collection" for i in owing),
-        claim_due=min((date.fromisoformat(i["dueDate"]) for i in owing if i["status"] == "collection"),
-                      default=None),
+        # A collection case stays until its hold ends, paid or not: its clock is the claim's due date.
+        claim_due=min((date.fromisoformat(i["dueDate"]) for i in invoices
+                       if i.get("collectionCase") or (i in owing and i["status"] == "collection")), default=None),
     )
+
+
+def dated_of(category: str, records: list[dict[str, Any]], field: str) -> tuple[Category, ...]:
+    """A category's count and its records' dates, when there are any."""
+    days = distinct_days(date.fromisoformat(r[field]) for r in records)
+    return (Category(category, len(records), days),) if records else ()
 
 
 def with_records(facts: RetentionFacts, records: dict[str, list[dict[str, Any]]]) -> RetentionFacts:
@@ -86,6 +101,11 @@ class ExcelineConnector:
         return Outcome(self.system, Status.ERASED, Action.DELETE, count=answer.json()["withdrawn"],
                        detail="consents withdrawn")
 
+    async def verify_withdrawn(self, member_id: str) -> Outcome:
+        """Read back that no marketing consent of the member is granted any more."""
+        granted = sum(bool(c["granted"]) for c in await self._list(member_id, "consents"))
+        return read_back(self.system, Action.DELETE, Status.ERASED, granted, "marketing consent(s) granted")
+
     async def lookup(self, subject: Subject) -> Holdings:
         """The member record's categories and the invoice facts that drive retention."""
         found = await self._client.get(f"{MEMBERS}/{subject.member_id}")
@@ -101,11 +121,26 @@ class ExcelineConnector:
         for part in ("visits", "consents"):
             if await self._list(subject.member_id, part):
                 categories.add(part)
+        if any(i.get("collectionCase") for i in invoices):
+            categories.add("claim")
         found_records = await self._client.get(f"{MEMBERS}/{subject.member_id}/records")
         records = {} if found_records.status_code == 404 else dict(found_records.json())
         categories |= {kind for kind, held in records.items() if held}
-        return Holdings.of(self.system, ids=[subject.member_id], categories=categories,
+        claims = [i for i in invoices if i.get("collectionCase")]
+        dated = (*dated_of("invoices", invoices, "invoiceDate"), *dated_of("claim", claims, "dueDate"),
+                 *(c for kind, field in RECORDS.items() for c in dated_of(kind, records.get(kind, []), field)))
+        return Holdings.of(self.system, ids=[subject.member_id], categories=categories, dated=dated,
                            facts=with_records(settlement_of(invoices), records))
+
+    async def erase_category(self, holdings: Holdings, erasure: CategoryErasure, key: str) -> Outcome:
+        """Delete, anonymise or restrict one category of the member's record; a hold keeps only its fields."""
+        members = [f"{MEMBERS}/{member_id}" for member_id in holdings.ids]
+        return await erase_by_category(self._client, self.system, members, erasure, key)
+
+    async def verify_category(self, holdings: Holdings, erasure: CategoryErasure) -> Outcome:
+        """Read one category back: erased, gone; held, restricted with exactly the fields its hold keeps."""
+        members = [f"{MEMBERS}/{member_id}" for member_id in holdings.ids]
+        return await verify_by_category(self._client, self.system, members, erasure)
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
         """Anonymise (invoice lines stay, restricted) or restrict the member; Exceline never deletes."""
@@ -139,7 +174,9 @@ class ExcelineConnector:
     async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
                       through: date | None = None) -> Outcome:
         """Delete the invoice lines or a chain's own records an expired hold kept, those dated up to `through`."""
-        releasable(self.system, categories, BOOKKEEPING | frozenset(RECORDS))
+        releasable(self.system, categories, BOOKKEEPING | frozenset(RECORDS) | {"claim"})
+        if "claim" in categories:  # a paid claim's case and what was kept to pursue it
+            return await self.erase_category(holdings, CategoryErasure("claim", Action.DELETE), key)
         parts = (["invoices"] if BOOKKEEPING & set(categories) else []) + [k for k in RECORDS if k in categories]
         params = {"through": through.isoformat()} if through else {}
         deleted = 0

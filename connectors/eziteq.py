@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.actions import done, read_back, require
+from connectors.actions import done, erase_by_category, read_back, require, verify_by_category
 from connectors.contract import (
     Action,
+    CategoryErasure,
     GuestPage,
     Holdings,
     Outcome,
@@ -19,6 +20,7 @@ from connectors.contract import (
     Subject,
     distinct_days,
 )
+from connectors.exceline import dated_of
 from connectors.http import ProcessorClient
 from connectors.registry import register
 from connectors.releases import BOOKKEEPING, releasable
@@ -46,9 +48,14 @@ def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
         open_invoices=len(owing),
         open_amount_ore=sum(ore(i["balance"]) for i in owing),
         in_collection=any(i["state"] == "debt_collection" for i in owing),
-        claim_due=min((date.fromisoformat(i["due_date"]) for i in owing if i["state"] == "debt_collection"),
-                      default=None),
+        # A collection case stays until its hold ends, paid or not: its clock is the claim's due date.
+        claim_due=min((date.fromisoformat(i["due_date"]) for i in invoices if i.get("collection_case")
+                       or (i in owing and i["state"] == "debt_collection")), default=None),
     )
+
+
+def _data(body: Any) -> dict[str, Any]:
+    return dict(body["data"])
 
 
 @register("eziteq")
@@ -98,10 +105,25 @@ class EziteqConnector:
             categories.add("journal")
         if await self._pages(subject.member_id, "checkins"):
             categories.add("visits")
+        claims = [i for i in invoices if i.get("collection_case")]
+        if claims:
+            categories.add("claim")
         last_note = max((date.fromisoformat(n["written_on"]) for n in notes), default=None)
         facts = replace(settlement_of(invoices), last_journal_entry=last_note,
                         contract_end_dates=distinct_days(date.fromisoformat(c["ended_on"]) for c in contracts))
-        return Holdings.of(self.system, ids=[subject.member_id], categories=categories, facts=facts)
+        dated = (*dated_of("invoices", invoices, "invoice_date"), *dated_of("claim", claims, "due_date"),
+                 *dated_of("contracts", contracts, "ended_on"), *dated_of("journal", notes, "written_on"))
+        return Holdings.of(self.system, ids=[subject.member_id], categories=categories, facts=facts, dated=dated)
+
+    async def erase_category(self, holdings: Holdings, erasure: CategoryErasure, key: str) -> Outcome:
+        """Delete, anonymise or restrict one category; a hold keeps only its fields, a journal stays as written."""
+        members = [f"{MEMBERS}/{member_no}" for member_no in holdings.ids]
+        return await erase_by_category(self._client, self.system, members, erasure, key, _data)
+
+    async def verify_category(self, holdings: Holdings, erasure: CategoryErasure) -> Outcome:
+        """Read one category back: erased, gone; held, restricted with exactly the fields its hold keeps."""
+        members = [f"{MEMBERS}/{member_no}" for member_no in holdings.ids]
+        return await verify_by_category(self._client, self.system, members, erasure, _data)
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
         """Anonymise (invoices and journal notes stay, restricted) or restrict; Eziteq never deletes a member."""
@@ -136,7 +158,9 @@ class EziteqConnector:
     async def release(self, holdings: Holdings, categories: tuple[str, ...], key: str,
                       through: date | None = None) -> Outcome:
         """Delete the invoice lines or contracts an expired hold kept, dated up to `through`; never journal notes."""
-        releasable(self.system, categories, BOOKKEEPING | {"contracts"})
+        releasable(self.system, categories, BOOKKEEPING | {"contracts", "claim"})
+        if "claim" in categories:  # a paid claim's case and what was kept to pursue it
+            return await self.erase_category(holdings, CategoryErasure("claim", Action.DELETE), key)
         parts = (["invoices"] if BOOKKEEPING & set(categories) else []) + (
             ["contracts"] if "contracts" in categories else [])
         params = {"through": through.isoformat()} if through else {}

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from config.holds import Hold
 from config.workdays import ONE_MONTH
-from connectors.contract import Action, Holdings, Outcome
+from connectors.contract import Action, CategoryErasure, CategoryResult, Holdings, Outcome
 
 # Every date slett reckons with (deadlines, holds, schedules) is a day in Oslo.
 OSLO = ZoneInfo("Europe/Oslo")
@@ -71,6 +71,8 @@ class SystemPlan:
     holdings: Holdings
     supplier: str | None = None  # for a processor with no API: who a person acts at
     key: str = ""  # the step's name in the policy (system, or system-supplier); the system when empty
+    # Per category found, its action and kept fields (the data map); empty: the processor is erased as a block.
+    erasures: tuple[CategoryErasure, ...] = ()
 
     @property
     def step(self) -> str:
@@ -105,12 +107,14 @@ class Step:
     supplier: str | None = None
     confirmed_by: str | None = None  # who confirmed a step at a processor with no API
     confirmed_on: date | None = None  # the day they say it was done
+    categories: tuple[CategoryResult, ...] = ()  # per category: action, status, read-back, kept fields, rule
 
     @classmethod
     def of(cls, plan: SystemPlan, outcome: Outcome) -> Step:
         """The evidence row for a planned step and how it ended."""
         return cls(plan.step, plan.role, plan.action.value, outcome.status.value, outcome.verified,
-                   outcome.attempts, outcome.reference, outcome.detail, supplier=plan.supplier)
+                   outcome.attempts, outcome.reference, outcome.detail, supplier=plan.supplier,
+                   categories=outcome.categories)
 
 
 @dataclass(frozen=True)

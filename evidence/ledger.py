@@ -83,12 +83,14 @@ holds = Table(
     Column("basis", String(200), nullable=False),
     Column("citation", Text, nullable=False),
     Column("retain_until", Date, nullable=False),
+    # The day the sweep takes the hold: its last day, or before it the day to look whether a claim was paid.
+    Column("due_on", Date, nullable=False),
     Column("status", String(16), nullable=False),
     Column("flow_run_id", String(36)),
     Column("detail", Text, nullable=False),
     Column("extra", Text, nullable=False),  # JSON object: the rest of the Hold
     Index("hold_versions", "hold_key", "id"),
-    Index("hold_due", "retain_until", "status"),
+    Index("hold_due", "due_on", "status"),
     Index("hold_request", "request_id"),
 )
 HELD, RELEASED, FAILED, REVIEW = "held", "released", "failed", "review"
@@ -97,8 +99,10 @@ HOLD_COLUMNS = ("system", "rule", "categories", "fields", "basis", "citation", "
 
 
 def hold_key(request_id: str, hold: Hold) -> str:
-    """The one hold among a request's: its processor, rule and categories, and the newest record it covers."""
-    return ":".join((request_id, hold.system, hold.rule, ",".join(hold.categories),
+    """The one hold among a request's: its processor and rule, and the newest record it covers."""
+    # Not its categories: a hold written before data maps names all its rule's categories, its successor only
+    # the one category the data map gives the rule at that processor; both are the same hold.
+    return ":".join((request_id, hold.system, hold.rule,
                      hold.records_through.isoformat() if hold.records_through else "-"))
 
 
@@ -111,7 +115,8 @@ def hold_row(hold: Hold, request_id: str, controller: str, member_id: str, statu
     return {"hold_key": hold_key(request_id, hold), "request_id": request_id, "controller": controller,
             "member_id": member_id, **columns, "categories": json.dumps(columns["categories"]),
             "fields": json.dumps(columns["fields"]),
-            "retain_until": hold.retain_until, "status": status, "flow_run_id": flow_run_id, "detail": detail,
+            "retain_until": hold.retain_until, "due_on": hold.release_day, "status": status, "flow_run_id": flow_run_id,
+            "detail": detail,
             "extra": canonical_json(values)}
 
 
@@ -137,8 +142,9 @@ class HoldState:
         values = {**json.loads(row.extra), "categories": tuple(json.loads(row.categories)),
                   "fields": tuple(json.loads(row.fields))}
         values |= {name: getattr(row, name) for name in HOLD_COLUMNS if name not in values}
-        through = values.get("records_through")
-        values["records_through"] = date.fromisoformat(through) if isinstance(through, str) else through
+        for name in ("records_through", "check_on"):  # dates in the JSON of `extra` are ISO text
+            value = values.get(name)
+            values[name] = date.fromisoformat(value) if isinstance(value, str) else value
         hold = Hold(**{name: value for name, value in values.items() if name in names})
         return cls(row.id, row.hold_key, row.request_id, row.controller, row.member_id, hold, row.status,
                    row.flow_run_id, row.detail, row.record_id)
@@ -254,12 +260,13 @@ class Ledger:
 
     async def due_holds(self, today: date, controller: str | None = None,
                         request_id: str | None = None) -> list[HoldState]:
-        """Every hold whose newest row is held or failed and whose date is today or past: the sweep's work."""
+        """Every hold whose newest row is held or failed and whose day (its date, or its check day) is today or
+        past: the sweep's work."""
         newer = holds.alias("newer")
-        query = (select(holds).where(holds.c.retain_until <= today, holds.c.status.in_(OPEN))
+        query = (select(holds).where(holds.c.due_on <= today, holds.c.status.in_(OPEN))
                  .where(~select(newer.c.id).where(newer.c.hold_key == holds.c.hold_key, newer.c.id > holds.c.id)
                         .exists())
-                 .order_by(holds.c.retain_until, holds.c.id))
+                 .order_by(holds.c.due_on, holds.c.id))
         if controller is not None:
             query = query.where(holds.c.controller == controller)
         if request_id is not None:

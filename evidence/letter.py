@@ -38,6 +38,9 @@ class Words:
     categories: dict[str, str]
     bases: dict[str, str] = field(default_factory=dict)  # a hold's basis in this language; else its citation
     months: tuple[str, ...] | None = None
+    only: str = "{fields}"  # what a hold keeps of its category, and nothing more
+    fields: dict[str, str] = field(default_factory=dict)  # a kept field in this language; else its name
+    actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""

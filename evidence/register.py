@@ -125,6 +125,8 @@ class ActiveHold:
     review_only: bool
     release_run_id: str
     release_state: str
+    fields: tuple[str, ...] = ()  # the only fields the hold keeps of its category; empty: the categories whole
+    check_on: date | None = None  # a claim's next look at whether it was paid
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ def active_holds(entries: Iterable[Entry], states: Iterable[HoldState]) -> list[
     by_request = {entry.request_id: entry for entry in entries}
     found = [ActiveHold(s.request_id, s.controller, by_request[s.request_id].subject_ref, s.hold.system, s.hold.rule,
                         s.hold.categories, s.hold.citation, s.hold.retain_until, s.hold.review_only,
-                        s.flow_run_id or "", s.status + (f": {s.detail}" if s.detail else ""))
+                        s.flow_run_id or "", s.status + (f": {s.detail}" if s.detail else ""), s.hold.fields,
+                        s.hold.check_on)
              for s in states if s.status != RELEASED and s.request_id in by_request]
     return sorted(found, key=lambda h: (h.retain_until, h.request_id, h.system))
 

@@ -32,7 +32,9 @@ def entry_json(entry: Entry, register: Register) -> dict[str, Any]:
         "deadline_flag": entry.flag(register.today), "flow_run_id": entry.flow_run_id, "digest": entry.digest,
         "failure": entry.reason or None,
         "processors": [{"system": p.get("system"), "role": p.get("role"),
-                        **{f: p.get(f) for f in PROCESSOR_FIELDS}, "detail": p.get("detail") or None}
+                        **{f: p.get(f) for f in PROCESSOR_FIELDS}, "detail": p.get("detail") or None,
+                        # Per category: what was done, the fields a hold keeps and its rule, and the read-back.
+                        "categories": list(p.get("categories") or ())}
                        for p in entry.processors],
     }
 

@@ -18,6 +18,7 @@ from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, System
 from flows.manual_steps import confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
+from tasks.categories import marketing_of
 from tasks.deadlines import register_request
 from tasks.erasure import (
     await_job,
@@ -31,6 +32,7 @@ from tasks.erasure import (
 )
 from tasks.evidence import record_evidence, with_holds
 from tasks.holds import clocks_of
+from tasks.marketing import stop_marketing
 
 
 class Settlement(RunInput):
@@ -73,8 +75,12 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     if not found[-1].holdings.found:
         raise UnknownMember(f"member {member_id} is not known at {policy.membership}; nothing was erased")
     marketing = found[:-1]
-    stopped, confirmed = await confirm_by_person(request, policy, marketing,
-                                                 await erase_each(request, marketing, settings))
+    erased = await erase_each(request, marketing, settings)
+    # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).
+    withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
+                                      settings)
+                 for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()}]
+    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
     plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
@@ -85,9 +91,12 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     outcomes += await erase_each(request, plan[-1:], settings, earlier=outcomes)
     steps = with_confirmations(await verify_each(request, [*marketing, *plan], [*stopped, *outcomes], settings),
                                {**confirmed, **by_person})
+    steps = [*steps[:len(marketing)], *withdrawn, *steps[len(marketing):]]
+    today = datetime.now(OSLO).date()
     holds = [hold for p in plan if p.holdings.found
-             for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts)), p.action.value)]
-    # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date.
+             for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts), today), p.action.value)]
+    # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date
+    # (a claim's on its check day, if it was paid by then).
     evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, settings, policy)

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, runtime
 
-from config.holds import Hold, holds_for, moved_hold, planned_action
+from config.holds import Hold, ended_by_settlement, holds_for, moved_hold, planned_action
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -102,21 +102,28 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
                                  f"{request_id}-release-{system}-{rule}", settings)
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
     facts = plan.holdings.facts
-    every = holds_for(policy, system, clocks_of(facts))
-    holds = [moved_hold(h, policy, facts.open_invoices > 0 or facts.in_collection, today)
-             for h in every if h.rule == rule]
+    # With today: a hold that ends when its claim is paid is given its next day to look again.
+    every = holds_for(policy, system, clocks_of(facts), today)
+    # One rule may hold records until several dates (each financial year's invoices, each day's footage).
+    owed = facts.open_invoices > 0 or facts.in_collection
+    # Only a hold whose date has come is moved for what is still owed; a claim looked at on its check day
+    # keeps its date.
+    holds = [moved_hold(h, policy, owed, today) if h.retain_until <= today else h for h in every if h.rule == rule]
     if not holds or not plan.holdings.found:
         detail = "the processor holds nothing under this rule any more"
         return (Release(request_id, system, rule, (), "", None, today, "none", "already_absent", detail=detail),
                 [s.row(RELEASED, run_id, detail) for s in states])
-    due = [h for h in holds if h.retain_until <= today]
-    later = [h for h in holds if h.retain_until > today]
+    # A claim paid before its limitation ends its hold now (foreldelsesloven: nothing left to pursue).
+    due = [h for h in holds if h.retain_until <= today or ended_by_settlement(h, policy, owed)]
+    later = [h for h in holds if h not in due]
     if not due:
-        # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date.
+        # Not yet: a newer invoice or journal entry, or an amount still owed, moved the date (or the check day).
         hold = later[0]
-        detail = f"held again until {hold.retain_until}"
+        checks = f", looked at again on {hold.check_on}" if hold.check_on else ""
+        detail = f"held again until {hold.retain_until}{checks}"
         return (_row(request_id, hold, today, "none", Outcome(system, Status.PENDING), hold.retain_until, detail),
-                [s.row(HELD, run_id, detail, replace(s.hold, retain_until=hold.retain_until)) for s in states])
+                [s.row(HELD, run_id, detail, replace(s.hold, retain_until=hold.retain_until, check_on=hold.check_on))
+                 for s in states])
     hold = due[-1]  # the newest due date: its release takes every older record of the rule too
     if hold.review_only:
         review = Outcome(system, Status.MANUAL, Action.RESTRICT, verified=True,
@@ -162,6 +169,15 @@ async def _release_records(release: Request, policy: Policy, plan: SystemPlan, h
     [after] = await plan_in(release, policy, [plan.step], f"released-{today.isoformat()}", settings)
     if left := left_after_release(hold, policy, after):
         return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
+    # A record an older slett kept whole (a claim restricted all of it) holds more than its data map allows:
+    # what no rule holds goes now, and what a rule holds keeps only its fields (a no-op for newer records).
+    if after.holdings.found and any(e.rule is None for e in after.erasures):
+        erased = await erase_in_system(release, after, settings)
+        [step] = await verify_each(release, [after], [erased], settings)
+        if not step.verified:
+            return outcome.with_(verified=False, detail=f"bringing the rest to the data map: {step.detail}")
+        return outcome.with_(verified=True, detail=f"{outcome.detail}; also erased, as no rule holds it: "
+                             + ", ".join(e.category for e in after.erasures if e.rule is None))
     return outcome.with_(verified=True)
 
 

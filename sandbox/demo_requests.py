@@ -28,8 +28,9 @@ DEMO_REQUESTS: list[DemoRequest] = [
                 "Kalibrert, Apility and Relisec have no API: the run suspends with a form for each, and who "
                 "confirmed what, when, goes into the evidence; Exceline is anonymised last", confirms=True),
     DemoRequest("aktiv365", "M1202", "termination",
-                "a claim is in collection at Credicare: the run does not wait, Exceline is restricted until the "
-                "claim's limitation ends (GDPR 17(3)(e)) and a person confirms the Art. 19 notice", confirms=True),
+                "a claim is in collection at Credicare: the run does not wait; the claim and the debtor's name, "
+                "address and birth date are held, restricted, until it is paid or time-barred (GDPR 17(3)(e)), "
+                "the rest of the member goes at once, and a person confirms the Art. 19 notice", confirms=True),
     DemoRequest("k24", "M1101", "erasure",
                 "the Physica journal and the Eziteq journal notes are kept for a clinician's review in ten "
                 "years; the LifeVision contact is deleted at once, a hashed suppression entry kept"),
@@ -37,7 +38,8 @@ DEMO_REQUESTS: list[DemoRequest] = [
                 "the last invoice is open: only LifeVision goes until it is paid, then everything within "
                 "Spenst's three months; card purchases are kept two years, invoices five", settles=True),
     DemoRequest("mova", "M1501", "termination",
-                "anonymised within MOVA's six months; the journal kept under journalforskriften § 14, an "
+                "marketing consents withdrawn at once; anonymised within MOVA's six months; the journal kept "
+                "under journalforskriften § 14, an "
                 "exclusion record until the exclusion ends, the door camera's snapshot released at once"),
     DemoRequest("vekstly", "M1301", "erasure",
                 "the course is paid and the 14-day withdrawal period is over: the Stripe customer and the "

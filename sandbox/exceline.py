@@ -14,7 +14,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
-from sandbox.exceline_records import add_record, record_routes, restrict_records, through_of
+from sandbox.categories import Spec, category_routes
+from sandbox.exceline_records import PERSONAL_RECORDS, add_record, record_routes, restrict_records, through_of
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
@@ -46,13 +47,21 @@ class Invoice:
     status: str
     kid: str
     restricted: bool = False
+    # The buyer as the sales document names them (bokføringsforskriften § 5-1-1), and how to reach them.
+    buyer_name: str | None = None
+    buyer_address: str | None = None
+    buyer_email: str | None = None
+    buyer_phone: str | None = None
+    claim: dict[str, Any] | None = None  # the debt collection case, with the debtor's identity
 
     def as_json(self) -> dict[str, Any]:
         """The invoice as the API shows it."""
         return {"invoiceId": self.invoice_id, "invoiceDate": self.invoice_date.isoformat(),
                 "dueDate": self.due_date.isoformat(), "amountOre": self.amount_ore,
                 "openAmountOre": self.open_amount_ore, "status": self.status, "kid": self.kid,
-                "restricted": self.restricted}
+                "restricted": self.restricted, "buyerName": self.buyer_name, "buyerAddress": self.buyer_address,
+                "buyerEmail": self.buyer_email, "buyerPhone": self.buyer_phone,
+                "collectionCase": self.claim["collection_case"] if self.claim else None}
 
 
 @dataclass
@@ -96,10 +105,32 @@ def invoices_for(member: DemoMember, profile: Profile) -> list[Invoice]:
         if profile.in_collection and (year, month) == (2025, 11):
             status = "collection"
         open_ore = 0 if status == "paid" else MONTHLY_FEE_ORE
+        claim = claim_of(member, f"INK-{member.number}-{year}{month:02d}") if status == "collection" else None
         invoices.append(Invoice(f"INV-{member.number}-{year}{month:02d}", date(year, month, 1),
                                 date(year, month, 15), MONTHLY_FEE_ORE, open_ore, status,
-                                kid(f"{member.number:07d}{year % 100:02d}{month:02d}")))
+                                kid(f"{member.number:07d}{year % 100:02d}{month:02d}"), False,
+                                member.name, member.address, member.email, member.phone, claim))
     return invoices
+
+
+def claim_of(member: DemoMember, case: str) -> dict[str, Any]:
+    """A debt collection case: the claim and the debtor as the collector knows them."""
+    return {"collection_case": case, "debtor_name": member.name, "debtor_address": member.address,
+            "debtor_birth_date": member.birth_date, "debtor_email": member.email, "debtor_phone": member.phone,
+            "restricted": False}
+
+
+BUYER = ("buyer_name", "buyer_address", "buyer_email", "buyer_phone")
+DEBTOR = ("debtor_name", "debtor_address", "debtor_birth_date", "debtor_email", "debtor_phone")
+
+
+def drop_paid_claims(invoices: list[Any]) -> int:
+    """Close the collection cases of paid invoices (the claim and what was kept for it go); how many."""
+    paid = [i for i in invoices if i.claim and not (i.open_amount_ore if hasattr(i, "open_amount_ore")
+                                                    else i.balance_ore)]
+    for invoice in paid:
+        invoice.claim = None
+    return len(paid)
 
 
 @dataclass
@@ -144,6 +175,27 @@ def anonymise(member: Member) -> None:
     for invoice in member.invoices:
         invoice.restricted = True
     restrict_records(member)
+
+
+def _records(kind: str) -> Spec:
+    return Spec(lambda m: m.records.setdefault(kind, []), PERSONAL_RECORDS.get(kind, ()))
+
+
+SPECS = {
+    "profile": Spec(lambda m: m, ("first_name", "last_name", "email", "mobile", "address"), listed=False),
+    "photo": Spec(lambda m: m, ("has_photo",), listed=False),
+    "visits": Spec(lambda m: m.visits, ()),
+    "consents": Spec(lambda m: m.consents, ()),
+    "invoices": Spec(lambda m: m.invoices, BUYER),
+    "claim": Spec(lambda m: [i.claim for i in m.invoices if i.claim], DEBTOR,
+                  drop=lambda m: drop_paid_claims(m.invoices)),
+    **{kind: _records(kind) for kind in ("contracts", "purchases", "exclusions", "camera")},
+}
+
+
+def _applied(member: Member, category: str, action: str) -> None:
+    if category == "profile":  # nothing left to look the member up by: the record counts as anonymised
+        member.anonymised = True
 
 
 def build(state: Exceline, journal: Journal) -> ASGIApp:
@@ -205,6 +257,8 @@ def build(state: Exceline, journal: Journal) -> ASGIApp:
     return BearerAuth(Starlette(routes=[
         *guest_routes(state, journal),
         *record_routes(state, journal),
+        *category_routes(base, state.members, SPECS, journal, state.system,
+                         lambda body, status: JSONResponse(body, status), _applied),
         Route(f"{base}/invoices", release_invoices(state, journal), methods=["DELETE"]),
         Route(base, member),
         Route(f"{base}/invoices", listing(lambda m: [invoice.as_json() for invoice in m.invoices])),

@@ -25,6 +25,9 @@ DETAILS: dict[str, dict[str, Any]] = {"purchases": {"product": "Proteinbar", "am
            "exclusions": {"reason": "brudd på adferdsreglene"},
            "camera": {"camera": "inngang", "kind": "snapshot at check-in"},
            "contracts": {"signedOn": "2025-02-01", "terms": "medlemsavtale 12 mnd", "signature": "BankID"}}
+# The fields of each kind that point to the person (filled from the member when the record is added).
+PERSONAL_RECORDS = {"contracts": ("signer_name",), "exclusions": ("excluded_name",), "camera": ("image",),
+                    "purchases": ()}
 
 
 def add_record(member: Member, kind: str, day: date) -> dict[str, Any]:
@@ -33,7 +36,9 @@ def add_record(member: Member, kind: str, day: date) -> dict[str, Any]:
         raise ValueError(f"unknown record kind {kind!r}; known: {sorted(RECORDS)}")
     held = member.records.setdefault(kind, [])
     record = {"recordId": f"R-{member.member_id}-{kind}-{len(held) + 1}", RECORDS[kind]: day.isoformat(),
-              **DETAILS[kind], "restricted": member.anonymised or member.restricted}
+              **DETAILS[kind], "restricted": member.anonymised or member.restricted,
+              **{name: f"{member.first_name} {member.last_name}" if name.endswith("_name") else "jpeg:inngang"
+                 for name in PERSONAL_RECORDS[kind]}}
     held.append(record)
     return record
 

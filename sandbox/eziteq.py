@@ -13,7 +13,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
-from sandbox.exceline import CONTRACT_ENDED, invoices_for
+from sandbox.categories import Spec, category_routes
+from sandbox.exceline import BUYER, CONTRACT_ENDED, DEBTOR, drop_paid_claims, invoices_for
 from sandbox.exceline_records import through_of
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
@@ -45,13 +46,20 @@ class Invoice:
     state: str
     kid: str
     restricted: bool = False
+    buyer_name: str | None = None
+    buyer_address: str | None = None
+    buyer_email: str | None = None
+    buyer_phone: str | None = None
+    claim: dict[str, Any] | None = None  # the debt collection case, with the debtor's identity
 
     def as_json(self) -> dict[str, Any]:
         """The invoice as the API shows it."""
         return {"invoice_no": self.invoice_no, "invoice_date": self.invoice_date.isoformat(),
                 "due_date": self.due_date.isoformat(), "amount": kroner(self.amount_ore),
                 "balance": kroner(self.balance_ore), "currency": "NOK", "state": self.state, "kid": self.kid,
-                "restricted": self.restricted}
+                "restricted": self.restricted, "buyer_name": self.buyer_name, "buyer_address": self.buyer_address,
+                "buyer_email": self.buyer_email, "buyer_phone": self.buyer_phone,
+                "collection_case": self.claim["collection_case"] if self.claim else None}
 
 
 @dataclass
@@ -96,16 +104,19 @@ class Eziteq:
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Add a member with a year of invoices, check-ins, and journal notes when the profile has a journal."""
         invoices = [Invoice(600_000 + member.number * 100 + n, i.invoice_date, i.due_date, i.amount_ore,
-                            i.open_amount_ore, STATES[i.status], i.kid)
+                            i.open_amount_ore, STATES[i.status], i.kid, False, i.buyer_name, i.buyer_address,
+                            i.buyer_email, i.buyer_phone, i.claim)
                     for n, i in enumerate(invoices_for(member, profile), 1)]
         checkins = [{"checkin_id": f"CI-{member.number}-{day}", "checked_in_at": f"2026-01-{day:02d}T17:30:00+01:00",
                      "location": "FIT24 Sandnes"} for day in (7, 14, 21)]
         notes = []
         if profile.journal_last_entry:
             notes = [{"note_id": f"JN-{member.number}-1", "written_on": profile.journal_last_entry.isoformat(),
-                      "author": "fysioterapeut", "restricted": False}]
+                      "author": "fysioterapeut", "restricted": False, "patient_name": member.name,
+                      "patient_birth_date": member.birth_date, "patient_address": member.address}]
         contracts = [{"contract_id": f"K-{member.number}", "signed_on": "2025-02-01",
-                      "ended_on": CONTRACT_ENDED.isoformat(), "signature": "BankID", "restricted": False}]
+                      "ended_on": CONTRACT_ENDED.isoformat(), "signature": "BankID", "restricted": False,
+                      "signer_name": member.name}]
         self.members[member.member_id] = Member(
             member.member_id, member.first_name, member.last_name, member.email, member.phone, member.address,
             invoices, checkins, notes, contracts=contracts)
@@ -134,6 +145,31 @@ def anonymise(member: Member) -> int:
     for kept in (*member.journal_notes, *member.contracts):
         kept["restricted"] = True
     return len(member.invoices)
+
+
+def _withdraw_all(member: Member) -> int:
+    granted = [channel for channel, on in member.marketing_consent.items() if on]
+    member.marketing_consent = {channel: False for channel in member.marketing_consent}
+    return len(granted)
+
+
+SPECS = {
+    "profile": Spec(lambda m: m, ("first_name", "last_name", "email", "mobile_phone", "street_address"),
+                    listed=False),
+    "photo": Spec(lambda m: m, ("has_photo",), listed=False),
+    "visits": Spec(lambda m: m.checkins, ()),
+    "consents": Spec(lambda m: [c for c, on in m.marketing_consent.items() if on], (), drop=_withdraw_all),
+    "invoices": Spec(lambda m: m.invoices, BUYER),
+    "claim": Spec(lambda m: [i.claim for i in m.invoices if i.claim], DEBTOR,
+                  drop=lambda m: drop_paid_claims(m.invoices)),
+    "journal": Spec(lambda m: m.journal_notes, ("patient_name", "patient_birth_date", "patient_address")),
+    "contracts": Spec(lambda m: m.contracts, ("signer_name",)),
+}
+
+
+def _applied(member: Member, category: str, action: str) -> None:
+    if category == "profile":  # nothing left to look the member up by: the record counts as anonymised
+        member.state = "anonymised"
 
 
 def paged(request: Request, items: list[Any]) -> Response:
@@ -284,8 +320,12 @@ def build(state: Eziteq, journal: Journal) -> ASGIApp:
 
         return journal.once(state.system, request, None, "purge", apply)
 
+    def respond(body: dict[str, Any], status: int) -> Response:
+        return JSONResponse({"data": body}, status) if status < 400 else errors(status, "invalid", body["error"])
+
     base = "/api/v3/members/{member_no}"
     return BearerAuth(Starlette(routes=[
+        *category_routes(base, state.members, SPECS, journal, state.system, respond, _applied),
         Route(base, member),
         Route(f"{base}/invoices", invoices),
         Route(f"{base}/invoices", release_invoices, methods=["DELETE"]),

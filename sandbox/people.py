@@ -49,6 +49,11 @@ class DemoMember:
         return self.name.split(" ", 1)[1]
 
     @property
+    def birth_date(self) -> str:
+        """An invented birth date, derived from the member number."""
+        return f"19{70 + self.number % 30}-{1 + self.number % 12:02d}-{1 + self.number % 28:02d}"
+
+    @property
     def number(self) -> int:
         """The digits of the member id, for deriving other systems' ids."""
         return int(self.member_id.lstrip("M"))

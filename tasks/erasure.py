@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
 from config.holds import holds_for, planned_action
-from config.policy import Policy, load_policy
+from config.policy import Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
 from connectors.contract import (
@@ -25,6 +25,7 @@ from connectors.contract import (
 )
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
+from tasks.categories import as_block, by_category, erase_categories, erasures_for, verify_categories
 from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
@@ -82,9 +83,12 @@ async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settin
     rule = policy.processor(key)
     async with connect(rule.system, settings) as (connector, _):
         holdings = await connector.lookup(subject)
+    check_categories(policy, key, holdings.categories)
     holds = holds_for(policy, key, clocks_of(holdings.facts))
     action = planned_action(policy, key, holds, datetime.now(OSLO).date())
-    return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key)
+    # A record kept whole (a withdrawal period running) is restricted as a block, its categories after it.
+    erasures = erasures_for(policy, key, holdings) if action == rule.action else ()
+    return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key, erasures)
 
 
 @task(name="check-settlement", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)
@@ -109,7 +113,11 @@ async def erase_in_system(request: Request, plan: SystemPlan, settings: Settings
     if not plan.holdings.found and not plan.by_person:
         return Outcome.already_absent(plan.system, plan.action)
     async with connect(plan.system, settings) as (connector, client):
-        outcome = await connector.erase(plan.holdings, plan.action, plan.idempotency_key(request.request_id))
+        key = plan.idempotency_key(request.request_id)
+        if plan.erasures and (categorised := by_category(connector)):
+            outcome = await erase_categories(categorised, plan, key)
+        else:
+            outcome = await connector.erase(plan.holdings, plan.action, key)
     return outcome.with_(attempts=client.attempts)
 
 
@@ -143,11 +151,14 @@ async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) ->
         return outcome.with_(verified=True)
     try:
         async with connect(plan.system, settings) as (connector, _):
+            if plan.erasures and (categorised := by_category(connector)):
+                return await verify_categories(categorised, plan, outcome)
             check = await connector.verify(plan.holdings, plan.action)
     except Exception as error:  # one processor's silence must not hide the others' read-backs
         return outcome.with_(verified=False, detail=f"read-back failed: {failed(plan, error).detail}")
     return outcome.with_(verified=bool(check.verified),
-                         detail=outcome.detail if check.verified else check.detail or "read-back failed")
+                         detail=outcome.detail if check.verified else check.detail or "read-back failed",
+                         categories=outcome.categories or as_block(plan, outcome.status, bool(check.verified)))
 
 
 def failed(plan: SystemPlan, error: BaseException) -> Outcome:

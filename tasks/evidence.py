@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from config.holds import Hold
 from config.policy import Policy
 from config.settings import Settings
+from connectors.contract import CategoryResult
 from domain.values import Evidence, Step, artifact_key
 from evidence.chain import Sealed, record_markdown
 from evidence.documents import plain, sha256
@@ -19,7 +20,7 @@ from evidence.letter import render_letter
 from tasks.deadlines import Extension, read_extension
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
-           "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on")
+           "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on", "categories")
 
 
 def evidence_rows(evidence: Evidence) -> list[dict[str, str]]:
@@ -32,6 +33,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, tuple):  # per category: what happened, what a hold keeps, and the read-back
+        return "; ".join(c.words() for c in value if isinstance(c, CategoryResult))
     return str(value)
 
 

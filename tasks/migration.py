@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from prefect import get_client, task
@@ -54,11 +54,15 @@ def hold_date(run: FlowRun) -> date | None:
 
 
 def import_holds(request_id: str, controller: str, member_id: str, held: list[Hold], scheduled: list[FlowRun],
-                 released: list[dict[str, str]], run_id: str | None) -> list[dict[str, Any]]:
+                 released: list[dict[str, str]], run_id: str | None, as_of: date) -> list[dict[str, Any]]:
     """The ledger rows of a request's old holds: open where a release run is scheduled for it (at that run's
-    date, which a re-hold may have moved), released where a release row says so, else open (never lost)."""
+    date, which a re-hold may have moved), released where a release row says so, else open (never lost).
+    A hold kept while something is owed (a claim) is looked at by the next sweep, as of `as_of`."""
     rows = []
     runs = {(str(r.parameters.get("system")), str(r.parameters.get("rule")), hold_date(r)): r for r in scheduled}
+    # The old code released a claim only at its limitation; a claim now ends once paid, so the sweep looks
+    # again at once (it re-checks at the processor and, if still owed, sets the rule's next check day).
+    held = [replace(h, check_on=as_of) if h.until_settled and h.check_on is None else h for h in held]
     for hold in held:
         run = runs.pop((hold.system, hold.rule, hold.retain_until), None)
         done = any(row.get("system") == hold.system and row.get("rule") == hold.rule
@@ -120,7 +124,8 @@ async def import_into(ledger: Ledger, client: PrefectClient, request_id: str) ->
         if evidence.get("holds"):
             member_id = await _member_id(client, request_id, scheduled)
             rows = import_holds(request_id, controller, member_id, [old_hold(h) for h in evidence["holds"]],
-                                scheduled, await _released_rows(client, request_id), run_id)
+                                scheduled, await _released_rows(client, request_id), run_id,
+                                datetime.now(OSLO).date())
         await ledger.seal(NewRecord(controller, "import", request_id, run_id,
                                     {**evidence, "imported": record.document()}, tuple(rows)))
         sealed += 1

@@ -56,10 +56,10 @@ async def test_aktiv365_erases_everywhere_after_people_confirm_the_suppliers_wit
     assert "exceline" == sandbox.destructive_calls_for(member.member_id)[-1]
 
 
-async def test_aktiv365_claim_in_collection_is_restricted_and_credicare_notified(sandbox, flows):
-    """A claim with Credicare does not wait for settlement (GDPR 17(3)(e)): the membership record is
-    restricted, not anonymised, until the claim's limitation ends, and a person confirms the Art. 19
-    notice to Credicare."""
+async def test_aktiv365_claim_in_collection_is_held_and_credicare_notified(sandbox, flows):
+    """A claim with Credicare does not wait for settlement (GDPR 17(3)(e)): the claim is held, restricted, until
+    its limitation ends (or it is paid) while the rest of the record is anonymised at once, and a person
+    confirms the Art. 19 notice to Credicare."""
     member = sandbox.add_member(chain="aktiv365", in_collection=True)
 
     run, confirmed = await flows.confirm_all(await flows.erase("aktiv365", member.member_id), on=AS_OF)
@@ -69,11 +69,12 @@ async def test_aktiv365_claim_in_collection_is_restricted_and_credicare_notified
     claim = next(h for h in evidence.holds if h.key == "exceline-claim")
     due = min(i.due_date for i in sandbox.exceline.members[member.member_id].invoices if i.status == "collection")
     assert ("COMPLETED", ["manual-kalibrert-as", "credicare", *MANUAL[1:]]) == (run.state_name, confirmed)
-    assert ("restricted", "confirmed", "notify") == (steps["exceline"].status, steps["credicare"].status,
+    assert ("anonymised", "confirmed", "notify") == (steps["exceline"].status, steps["credicare"].status,
                                                      steps["credicare"].action)
-    assert (claim_last_day(due), True) == (claim.retain_until, claim.holds_record)
+    assert (claim_last_day(due), False, "claim") == (claim.retain_until, claim.holds_record, claim.category)
     record = sandbox.exceline.members[member.member_id]
-    assert (True, False) == (record.restricted, record.anonymised)
+    [held] = [i.claim for i in record.invoices if i.claim]
+    assert (True, None, True) == (record.anonymised, record.mobile, held["restricted"])
 
 
 async def test_aktiv365_manual_step_not_confirmed_in_time_is_escalated_not_skipped(sandbox, flows):

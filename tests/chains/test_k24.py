@@ -56,9 +56,9 @@ async def test_k24_deletes_lifevision_contacts(sandbox, flows):
 
 
 async def test_k24_notifies_the_debt_collector_of_a_claim_in_debt_collection(sandbox, flows):
-    """A claim Eziteq reports in debt collection does not wait (GDPR 17(3)(e)): Eziteq's record is restricted
-    under the claim's hold, and a person confirms the Art. 19 notice to the collector (the seed names none: an
-    assumption), who and when in the evidence."""
+    """A claim Eziteq reports in debt collection does not wait (GDPR 17(3)(e)): the claim is held, restricted,
+    with the debtor's identity while the rest of the record is anonymised, and a person confirms the Art. 19
+    notice to the collector (the seed names none: an assumption), who and when in the evidence."""
     member = sandbox.add_member(chain="k24", in_collection=True)
 
     run, confirmed = await flows.confirm_all(await flows.erase("k24", member.member_id), by="Ola Drift")
@@ -69,7 +69,10 @@ async def test_k24_notifies_the_debt_collector_of_a_claim_in_debt_collection(san
     assert ("COMPLETED", ["manual-inkassoselskapet"]) == (run.state_name, confirmed)
     assert ("notify", "confirmed", True, "Ola Drift") == (collector.action, collector.status, collector.verified,
                                                          collector.confirmed_by)
-    assert ("restricted", True) == (steps["eziteq"].status, sandbox.eziteq.members[member.member_id].restricted)
+    record = sandbox.eziteq.members[member.member_id]
+    [claim] = [i.claim for i in record.invoices if i.claim]
+    assert ("anonymised", None, None) == (steps["eziteq"].status, record.first_name, record.mobile_phone)
+    assert (member.name, True) == (claim["debtor_name"], claim["restricted"])
 
 
 async def test_k24_keeps_the_membership_contract_restricted_for_three_and_a_half_years(sandbox, flows):

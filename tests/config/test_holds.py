@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,17 +74,17 @@ def test_mova_holds_footage_six_days_and_exclusions_to_their_last_day():
     assert {"camera", "exclusion"} == set(holds)
 
 
-def test_a_claim_in_collection_keeps_the_whole_record_restricted_until_its_limitation():
-    """Aktiv365: while the claim's hold runs the membership record is restricted, not anonymised; once the
-    hold has ended, the policy's own action applies."""
+def test_a_claim_in_collection_holds_the_claim_category_not_the_whole_record():
+    """Aktiv365: a claim's hold keeps the claim and the debtor's identity until its limitation (or payment); the
+    rest of the record is erased at once, so the processor's own action applies from the start."""
     policy = CHAINS["aktiv365"]
     [claim] = [h for h in holds_for(policy, "exceline", Clocks(claim_due=date(2025, 11, 15))) if h.rule == "claim"]
 
-    assert (claim_last_day(date(2025, 11, 15)), True, True) == (claim.retain_until, claim.holds_record,
-                                                                claim.until_settled)
-    assert "restrict" == planned_action(policy, "exceline", [claim], TODAY)
-    assert "anonymise" == planned_action(policy, "exceline", [claim], claim.retain_until + timedelta(days=1))
-    assert [] == live_holds([claim], "anonymise")
+    assert (claim_last_day(date(2025, 11, 15)), False, True) == (claim.retain_until, claim.holds_record,
+                                                                 claim.until_settled)
+    assert ("claim", True) == (claim.category, {"debtor_name", "debtor_address"} <= set(claim.fields))
+    assert "anonymise" == planned_action(policy, "exceline", [claim], TODAY)
+    assert [claim] == live_holds([claim], "anonymise")
 
 
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)),

@@ -156,6 +156,34 @@ async def test_a_moved_hold_is_due_on_its_new_date(ledger):
     assert [date(2032, 12, 31)] == [s.hold.retain_until for s in await ledger.due_holds(date(2032, 12, 31))]
 
 
+async def test_a_claim_hold_is_due_on_its_check_day_and_comes_back_with_its_fields(ledger):
+    """A claim hold (one category, its kept fields, a check day before its limitation) is due on its check day,
+    and the ledger gives it back as written: category, fields and check day."""
+    claim = Hold("exceline", "claim", ("claim",), "foreldelsesloven-3", "foreldelsesloven § 3", date(2029, 3, 1),
+                 False, until_settled=True, category="claim", fields=("debtor_name", "amount"),
+                 check_on=date(2027, 1, 7))
+    await ledger.seal(erasure("r1", claim))
+
+    before = await ledger.due_holds(date(2027, 1, 6))
+    [state] = await ledger.due_holds(date(2027, 1, 7))
+
+    assert ([], claim) == (before, state.hold)
+
+
+async def test_a_hold_from_before_data_maps_and_its_per_category_successor_are_one_hold(ledger):
+    """A bookkeeping hold imported from the code before data maps (its rule's categories, no fields) and the same
+    records held again per category (invoices, buyer's name and address) share the ledger's key: one hold."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+    [old] = await ledger.due_holds(date(2031, 12, 31))
+    now = replace(BOOKKEEPING, categories=("invoices",), category="invoices", fields=("buyer_name", "buyer_address"),
+                  retain_until=date(2032, 12, 31))
+
+    await ledger.seal(NewRecord("demo", "release", "r1", "run-2", {}, (hold_row(now, "r1", "demo", "M1", HELD, "r2"),)))
+
+    [state] = await ledger.hold_states(["r1"])
+    assert (old.hold_key, now) == (state.hold_key, state.hold)
+
+
 WRITER = """
 import asyncio, sys, time
 from evidence.ledger import NewRecord, append, open_ledger

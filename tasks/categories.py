@@ -1,0 +1,86 @@
+"""A processor's erasure per category: the data map's plan for what it holds, carried out and read back."""
+
+from __future__ import annotations
+
+from config.policy import CategoryRule, Policy
+from connectors.actions import CATEGORY_STATUS
+from connectors.contract import (
+    Action,
+    CategoryConnector,
+    CategoryErasure,
+    CategoryResult,
+    Connector,
+    Holdings,
+    Outcome,
+    Status,
+)
+from domain.values import SystemPlan
+
+ACTIONS = {"delete": Action.DELETE, "anonymise": Action.ANONYMISE, "restrict": Action.RESTRICT,
+           "review": Action.RESTRICT}
+
+
+def erasure_of(rule: CategoryRule) -> CategoryErasure:
+    """One data map entry as the connector contract's erasure of that category."""
+    return CategoryErasure(rule.category, ACTIONS[rule.action], rule.keeps, rule.rule, rule.action == "review")
+
+
+def erasures_for(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
+    """The categories the processor reported, as its data map plans them: held ones first, the profile last
+    (other processors look the member up by it)."""
+    found = [c for c in policy.processor(key).data if c.category in holdings.categories]
+    order = sorted(found, key=lambda c: (not c.held, c.category == "profile"))
+    return tuple(erasure_of(c) for c in order)
+
+
+def marketing_of(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
+    """The marketing consents or channels a processor holds, stopped in the first step."""
+    return tuple(erasure_of(c) for c in policy.processor(key).data
+                 if c.marketing and c.category in holdings.categories)
+
+
+def by_category(connector: Connector) -> CategoryConnector | None:
+    """The connector as one that erases by category, if it does."""
+    return connector if hasattr(connector, "erase_category") else None  # type: ignore[return-value]
+
+
+def as_block(plan: SystemPlan, status: Status, verified: bool) -> tuple[CategoryResult, ...]:
+    """Per category, for a processor erased as a block: held categories kept under their rule, the rest as the
+    block ended; the block's read-back stands for each."""
+    return tuple(CategoryResult(e.category, "review" if e.review else e.action.value,
+                                "held" if e.rule else status.value, verified, e.keeps, e.rule)
+                 for e in plan.erasures)
+
+
+def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
+    """A category's evidence row from its outcome."""
+    action = "review" if erasure.review else erasure.action.value
+    return CategoryResult(erasure.category, action, outcome.status.value, outcome.verified, erasure.keeps,
+                          erasure.rule, outcome.detail)
+
+
+async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
+    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor."""
+    results = [result(e, await connector.erase_category(plan.holdings, e, f"{key}:{e.category}"))
+               for e in plan.erasures]
+    changed = any(r.status != Status.ALREADY_ABSENT for r in results)
+    status = CATEGORY_STATUS.get(plan.action, Status.ERASED) if changed else Status.ALREADY_ABSENT
+    return Outcome(plan.system, status, plan.action, count=sum(r.status != Status.ALREADY_ABSENT for r in results),
+                   detail=summary(results), categories=tuple(results))
+
+
+async def verify_categories(connector: CategoryConnector, plan: SystemPlan, outcome: Outcome) -> Outcome:
+    """Read every planned category back; verified only when each is as its erasure left it."""
+    checks = [await connector.verify_category(plan.holdings, e) for e in plan.erasures]
+    results = tuple(CategoryResult(r.category, r.action, r.status, check.verified, r.fields, r.rule,
+                                   check.detail or r.detail)
+                    for r, check in zip(outcome.categories or [result(e, outcome) for e in plan.erasures], checks,
+                                        strict=True))
+    wrong = [c.detail for c in checks if not c.verified]
+    return outcome.with_(verified=not wrong, categories=results,
+                         detail="; ".join(wrong) if wrong else outcome.detail)
+
+
+def summary(results: list[CategoryResult]) -> str:
+    """What happened per category, in words for the evidence (never values)."""
+    return "; ".join(r.words() for r in results)
