@@ -86,6 +86,7 @@ class Mailchimp:
     hold_s: float = 0.0  # how long each request keeps its connection (to see how many come at once)
     in_flight: int = 0
     most_at_once: int = 0
+    refused: int = 0  # requests over the connection limit
     keys_seen: set[str] = field(default_factory=set)
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
@@ -136,6 +137,7 @@ class MailchimpGate:
         state = self.state
         state.keys_seen.add(key)
         if state.in_flight >= MAX_CONNECTIONS:
+            state.refused += 1
             await too_many_connections()(scope, receive, send)
             return
         state.in_flight += 1
