@@ -53,7 +53,7 @@ def settlement_of(invoices: list[dict[str, Any]]) -> RetentionFacts:
 
 @register("eziteq")
 class EziteqConnector:
-    """Eziteq's partner API; the member number is the membership system's id."""
+    """Eziteq's partner API as we assume it (no published spec found); the member number is Eziteq's id."""
 
     system = "eziteq"
 
