@@ -1,5 +1,10 @@
 """Stripe's HTTP conventions: the API version header, its error object, list and search paging."""
 
+# Hand-written on ProcessorClient, not Stripe's `stripe` library (16.1.0 installs here): its HTTPXClient builds
+# its own httpx.AsyncClient with no transport to pass (the sandbox and the spec check plug in there), its
+# general release has no redaction jobs (only its preview releases, or raw_request), it brings `requests`
+# along, and its errors would have to be sorted again into Retryable and Permanent for the one retry layer.
+
 from __future__ import annotations
 
 from typing import Any
