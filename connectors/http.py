@@ -175,11 +175,12 @@ class Address:
     describe: Callable[[httpx.Response], str] = no_detail
 
 
-def bearer(settings: ProcessorSettings) -> Address:
-    """The usual address: the configured base URL and the key as a bearer token."""
-    if settings.base_url is None:
-        raise SettingsError("no base URL: set SLETT_PROCESSORS__<SYSTEM>__BASE_URL")
-    return Address(str(settings.base_url), headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"})
+def bearer(settings: ProcessorSettings, default_url: str | None = None) -> Address:
+    """The usual address: the configured base URL (else the processor's own) and the key as a bearer token."""
+    url = str(settings.base_url) if settings.base_url is not None else default_url
+    if url is None:
+        raise SettingsError("no base URL is set")
+    return Address(url, headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"})
 
 
 class ProcessorClient:
@@ -278,12 +279,12 @@ def tls_context() -> ssl.SSLContext:
 async def processor_client(system: str, settings: ProcessorSettings, policy: RetryPolicy | None = None,
                            address: Address | None = None) -> AsyncIterator[ProcessorClient]:
     """A ProcessorClient for `system` at `address` (by default the base URL with a bearer key), closed on exit."""
-    try:
-        where = address or bearer(settings)
-    except SettingsError as exc:
-        raise SettingsError(f"{system}: {exc}".replace("<SYSTEM>", system.upper())) from None
+    if address is None and settings.base_url is None:
+        raise SettingsError(f"no base URL for processor {system!r}: set SLETT_PROCESSORS__{system.upper()}__BASE_URL")
+    where = address or bearer(settings)
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    limits = httpx.Limits(max_connections=where.max_connections or 100, max_keepalive_connections=20)  # httpx: 100
+    # httpx's default pool unless the processor caps its connections.
+    limits = httpx.Limits(max_connections=where.max_connections or 100, max_keepalive_connections=20)
     async with httpx.AsyncClient(base_url=where.base_url, timeout=timeout, auth=where.auth, limits=limits,
                                  headers={"User-Agent": "slett", **where.headers}, verify=tls_context(),
                                  transport=_transports.get(system)) as client:

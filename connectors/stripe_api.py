@@ -22,13 +22,14 @@ API_VERSION = "2023-08-16"
 # Redaction jobs are a public preview: Stripe serves them only under a preview version
 # (docs.stripe.com/changelog/dahlia/2026-04-22/redaction-job-validation-errors-property).
 PREVIEW_VERSION = "2026-04-22.preview"
+STRIPE = "https://api.stripe.com"
 PAGE = 100  # Stripe's largest page for lists and searches (its default is 10)
 VERSION = "Stripe-Version"
 
 
 def address(settings: ProcessorSettings) -> Address:
-    """Stripe's address: the base URL, the secret key as a bearer token, the configured API version."""
-    usual = bearer(settings)
+    """Stripe's address: its API (or the configured base URL), the secret key as a bearer token, the API version."""
+    usual = bearer(settings, STRIPE)
     return Address(usual.base_url, headers={**usual.headers, VERSION: settings.api_version or API_VERSION},
                    versions={"preview": settings.preview_api_version or PREVIEW_VERSION}, describe=describe)
 

@@ -13,8 +13,8 @@ from prefect.client.schemas.sorting import ArtifactSort
 from connectors.http import use_transports
 from sandbox.world import Sandbox
 from tests.flow_driver import Flows
-from tests.stripe_spec import SpecCheck, spec_checked
 from tests.flows.conftest import table_rows
+from tests.stripe_spec import SpecCheck, spec_checked
 
 pytestmark = pytest.mark.slow
 
