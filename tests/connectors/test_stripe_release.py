@@ -151,3 +151,16 @@ async def test_poll_knows_only_redaction_jobs(open_connector):
     async with open_connector("stripe") as (stripe, _):
         with pytest.raises(Permanent, match="no asynchronous jobs but redactions"):
             await stripe.poll("prj_1 job_2")
+
+
+async def test_a_job_the_old_release_started_is_polled_to_its_end(open_connector, sandbox):
+    """A release written by the code before batches (one job, run at once, its id the reference) still ends:
+    polled by this code, it is erased once Stripe finished redacting."""
+    [course] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    job = sandbox.stripe.new_job([course["id"]])
+    job["status"] = "redacting"  # the old code created it and ran it at once
+    async with open_connector("stripe") as (stripe, _):
+        last, polls = await polled(stripe, Outcome.accepted("stripe", job["id"], Action.RELEASE))
+
+    assert (Status.ERASED, 1, 1) == (last.status, last.count, polls)
+    assert [course["id"]] == redacted(sandbox, [course["id"]])
