@@ -12,7 +12,7 @@ from connectors.registry import register
 
 @register("fixit")
 class FixitConnector:
-    """Fixit's booking API; deleting a customer deletes their treatments."""
+    """Fixit's booking API as we assume it (no published spec found): a deleted customer's treatments go too."""
 
     system = "fixit"
 

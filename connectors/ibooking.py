@@ -12,7 +12,7 @@ from connectors.registry import register
 
 @register("ibooking")
 class IbookingConnector:
-    """Class bookings at Ibooking: deleting a customer deletes their bookings."""
+    """Ibooking's API as we assume it (no published spec found): deleting a customer deletes their bookings."""
 
     system = "ibooking"
 

@@ -13,7 +13,7 @@ SUPPRESSED = "contact deleted; a keyed hash of its e-mail and phone is kept so i
 
 @register("lifevision")
 class LifevisionConnector:
-    """LifeVision's REST API; contacts are searched with a POST body, so no e-mail or phone is in a URL."""
+    """LifeVision's API as we assume it (no published spec found); contacts are searched with a POST body."""
 
     system = "lifevision"
 

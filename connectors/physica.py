@@ -14,7 +14,7 @@ NEVER_DELETED = "a patient journal is kept by law (helsepersonelloven §§ 39-40
 
 @register("physica")
 class PhysicaConnector:
-    """Physica journals: slett restricts them; a clinician decides on deletion at review."""
+    """Physica's journal API as we assume it (no published spec found): restricted; a clinician reviews."""
 
     system = "physica"
 

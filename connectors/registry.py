@@ -47,5 +47,8 @@ async def connect(system: str, settings: Settings,
     if system not in known_systems():
         raise KeyError(f"no connector for processor {system!r}; known: {sorted(CONNECTORS)}")
     offline = getattr(CONNECTORS[system], "offline", False)
-    async with processor_client(system, OFFLINE if offline else settings.processor(system), policy) as client:
+    reached = OFFLINE if offline else settings.processor(system)
+    # A processor that is not reached by a base URL and a bearer key says how (connector.address).
+    address = getattr(CONNECTORS[system], "address", None)
+    async with processor_client(system, reached, policy, address(reached) if address else None) as client:
         yield CONNECTORS[system](client), client
