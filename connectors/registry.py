@@ -17,8 +17,9 @@ ConnectorFactory = Callable[[ProcessorClient], Connector]
 C = TypeVar("C")
 
 CONNECTORS: dict[str, ConnectorFactory] = {}
-MODULES = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe",
-           "credicare", "manual")
+DESCRIBED: dict[str, ConnectorFactory] = {}
+# Coded connectors: processors with real logic (jobs to wait for, anonymisation with rules, no API at all).
+MODULES = ("exceline", "mailchimp", "nets", "eziteq", "stripe", "credicare", "manual")
 # Processors with no API (their connector says `offline = True`) need no address or credential.
 OFFLINE = ProcessorSettings(base_url=HttpUrl("http://offline.invalid"), api_key=SecretStr("none"))
 
@@ -37,6 +38,10 @@ def known_systems() -> frozenset[str]:
     """Every processor slett has a connector for."""
     for module in MODULES:
         importlib.import_module(f"connectors.{module}")
+    if not DESCRIBED:
+        # Plain REST processors: described in connectors/described/*.yaml, run by one connector.
+        DESCRIBED.update(importlib.import_module("connectors.described").described_connectors())
+        CONNECTORS.update(DESCRIBED)
     return frozenset(CONNECTORS)
 
 

@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 
 from connectors.contract import Action, Holdings, Permanent, Releaser, Status
+from connectors.described import described_connectors
+from connectors.described.connector import RefusesRelease
 from connectors.exceline import ExcelineConnector
 from connectors.eziteq import EziteqConnector
 from connectors.nets import NetsConnector
-from connectors.physica import PhysicaConnector
 from connectors.stripe import StripeConnector
 from sandbox.exceline_records import add_record
 
@@ -133,7 +134,10 @@ async def test_releasers_meet_the_contract(open_connector):
     """Exceline, Eziteq, Nets, Stripe and Physica (which refuses) are releasers (mypy checks the signatures)."""
     async with open_connector("nets") as (_, client):
         releasers: list[Releaser] = [ExcelineConnector(client), EziteqConnector(client), NetsConnector(client),
-                                     StripeConnector(client), PhysicaConnector(client)]
+                                     StripeConnector(client)]
+        physica = described_connectors()["physica"](client)
+        assert isinstance(physica, RefusesRelease)
+        releasers.append(physica)
 
     assert {"exceline", "eziteq", "nets", "stripe", "physica"} == {
         r.system for r in releasers}  # type: ignore[attr-defined]
