@@ -1,0 +1,94 @@
+"""Described processors: a description is checked when it is loaded, and a mistake is named by file, line, field."""
+
+# House style asserts `expected == actual`, which ruff calls a Yoda condition.
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.described import FOLDER, descriptions
+from connectors.described.model import DescriptionError, load_description
+
+IBOOKING = (FOLDER / "ibooking.yaml").read_text(encoding="utf-8")
+
+
+def written(tmp_path: Path, text: str, name: str = "ibooking") -> Path:
+    """A description file in a folder of its own."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_shipped_description_loads_and_says_what_to_confirm():
+    """Each file in connectors/described loads, and an assumed API lists what to confirm with the vendor."""
+    found = descriptions()
+
+    assert {"ibooking", "fixit", "lifevision", "physica"} == set(found)
+    assert all(d.api == "published" or d.confirm for d in found.values())
+
+
+def test_a_misspelt_field_is_named_with_its_file_and_line(tmp_path):
+    """A field the model does not know is refused with the file, the line it is on and its path."""
+    path = written(tmp_path, IBOOKING.replace("  delete: {delete: \"/customers/{id}\", idempotent: true}",
+                                              "  delete: {delete: \"/customers/{id}\", idempotnt: true}"))
+    line = 1 + IBOOKING.splitlines().index("  delete: {delete: \"/customers/{id}\", idempotent: true}")
+
+    with pytest.raises(DescriptionError) as raised:
+        load_description(path)
+
+    assert f"{path}, line {line}, erase.delete.idempotnt: Extra inputs are not permitted" == str(raised.value)
+
+
+def test_an_unknown_placeholder_is_refused(tmp_path):
+    """A path naming a value slett does not have ({customer}) is refused, naming the values it may use."""
+    path = written(tmp_path, IBOOKING.replace('"/customers/{id}/bookings"', '"/customers/{customer}/bookings"'))
+
+    with pytest.raises(DescriptionError, match=r"line 13, categories.bookings: unknown placeholder\(s\) \[.customer.]"):
+        load_description(path)
+
+
+def test_a_call_must_name_one_method(tmp_path):
+    """A call with no method key (or two) says which keys name one."""
+    path = written(tmp_path, IBOOKING.replace("{get: /customers, ", "{path: /customers, "))
+
+    with pytest.raises(DescriptionError, match="line 11, lookup: name exactly one method"):
+        load_description(path)
+
+
+def test_an_assumed_api_must_say_what_to_confirm(tmp_path):
+    """An assumed API with nothing to confirm is refused; a published one must name its source."""
+    start, end = IBOOKING.index("confirm:"), IBOOKING.index("summary:")
+    unconfirmed = written(tmp_path, IBOOKING[:start] + IBOOKING[end:])
+    unsourced = written(tmp_path, IBOOKING.replace("api: assumed", "api: published"), "other")
+
+    with pytest.raises(DescriptionError, match="lists what an integrator must confirm"):
+        load_description(unconfirmed)
+    with pytest.raises(DescriptionError, match="a published API names its source"):
+        load_description(unsourced)
+
+
+def test_an_action_without_a_read_back_is_refused(tmp_path):
+    """Every action under erase needs its read-back under verify."""
+    path = written(tmp_path, IBOOKING.replace("verify:\n  delete:\n    - {get: \"/customers/{id}\", expect: gone}\n",
+                                              "verify: {}\n"))
+
+    with pytest.raises(DescriptionError, match=r"no read-back for \['delete'\]"):
+        load_description(path)
+
+
+def test_a_file_named_for_another_processor_is_refused(tmp_path):
+    """The file's name is the processor's: a description of ibooking in fixit.yaml is refused."""
+    written(tmp_path, IBOOKING, "fixit")
+
+    with pytest.raises(DescriptionError, match="system is 'ibooking'; name the file after it"):
+        descriptions(tmp_path)
+
+
+def test_bad_yaml_is_named(tmp_path):
+    """A file that is not YAML says so, with its path."""
+    path = written(tmp_path, "system: [ibooking\n")
+
+    with pytest.raises(DescriptionError, match=f"{path}: not valid YAML"):
+        load_description(path)
