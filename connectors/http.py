@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import random
+import socket
 import ssl
 import threading
 import time
@@ -255,7 +256,7 @@ class ProcessorClient:
         except httpx.TimeoutException:
             raise Retryable(self.system, f"{where}: timed out") from None
         except (httpx.TransportError, OSError) as exc:
-            raise Retryable(self.system, f"{where}: connection failed ({type(exc).__name__})") from None
+            raise Retryable(self.system, f"{where}: connection failed ({why_unreached(exc)})") from None
         status = response.status_code
         if status < 300 or status in allow:
             return response
@@ -263,8 +264,24 @@ class ProcessorClient:
         failure = f"{where}: HTTP {status}" + (f" ({detail})" if detail else "")
         if status in RETRY_STATUSES:
             delay = retry_after_seconds(response.headers.get("Retry-After"))
-            raise Retryable(self.system, failure, retry_after=delay)
-        raise Permanent(self.system, failure)
+            raise Retryable(self.system, failure, retry_after=delay, status=status)
+        raise Permanent(self.system, failure, status)
+
+
+def why_unreached(exc: BaseException) -> str:
+    """Why no answer came, from the error and its causes: the host's name, a refused connection, TLS, else its type."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, socket.gaierror) for c in chain):
+        return "the host name does not resolve (DNS)"
+    if any(isinstance(c, ConnectionRefusedError) or "Connection refused" in str(c) for c in chain):
+        return "connection refused (nothing listens at that host and port)"
+    if any(isinstance(c, ssl.SSLError) for c in chain):
+        return f"TLS failed ({next(c for c in chain if isinstance(c, ssl.SSLError)).__class__.__name__})"
+    return type(exc).__name__
 
 
 @functools.cache
