@@ -10,6 +10,7 @@ import pytest
 
 from connectors.described import FOLDER, descriptions
 from connectors.described.model import DescriptionError, load_description
+from connectors.registry import CONNECTORS, known_systems
 
 IBOOKING = (FOLDER / "ibooking.yaml").read_text(encoding="utf-8")
 
@@ -92,3 +93,15 @@ def test_bad_yaml_is_named(tmp_path):
 
     with pytest.raises(DescriptionError, match=f"{path}: not valid YAML"):
         load_description(path)
+
+
+def test_a_described_processor_offers_only_what_its_file_describes():
+    """The flows ask a connector by attribute: Physica (release refused) has release but no guest purge,
+    Ibooking purges guests and course participants but has no release, LifeVision has neither."""
+    known_systems()
+    offered = {system: {name for name in ("release", "stale_guests", "expired_participants")
+                        if hasattr(CONNECTORS[system], name)}
+               for system in ("physica", "ibooking", "fixit", "lifevision")}
+
+    assert {"physica": {"release"}, "ibooking": {"stale_guests", "expired_participants"},
+            "fixit": {"stale_guests"}, "lifevision": set()} == offered
