@@ -33,12 +33,6 @@ def filled(template: str, values: Values) -> str | None:
         return None
 
 
-def items_of(answer: Any, items: str | None) -> list[dict[str, Any]]:
-    """The records in an answer: at `items`, or the answer itself."""
-    found = answer if items is None else answer[items]
-    return list(found)
-
-
 class DescribedConnector:
     """A processor's API as its description says; subclasses made by `connector_for` add what it offers."""
 
@@ -66,20 +60,36 @@ class DescribedConnector:
         return await self._client.request(call.method, path, allow=gone if allow is None else allow,
                                           shown=call.path, **extra)
 
+    def _read(self, answer: Any, name: str, call: Call) -> Any:
+        """A field of an answer; a missing one names the call and the file to correct, never a value."""
+        try:
+            return answer[name]
+        except (KeyError, TypeError, IndexError):
+            raise Permanent(self.system, f"{call.method} {call.path}: the answer has no field {name!r}; check "
+                                         f"connectors/described/{self.system}.yaml") from None
+
+    def _items(self, answer: Any, listing: Listing) -> list[Any]:
+        """The records of a listing's answer: at its `items`, or the answer itself."""
+        found = answer if listing.items is None else self._read(answer, listing.items, listing)
+        if not isinstance(found, list):
+            raise Permanent(self.system, f"{listing.method} {listing.path}: the answer holds no list there; name "
+                                         f"where it is with `items` in connectors/described/{self.system}.yaml")
+        return found
+
     def _gone(self, answer: httpx.Response) -> bool:
         return answer.status_code in self.description.gone_when
 
     async def _listed(self, listing: Listing, record_id: str) -> bool:
         answer = await self._send(listing, {"id": record_id})
-        return not self._gone(answer) and bool(items_of(answer.json(), listing.items))
+        return not self._gone(answer) and bool(self._items(answer.json(), listing))
 
     async def lookup(self, subject: Subject) -> Holdings:
         """The member's records by the described lookup, each category present whose listing is not empty."""
         found = self.description.lookup
         values = {"member_id": subject.member_id, "email": subject.email, "phone": subject.phone,
                   "name": subject.name}
-        records = items_of((await self._send(found, values, allow=frozenset())).json(), found.items)
-        ids = [str(record[found.id]) for record in records]
+        records = self._items((await self._send(found, values, allow=frozenset())).json(), found)
+        ids = [str(self._read(record, found.id, found)) for record in records]
         categories = {found.category} if ids else set()
         for category, listing in self.description.categories.items():
             for record_id in ids:
@@ -87,8 +97,8 @@ class DescribedConnector:
                     categories.add(category)
         facts = RetentionFacts()
         if found.last_journal_entry:
-            facts = RetentionFacts(last_journal_entry=max(
-                (date.fromisoformat(r[found.last_journal_entry]) for r in records), default=None))
+            entries = [date.fromisoformat(self._read(r, found.last_journal_entry, found)) for r in records]
+            facts = RetentionFacts(last_journal_entry=max(entries, default=None))
         return Holdings.of(self.system, ids=ids, categories=categories, facts=facts)
 
     async def erase(self, holdings: Holdings, action: Action, key: str) -> Outcome:
@@ -123,14 +133,15 @@ class DescribedConnector:
     async def _page(self, page: Page, before: date, limit: int, cursor: str | None) -> GuestPage:
         values = {"before": before.isoformat(), "limit": limit, "cursor": cursor}
         answer = (await self._send(page, values, allow=frozenset())).json()
-        following = answer[page.next]
-        return GuestPage(tuple(str(r[page.id]) for r in items_of(answer, page.items)),
+        following = self._read(answer, page.next, page)
+        return GuestPage(tuple(str(self._read(r, page.id, page)) for r in self._items(answer, page)),
                          str(following) if following else None)
 
     async def _bulk(self, bulk: Bulk, ids: tuple[str, ...], key: str) -> Outcome:
         batch = [int(i) if bulk.ids_as == "int" and i.isdigit() else i for i in ids]
         answer = await self._send(bulk, {"ids": batch}, key, allow=frozenset())
-        return done(self.system, Action.DELETE, Status.ERASED, int(answer.json()[bulk.count]), detail=bulk.detail)
+        deleted = int(self._read(answer.json(), bulk.count, bulk))
+        return done(self.system, Action.DELETE, Status.ERASED, deleted, detail=bulk.detail)
 
 
 class RefusesRelease:

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
+from connectors.contract import Permanent, Subject
 from connectors.described import FOLDER, descriptions
 from connectors.described.model import DescriptionError, load_description
-from connectors.registry import CONNECTORS, known_systems
+from connectors.http import use_transports
+from connectors.registry import CONNECTORS, connect, known_systems
+from tests.connectors.conftest import sandbox_settings
 
 IBOOKING = (FOLDER / "ibooking.yaml").read_text(encoding="utf-8")
 
@@ -105,3 +109,25 @@ def test_a_described_processor_offers_only_what_its_file_describes():
 
     assert {"physica": {"release"}, "ibooking": {"stale_guests", "expired_participants"},
             "fixit": {"stale_guests"}, "lifevision": set()} == offered
+
+
+def shaped(answer: object) -> httpx.MockTransport:
+    """A processor whose every answer is `answer`: a real vendor shaped other than the description says."""
+    return httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ({"customers": []}, "fixit: GET /api/customers: the answer holds no list there; name where it is with "
+                        "`items` in connectors/described/fixit.yaml"),
+    ([{"id": 7, "email": "kari@example.no"}], "fixit: GET /api/customers: the answer has no field 'CustomerId'; "
+                                               "check connectors/described/fixit.yaml"),
+])
+async def test_an_answer_shaped_otherwise_names_the_file_to_correct(answer, expected):
+    """A vendor's answer that does not match its description fails Permanent, naming the call, the field and
+    the file, never a value from the answer."""
+    with use_transports({"fixit": shaped(answer)}):
+        async with connect("fixit", sandbox_settings()) as (fixit, _):
+            with pytest.raises(Permanent) as raised:
+                await fixit.lookup(Subject("demo", "M1001"))
+
+    assert expected == str(raised.value)
