@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.contract import Permanent, Subject
+from connectors.contract import Action, Permanent, Subject
 from connectors.described import FOLDER, descriptions
 from connectors.described.model import DescriptionError, load_description
 from connectors.http import use_transports
@@ -131,3 +131,11 @@ async def test_an_answer_shaped_otherwise_names_the_file_to_correct(answer, expe
                 await fixit.lookup(Subject("demo", "M1001"))
 
     assert expected == str(raised.value)
+
+
+async def test_a_read_back_nobody_described_is_refused_not_passed(open_connector, subject):
+    """Verifying an action the file has no read-back for fails Permanent: nothing is verified by default."""
+    async with open_connector("physica") as (physica, _):
+        holdings = await physica.lookup(subject("M1003"))
+        with pytest.raises(Permanent, match="no read-back is described for delete"):
+            await physica.verify(holdings, Action.DELETE)
