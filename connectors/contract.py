@@ -275,6 +275,16 @@ class CategoryConnector(Protocol):
         """Read back one category: erased, gone; held, still there, restricted, with only its kept fields."""
 
 
+class ConsentKeeper(Protocol):
+    """A membership system that keeps marketing consents and can withdraw them all at once."""
+
+    async def withdraw_consents(self, member_id: str, key: str) -> Outcome:
+        """Withdraw every marketing consent the member gave; idempotent by `key`."""
+
+    async def verify_withdrawn(self, member_id: str) -> Outcome:
+        """Read back that no marketing consent is granted any more."""
+
+
 class Releaser(Protocol):
     """A processor that keeps records under a hold and can delete them once the hold expires."""
 

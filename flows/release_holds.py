@@ -109,15 +109,15 @@ async def _release(release: Request, policy: Policy, plan: SystemPlan, hold: Hol
     [after] = await plan_in(release, policy, [plan.step], f"released-{today.isoformat()}", settings)
     if left := left_after_release(hold, policy, after):
         return outcome.with_(verified=False, detail=f"read-back: still held: {', '.join(left)}")
-    # A record an older slett kept whole (a claim restricted it all) still holds what no rule keeps: erase it now.
-    unheld = replace(after, erasures=tuple(e for e in after.erasures if e.rule is None))
-    if unheld.erasures and after.holdings.found:
-        erased = await erase_in_system(release, unheld, settings)
-        [step] = await verify_each(release, [unheld], [erased], settings)
+    # A record an older slett kept whole (a claim restricted all of it) holds more than its data map allows:
+    # what no rule holds goes now, and what a rule holds keeps only its fields (a no-op for newer records).
+    if after.holdings.found and any(e.rule is None for e in after.erasures):
+        erased = await erase_in_system(release, after, settings)
+        [step] = await verify_each(release, [after], [erased], settings)
         if not step.verified:
-            return outcome.with_(verified=False, detail=f"erasing what no rule holds: {step.detail}")
+            return outcome.with_(verified=False, detail=f"bringing the rest to the data map: {step.detail}")
         return outcome.with_(verified=True, detail=f"{outcome.detail}; also erased, as no rule holds it: "
-                             + ", ".join(e.category for e in unheld.erasures))
+                             + ", ".join(e.category for e in after.erasures if e.rule is None))
     return outcome.with_(verified=True)
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from prefect import task
 
 from config.settings import Settings
-from connectors.contract import Action, CategoryResult, Outcome, Status
+from connectors.contract import Action, CategoryResult, ConsentKeeper, Outcome, Status
 from connectors.registry import connect
 from domain.values import Request, Step, SystemPlan
 from tasks.categories import by_category, erase_categories, verify_categories
@@ -24,8 +24,9 @@ async def stop_marketing(request: Request, plan: SystemPlan, settings: Settings)
     key = f"slett:{request.request_id}:{plan.step}:stop-marketing"
     async with connect(plan.system, settings) as (connector, client):
         if hasattr(connector, "withdraw_consents"):
-            done = await connector.withdraw_consents(request.member_id, key)
-            check = await connector.verify_withdrawn(request.member_id)  # type: ignore[attr-defined]
+            keeper: ConsentKeeper = connector  # type: ignore[assignment]
+            done = await keeper.withdraw_consents(request.member_id, key)
+            check = await keeper.verify_withdrawn(request.member_id)
             results = tuple(CategoryResult(e.category, "withdraw", done.status.value, check.verified)
                             for e in stops)
             outcome = done.with_(verified=check.verified, categories=results,

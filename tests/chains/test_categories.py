@@ -157,3 +157,25 @@ async def test_vekstly_evidence_names_each_category_with_its_hold_and_kept_field
     [payments] = {h.category: h for h in evidence.holds if h.rule == "bookkeeping"}.values()
     billing = {"billing_name", "billing_address"}
     assert ("payments", billing) == (payments.category, billing & set(payments.fields))
+
+
+async def test_a_claim_the_previous_code_held_whole_is_released_per_category_once_paid(sandbox, flows):
+    """Before data maps a claim restricted Aktiv365's whole Exceline record and scheduled a release run by system
+    and rule. After the upgrade that run, the claim paid, closes the case, erases what no rule holds (profile,
+    photo, visits, consents) and leaves the invoices with their buyer's name and address only, restricted."""
+    member = sandbox.add_member(chain="aktiv365", in_collection=True)
+    record = sandbox.exceline.members[member.member_id]
+    record.restricted = True  # what the previous code's erasure did: Exceline's restriction of the whole record
+    for invoice in record.invoices:
+        invoice.restricted = True
+    sandbox.settle(member.member_id)
+
+    run = await flows.start("release-holds", {"controller": "aktiv365", "member_id": member.member_id,
+                                              "request_id": "old-claim-1", "system": "exceline", "rule": "claim",
+                                              "as_of": date(2026, 12, 8).isoformat()})
+
+    assert "done" == await run.result()
+    assert ([], None, None, False, []) == ([i for i in record.invoices if i.claim], record.first_name,
+                                           record.mobile, record.has_photo, record.visits)
+    assert {(member.name, member.address, None, True)} == {
+        (i.buyer_name, i.buyer_address, i.buyer_phone, i.restricted) for i in record.invoices}

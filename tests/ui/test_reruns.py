@@ -10,11 +10,9 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
 from tests.flows.conftest import execute
+from tests.flows.test_erase_member import ONE_ERASURE_OF_M1001
 
 pytestmark = pytest.mark.slow
-# M1001 is in two Mailchimp audiences and has a card token and an AvtaleGiro mandate at Nets.
-ONE_ERASURE_OF_M1001 = Counter({("mailchimp", "delete"): 2, ("ibooking", "delete"): 1, ("nets", "delete"): 1,
-                                ("nets", "mandate-deletion"): 1, ("exceline", "anonymise"): 1})
 
 
 async def start(deployment_id, **parameters) -> FlowRun:
