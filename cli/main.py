@@ -21,6 +21,7 @@ COMMANDS = {
     "receiver": "serve the signed-webhook receiver (POST /webhooks/membership)",
     "up": "start the whole local stack and keep it running until Ctrl-C",
     "audit-pii": "scan a Prefect home or database for members' personal data",
+    "check-processors": "read each of a chain's processors once: address, key and a harmless lookup",
     "setup-automations": "create the crash detection (zombie automation, recovery limit) on the server",
 }
 

@@ -22,8 +22,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class ProcessorSettings(BaseModel):
     """How to reach one processor: where, with which credential, how patiently."""
 
-    base_url: HttpUrl
+    base_url: HttpUrl | None = Field(None, description="where its API is; Mailchimp's follows from its key")
     api_key: SecretStr
+    api_version: str | None = Field(None, description="the API version asked for (Stripe: Stripe-Version)")
+    preview_api_version: str | None = Field(None, description="the version for its preview APIs (Stripe's)")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(15.0, gt=0)
     rate_limit_per_s: float | None = Field(None, gt=0)

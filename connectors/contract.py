@@ -47,16 +47,18 @@ DONE = frozenset(
 class ConnectorError(Exception):
     """A processor call that did not succeed; the message never holds personal data."""
 
-    def __init__(self, system: str, message: str) -> None:
+    def __init__(self, system: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{system}: {message}")
         self.system = system
+        self.status = status  # the HTTP status that said so; None when no answer came
 
 
 class Retryable(ConnectorError):
     """A failure worth trying again later: 429, 5xx, timeouts, dropped connections."""
 
-    def __init__(self, system: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(system, message)
+    def __init__(self, system: str, message: str, retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(system, message, status)
         self.retry_after = retry_after
 
 

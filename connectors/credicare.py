@@ -14,7 +14,7 @@ NOTICE = ("a person must send Credicare an Art. 19 notice of the erasure and con
 
 @register("credicare")
 class CredicareConnector:
-    """Credicare holds claims; whether one is in collection comes from the membership system's invoices."""
+    """Credicare publishes no API we could find: whether a claim is in collection comes from the invoices."""
 
     system = "credicare"
     offline = True  # no HTTP: slett needs no address or credential for Credicare

@@ -69,7 +69,7 @@ def with_records(facts: RetentionFacts, records: dict[str, list[dict[str, Any]]]
 
 @register("exceline")
 class ExcelineConnector:
-    """Exceline's partner API; the member's own id is the membership system's id."""
+    """Exceline's partner API as we assume it (no published spec found); the member's id is Exceline's id."""
 
     system = "exceline"
 

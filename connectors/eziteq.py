@@ -60,7 +60,7 @@ def _data(body: Any) -> dict[str, Any]:
 
 @register("eziteq")
 class EziteqConnector:
-    """Eziteq's partner API; the member number is the membership system's id."""
+    """Eziteq's partner API as we assume it (no published spec found); the member number is Eziteq's id."""
 
     system = "eziteq"
 

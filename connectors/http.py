@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import random
+import socket
 import ssl
 import threading
 import time
@@ -24,7 +25,7 @@ from tenacity import (
     stop_before_delay,
 )
 
-from config.settings import ProcessorSettings
+from config.settings import ProcessorSettings, SettingsError
 from connectors.contract import Permanent, Retryable
 
 log = structlog.get_logger("slett.http")
@@ -127,15 +128,74 @@ def rate_limiter(system: str, per_second: float | None) -> RateLimiter:
         return _limiters.setdefault((system, per_second), RateLimiter(per_second))
 
 
+class ConnectionCap:
+    """At most `limit` requests in flight to a processor from this process, across tasks and event loops."""
+
+    def __init__(self, limit: int | None) -> None:
+        # A thread semaphore polled, not an asyncio one: one cap serves every event loop of the process.
+        self._slots = threading.BoundedSemaphore(limit) if limit else None
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Hold one of the slots while the body runs."""
+        if self._slots is None:
+            yield
+            return
+        while not self._slots.acquire(blocking=False):
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+_caps: dict[tuple[str, int | None], ConnectionCap] = {}
+
+
+def connection_cap(system: str, limit: int | None) -> ConnectionCap:
+    """The one connection cap of this process for a processor."""
+    with _limiters_lock:
+        return _caps.setdefault((system, limit), ConnectionCap(limit))
+
+
+def no_detail(response: httpx.Response) -> str:
+    """Nothing read from an error answer: the status says it all."""
+    return ""
+
+
+@dataclass(frozen=True)
+class Address:
+    """How a processor is reached: base URL, credential, fixed headers, connections at once, its error reader."""
+
+    base_url: str
+    auth: httpx.Auth | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    max_connections: int | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)  # other API versions its connector asks for, by name
+    # A summary of an error answer with no personal data in it (Stripe: its error object's type and code).
+    describe: Callable[[httpx.Response], str] = no_detail
+
+
+def bearer(settings: ProcessorSettings, default_url: str | None = None) -> Address:
+    """The usual address: the configured base URL (else the processor's own) and the key as a bearer token."""
+    url = str(settings.base_url) if settings.base_url is not None else default_url
+    if url is None:
+        raise SettingsError("no base URL is set")
+    return Address(url, headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"})
+
+
 class ProcessorClient:
     """HTTP to one processor: sends, retries what is worth retrying, sorts the rest."""
 
     def __init__(self, system: str, client: httpx.AsyncClient, policy: RetryPolicy,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, *, address: Address | None = None,
+                 cap: ConnectionCap | None = None) -> None:
         self.system = system
+        self.address = address or Address(str(client.base_url))
         self._client = client
         self._policy = policy
         self._limiter = limiter or RateLimiter(None)
+        self._cap = cap or ConnectionCap(None)
         self.attempts = 0
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -155,8 +215,11 @@ class ProcessorClient:
         return await self.request("DELETE", path, **kwargs)
 
     async def request(self, method: str, path: str, *, allow: frozenset[int] = frozenset({404}),
-                      **kwargs: Any) -> httpx.Response:
-        """Send with retries; return 2xx and the statuses in `allow`, raise the rest sorted."""
+                      shown: str | None = None, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return 2xx and the statuses in `allow`, raise the rest sorted.
+
+        `shown` stands for `path` in errors and logs when the path holds something that must not be shown.
+        """
         policy = self._policy
         retrying = AsyncRetrying(
             retry=retry_if_exception(policy.worth_waiting),
@@ -168,7 +231,7 @@ class ProcessorClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(method, path, allow, kwargs)
+                return await self._send_once(method, path, allow, kwargs, shown or path)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
@@ -183,23 +246,42 @@ class ProcessorClient:
                     wait_s=round(wait, 3), reason=str(exc))
 
     async def _send_once(self, method: str, path: str, allow: frozenset[int],
-                         kwargs: dict[str, Any]) -> httpx.Response:
-        where = f"{method} {path}"  # never the query string: it may hold an e-mail address
+                         kwargs: dict[str, Any], shown: str) -> httpx.Response:
+        where = f"{method} {shown}"  # never the query string: it may hold an e-mail address
         await self._limiter.wait()
         self.attempts += 1
         try:
-            response = await self._client.request(method, path, **kwargs)
+            async with self._cap.held():
+                response = await self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise Retryable(self.system, f"{where}: timed out") from None
         except (httpx.TransportError, OSError) as exc:
-            raise Retryable(self.system, f"{where}: connection failed ({type(exc).__name__})") from None
+            raise Retryable(self.system, f"{where}: connection failed ({why_unreached(exc)})") from None
         status = response.status_code
         if status < 300 or status in allow:
             return response
+        detail = self.address.describe(response)
+        failure = f"{where}: HTTP {status}" + (f" ({detail})" if detail else "")
         if status in RETRY_STATUSES:
             delay = retry_after_seconds(response.headers.get("Retry-After"))
-            raise Retryable(self.system, f"{where}: HTTP {status}", retry_after=delay)
-        raise Permanent(self.system, f"{where}: HTTP {status}")
+            raise Retryable(self.system, failure, retry_after=delay, status=status)
+        raise Permanent(self.system, failure, status)
+
+
+def why_unreached(exc: BaseException) -> str:
+    """Why no answer came, from the error and its causes: the host's name, a refused connection, TLS, else its type."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, socket.gaierror) for c in chain):
+        return "the host name does not resolve (DNS)"
+    if any(isinstance(c, ConnectionRefusedError) or "Connection refused" in str(c) for c in chain):
+        return "connection refused (nothing listens at that host and port)"
+    if any(isinstance(c, ssl.SSLError) for c in chain):
+        return f"TLS failed ({next(c for c in chain if isinstance(c, ssl.SSLError)).__class__.__name__})"
+    return type(exc).__name__
 
 
 @functools.cache
@@ -211,13 +293,18 @@ def tls_context() -> ssl.SSLContext:
 
 
 @contextlib.asynccontextmanager
-async def processor_client(system: str, settings: ProcessorSettings,
-                           policy: RetryPolicy | None = None) -> AsyncIterator[ProcessorClient]:
-    """A ProcessorClient for `system`, closed on exit."""
+async def processor_client(system: str, settings: ProcessorSettings, policy: RetryPolicy | None = None,
+                           address: Address | None = None) -> AsyncIterator[ProcessorClient]:
+    """A ProcessorClient for `system` at `address` (by default the base URL with a bearer key), closed on exit."""
+    if address is None and settings.base_url is None:
+        raise SettingsError(f"no base URL for processor {system!r}: set SLETT_PROCESSORS__{system.upper()}__BASE_URL")
+    where = address or bearer(settings)
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}",
-               "User-Agent": "slett"}
-    async with httpx.AsyncClient(base_url=str(settings.base_url), timeout=timeout, headers=headers,
-                                 verify=tls_context(), transport=_transports.get(system)) as client:
+    # httpx's default pool unless the processor caps its connections.
+    limits = httpx.Limits(max_connections=where.max_connections or 100, max_keepalive_connections=20)
+    async with httpx.AsyncClient(base_url=where.base_url, timeout=timeout, auth=where.auth, limits=limits,
+                                 headers={"User-Agent": "slett", **where.headers}, verify=tls_context(),
+                                 transport=_transports.get(system)) as client:
         yield ProcessorClient(system, client, policy or RetryPolicy.of(settings),
-                              rate_limiter(system, settings.rate_limit_per_s))
+                              rate_limiter(system, settings.rate_limit_per_s),
+                              address=where, cap=connection_cap(system, where.max_connections))

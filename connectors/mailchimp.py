@@ -6,15 +6,18 @@ e-mail address is found again by hashing guessed addresses, and holdings are per
 
 from __future__ import annotations
 
+from connectors import mailchimp_api
 from connectors.actions import done, read_back, require
 from connectors.contract import Action, Holdings, Outcome, Permanent, Status, Subject
 from connectors.http import ProcessorClient
 from connectors.registry import register
 
+HASH = "{subscriber_hash}"  # what errors and logs show for the hash (an md5 of an e-mail is found by guessing)
+
 
 def member_path(list_id: str, subscriber_hash: str) -> str:
-    """The API path of an audience member."""
-    return f"/3.0/lists/{list_id}/members/{subscriber_hash}"
+    """The API path of an audience member, under the API root."""
+    return f"lists/{list_id}/members/{subscriber_hash}"
 
 
 @register("mailchimp")
@@ -22,6 +25,7 @@ class MailchimpConnector:
     """Mailchimp Marketing API 3.0; holdings ids are "list_id/unique_email_id", never an e-mail or its hash."""
 
     system = "mailchimp"
+    address = staticmethod(mailchimp_api.address)
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client
@@ -31,7 +35,7 @@ class MailchimpConnector:
         if not subject.email:
             raise Permanent(self.system, "lookup needs the member's e-mail from the membership system")
         # The e-mail goes in the query string, never the path: the client logs and raises with paths only.
-        found = await self._client.get("/3.0/search-members", params={"query": subject.email},
+        found = await self._client.get("search-members", params={"query": subject.email},
                                        allow=frozenset())
         members = found.json()["exact_matches"]["members"]
         ids = [f"{member['list_id']}/{member['unique_email_id']}" for member in members]
@@ -46,7 +50,8 @@ class MailchimpConnector:
             if (subscriber_hash := await self._subscriber_hash(held)) is None:
                 continue
             # Mailchimp takes no Idempotency-Key; delete-permanent is idempotent by its 404.
-            gone = await self._client.post(f"{member_path(list_id, subscriber_hash)}/actions/delete-permanent")
+            gone = await self._client.post(f"{member_path(list_id, subscriber_hash)}/actions/delete-permanent",
+                                           shown=f"{member_path(list_id, HASH)}/actions/delete-permanent")
             deleted += gone.status_code != 404
         return done(self.system, action, Status.ERASED, deleted)
 
@@ -60,7 +65,7 @@ class MailchimpConnector:
     async def _subscriber_hash(self, held: str) -> str | None:
         """The audience member's hash for API paths, asked of Mailchimp by unique_email_id; None once gone."""
         list_id, unique_email_id = held.split("/")
-        found = await self._client.get(f"/3.0/lists/{list_id}/members", params={"unique_email_id": unique_email_id},
+        found = await self._client.get(f"lists/{list_id}/members", params={"unique_email_id": unique_email_id},
                                        allow=frozenset({404}))
         members = [] if found.status_code == 404 else found.json()["members"]
         return str(members[0]["id"]) if members else None

@@ -17,7 +17,7 @@ KEPT = "transactions kept for bookkeeping (bokføringsloven § 13), restricted"
 
 @register("nets")
 class NetsConnector:
-    """Nets; holdings ids are "customer/…", "card/…" and "mandate/…"."""
+    """Nets as we assume it (no such public API found); holdings ids are "customer/…", "card/…", "mandate/…"."""
 
     system = "nets"
 

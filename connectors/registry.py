@@ -17,8 +17,9 @@ ConnectorFactory = Callable[[ProcessorClient], Connector]
 C = TypeVar("C")
 
 CONNECTORS: dict[str, ConnectorFactory] = {}
-MODULES = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe",
-           "credicare", "manual")
+DESCRIBED: dict[str, ConnectorFactory] = {}
+# Coded connectors: processors with real logic (jobs to wait for, anonymisation with rules, no API at all).
+MODULES = ("exceline", "mailchimp", "nets", "eziteq", "stripe", "credicare", "manual")
 # Processors with no API (their connector says `offline = True`) need no address or credential.
 OFFLINE = ProcessorSettings(base_url=HttpUrl("http://offline.invalid"), api_key=SecretStr("none"))
 
@@ -37,6 +38,10 @@ def known_systems() -> frozenset[str]:
     """Every processor slett has a connector for."""
     for module in MODULES:
         importlib.import_module(f"connectors.{module}")
+    if not DESCRIBED:
+        # Plain REST processors: described in connectors/described/*.yaml, run by one connector.
+        DESCRIBED.update(importlib.import_module("connectors.described").described_connectors())
+        CONNECTORS.update(DESCRIBED)
     return frozenset(CONNECTORS)
 
 
@@ -47,5 +52,8 @@ async def connect(system: str, settings: Settings,
     if system not in known_systems():
         raise KeyError(f"no connector for processor {system!r}; known: {sorted(CONNECTORS)}")
     offline = getattr(CONNECTORS[system], "offline", False)
-    async with processor_client(system, OFFLINE if offline else settings.processor(system), policy) as client:
+    reached = OFFLINE if offline else settings.processor(system)
+    # A processor that is not reached by a base URL and a bearer key says how (connector.address).
+    address = getattr(CONNECTORS[system], "address", None)
+    async with processor_client(system, reached, policy, address(reached) if address else None) as client:
         yield CONNECTORS[system](client), client

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors import stripe_api, stripe_jobs
 from connectors.actions import done, read_back, require
 from connectors.contract import (
     Action,
@@ -26,6 +27,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 RESTRICTED = "gdpr_restricted"
 MARK_RESTRICTED = {f"metadata[{RESTRICTED}]": "true"}  # form-encoded, as Stripe wants POST bodies
 KEPT = "customer deleted; its charges stay at Stripe as payment records for bookkeeping (bokføringsloven § 13)"
+REDACTED = "payment records redacted at Stripe: the bookkeeping hold expired"
 
 
 def paid_on(charge: dict[str, Any]) -> date:
@@ -51,6 +53,7 @@ class StripeConnector:
     """The Stripe API: customers by e-mail (a query parameter, never a path), their charges, deletion."""
 
     system = "stripe"
+    address = staticmethod(stripe_api.address)
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client
@@ -71,7 +74,7 @@ class StripeConnector:
     async def lookup(self, subject: Subject) -> Holdings:
         """Customers with the member's e-mail (or member id) and their payments, a deleted customer's too."""
         if subject.email:
-            customers = await self._all("/v1/customers", {"email": subject.email})
+            customers = await stripe_api.every(self._client, "/v1/customers", {"email": subject.email})
         else:
             customers = await self._by_member(subject.member_id)
         found = {c["id"]: c for customer in customers for c in await self._charges(customer["id"])}
@@ -89,12 +92,11 @@ class StripeConnector:
         for customer_id in customers_of(holdings):
             if action is Action.DELETE:
                 # Stripe ignores Idempotency-Key on DELETE: deleting is idempotent by its 404.
-                gone = await self._client.delete(f"/v1/customers/{customer_id}")
-                changed += gone.status_code != 404
+                answer = await self._client.delete(f"/v1/customers/{customer_id}")
             else:
-                marked = await self._client.post(f"/v1/customers/{customer_id}", data=MARK_RESTRICTED,
+                answer = await self._client.post(f"/v1/customers/{customer_id}", data=MARK_RESTRICTED,
                                                  headers={"Idempotency-Key": f"{key}/{customer_id}"})
-                changed += marked.status_code != 404
+            changed += not stripe_api.gone(self.system, answer, f"{action} customer")
         if action is Action.DELETE:
             return done(self.system, action, Status.ERASED, changed, detail=KEPT if len(holdings.ids) > changed else "")
         return done(self.system, action, Status.RESTRICTED, changed)
@@ -104,7 +106,7 @@ class StripeConnector:
         left = 0
         for customer_id in customers_of(holdings):
             found = await self._client.get(f"/v1/customers/{customer_id}")
-            customer = {} if found.status_code == 404 else found.json()
+            customer = {} if stripe_api.gone(self.system, found, "GET customer") else found.json()
             if action is Action.RESTRICT:
                 left += bool(customer) and customer.get("metadata", {}).get(RESTRICTED) != "true"
             else:
@@ -119,56 +121,38 @@ class StripeConnector:
         charges = [c for c in await self._charges_by_id(holdings) if through is None or paid_on(c) <= through]
         if not charges:
             return Outcome.already_absent(self.system, Action.RELEASE)
-        objects = {f"objects[charges][{n}]": c["id"] for n, c in enumerate(charges)}
-        job = (await self._client.post("/v1/privacy/redaction_jobs", data=objects, allow=frozenset(),
-                                       headers={"Idempotency-Key": f"{key}/job"})).json()
-        ran = (await self._client.post(f"/v1/privacy/redaction_jobs/{job['id']}/run", allow=frozenset(),
-                                       headers={"Idempotency-Key": f"{key}/run"})).json()
-        if ran["status"] != "succeeded":
-            # Stripe may take days to redact: the job is the reference to look at again.
-            return Outcome.accepted(self.system, job["id"], Action.RELEASE).with_(count=len(charges))
-        return Outcome(self.system, Status.ERASED, Action.RELEASE, count=len(charges), reference=job["id"],
-                       detail="payment records redacted at Stripe: the bookkeeping hold expired")
+        jobs = await stripe_jobs.start(self._client, [c["id"] for c in charges], key)
+        # Stripe validates a new job before it can run, and may take days to redact: the jobs are the reference.
+        return (await self.poll(" ".join(jobs))).with_(count=len(charges))
 
     async def poll(self, reference: str) -> Outcome:
-        """A redaction job's state: erased once it succeeded, accepted while it runs (Stripe deletes at once)."""
-        if not reference.startswith("prj_"):
+        """Redaction jobs moved on (each run once ready): erased once all succeeded, failed with Stripe's reasons."""
+        jobs = reference.split()
+        if not jobs or not all(job.startswith("prj_") for job in jobs):
             raise Permanent(self.system, f"no asynchronous jobs but redactions (asked for {reference})")
-        job = (await self._client.get(f"/v1/privacy/redaction_jobs/{reference}", allow=frozenset())).json()
-        if job["status"] == "succeeded":
-            return Outcome(self.system, Status.ERASED, Action.RELEASE, reference=reference,
-                           detail="payment records redacted at Stripe: the bookkeeping hold expired")
-        if job["status"] in ("failed", "canceled"):
-            return Outcome(self.system, Status.FAILED, Action.RELEASE, reference=reference, verified=False,
-                           detail=f"Stripe's redaction job ended {job['status']}")
-        return Outcome.accepted(self.system, reference, Action.RELEASE)
+        progress = await stripe_jobs.progress(self._client, jobs)
+        if progress.running:
+            return Outcome.accepted(self.system, reference, Action.RELEASE).with_(count=progress.redacted)
+        if progress.failures:
+            # The other jobs ran to the end first: what they redacted stays redacted, the rest is escalated.
+            return Outcome(self.system, Status.FAILED, Action.RELEASE, count=progress.redacted, reference=reference,
+                           verified=False, detail="Stripe's redaction: " + " | ".join(progress.failures))
+        return Outcome(self.system, Status.ERASED, Action.RELEASE, count=progress.redacted, reference=reference,
+                       detail=REDACTED)
 
     async def _by_member(self, member_id: str) -> list[dict[str, Any]]:
-        found = await self._client.get("/v1/customers/search", allow=frozenset(),
-                                       params={"query": f"metadata['member_id']:'{member_id}'"})
-        return list(found.json()["data"])
+        return await stripe_api.search(self._client, "/v1/customers/search", f"metadata['member_id']:'{member_id}'")
 
     async def _charges(self, customer_id: str) -> list[dict[str, Any]]:
-        return await self._all("/v1/charges", {"customer": customer_id})
+        return await stripe_api.every(self._client, "/v1/charges", {"customer": customer_id})
 
     async def _charges_of_member(self, member_id: str) -> list[dict[str, Any]]:
-        found = await self._client.get("/v1/charges/search", allow=frozenset(),
-                                       params={"query": f"metadata['member_id']:'{member_id}'"})
-        return list(found.json()["data"])
+        return await stripe_api.search(self._client, "/v1/charges/search", f"metadata['member_id']:'{member_id}'")
 
     async def _charges_by_id(self, holdings: Holdings) -> list[dict[str, Any]]:
         charges = []
         for charge_id in (held for held in holdings.ids if held.startswith("ch_")):
             found = await self._client.get(f"/v1/charges/{charge_id}")
-            if found.status_code != 404 and found.json().get("redaction") is None:
+            if not stripe_api.gone(self.system, found, "GET charge") and found.json().get("redaction") is None:
                 charges.append(found.json())
         return charges
-
-    async def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            after = {"starting_after": items[-1]["id"]} if items else {}
-            page = (await self._client.get(path, params={**params, **after, "limit": 100}, allow=frozenset())).json()
-            items += page["data"]
-            if not page["has_more"] or not page["data"]:
-                return items

@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -151,9 +152,10 @@ class Faults:
 class FaultInjector:
     """ASGI middleware: applies a processor's faults to each HTTP request before (or after) the app."""
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(self, app: ASGIApp, faults: Faults, body: Callable[[int], bytes] | None = None) -> None:
         self.app = app
         self.faults = faults
+        self.body = body or fault_body  # the processor's own error body for a status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request, or fail it as the switches say."""
@@ -181,7 +183,7 @@ class FaultInjector:
                 # Marked before the answer leaves: the client cannot start its wait any earlier, so a
                 # busy sandbox's own delay never makes a patient client look impatient.
                 self.faults.refused(resource, int(fault), self.faults.retry_after, time.monotonic())
-            await _fail(send, int(fault), self.faults.retry_after)
+            await _fail(send, int(fault), self.faults.retry_after, self.body)
 
     async def _hang(self, receive: Receive, send: Send) -> None:
         # Wait for the client to give up (uvicorn reports a disconnect; in-process, the transport's
@@ -191,7 +193,7 @@ class FaultInjector:
                 while (await receive())["type"] != "http.disconnect":
                     pass
                 return
-        await _fail(send, 504, None)
+        await _fail(send, 504, None, self.body)
 
 
 def _resource(scope: Scope) -> str:
@@ -213,8 +215,13 @@ async def _drop(send: Send) -> None:
     raise ConnectionResetError(DROPPED)
 
 
-async def _fail(send: Send, status: int, retry_after: int | None) -> None:
-    body = json.dumps({"error": "sandbox fault", "status": status}).encode()
+def fault_body(status: int) -> bytes:
+    """The plain error body of an injected fault."""
+    return json.dumps({"error": "sandbox fault", "status": status}).encode()
+
+
+async def _fail(send: Send, status: int, retry_after: int | None, answer: Callable[[int], bytes]) -> None:
+    body = answer(status)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status in (429, 503) and retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

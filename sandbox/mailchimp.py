@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.auth import BearerAuth
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
 
 AUDIENCES = {"a1b2c3d4e5": "Demo Trening nyhetsbrev", "f6e5d4c3b2": "Demo Trening kampanjer"}
 ERRORS_DOC = "https://mailchimp.com/developer/marketing/docs/errors/"
+MAX_CONNECTIONS = 10
+HOST = re.compile(r"^(?P<dc>[a-z]+\d+)\.api\.mailchimp\.com(:\d+)?$")
+KEY = re.compile(r"-(?P<dc>[a-z]+\d+)$")
 
 
 def subscriber_hash(email: str) -> str:
@@ -38,6 +45,32 @@ def no_api_key() -> Response:
     return problem(401, "API Key Invalid", "Your request did not include an API key.")
 
 
+def wrong_data_centre() -> Response:
+    """Mailchimp's 401 for a key sent to another data centre's host."""
+    return problem(401, "API Key Invalid", "Your API key may be invalid, or you've attempted to access the wrong "
+                   "datacenter.")
+
+
+def too_many_connections() -> Response:
+    """Mailchimp's 429 for an API key's connection over its 10 at once."""
+    return problem(429, "Too Many Requests", f"You have exceeded the limit of {MAX_CONNECTIONS} simultaneous "
+                   "connections.")
+
+
+def credential(headers: Headers) -> str | None:
+    """The API key of HTTP Basic auth (any user name, the key as password) or an OAuth bearer token."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() != "basic":
+        return None
+    try:
+        _, _, key = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return key or None
+
+
 def not_found() -> Response:
     """Mailchimp's 404."""
     return problem(404, "Resource Not Found", "The requested resource could not be found.")
@@ -50,6 +83,11 @@ class Mailchimp:
     system = "mailchimp"
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     member_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    hold_s: float = 0.0  # how long each request keeps its connection (to see how many come at once)
+    in_flight: int = 0
+    most_at_once: int = 0
+    refused: int = 0  # requests over the connection limit
+    keys_seen: set[str] = field(default_factory=set)
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Subscribe the member to the first `profile.audiences` audiences."""
@@ -72,6 +110,44 @@ class Mailchimp:
         """Forget every audience member."""
         self.members.clear()
         self.member_ids.clear()
+        self.keys_seen.clear()
+
+
+class MailchimpGate:
+    """ASGI middleware: Mailchimp's key check (its data centre's host too) and its 10 connections at once."""
+
+    def __init__(self, app: ASGIApp, state: Mailchimp) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a request without a key, at the wrong data centre or over the connection limit; serve the rest."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = credential(headers)
+        host, in_key = HOST.match(headers.get("host", "")), KEY.search(key or "")
+        if key is None:
+            await no_api_key()(scope, receive, send)
+            return
+        if host and (in_key is None or in_key["dc"] != host["dc"]):
+            await wrong_data_centre()(scope, receive, send)
+            return
+        state = self.state
+        state.keys_seen.add(key)
+        if state.in_flight >= MAX_CONNECTIONS:
+            state.refused += 1
+            await too_many_connections()(scope, receive, send)
+            return
+        state.in_flight += 1
+        state.most_at_once = max(state.most_at_once, state.in_flight)
+        try:
+            if state.hold_s:
+                await asyncio.sleep(state.hold_s)
+            await self.app(scope, receive, send)
+        finally:
+            state.in_flight -= 1
 
 
 def _found(members: list[dict[str, Any]]) -> dict[str, Any]:
@@ -122,10 +198,10 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
         return journal.once(state.system, request, state.member_ids.get(key), "delete", apply)
 
     member_path = "/3.0/lists/{list_id}/members/{subscriber_hash}"
-    return BearerAuth(Starlette(routes=[
+    return MailchimpGate(Starlette(routes=[
         Route("/3.0/lists", lists),
         Route("/3.0/search-members", search),
         Route("/3.0/lists/{list_id}/members", list_members),
         Route(member_path, member),
         Route(f"{member_path}/actions/delete-permanent", delete_permanent, methods=["POST"]),
-    ]), deny=no_api_key)
+    ]), state)

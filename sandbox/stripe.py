@@ -1,12 +1,14 @@
-"""Stand-in for Stripe: the real API's shapes for customers, charges, search, deletion, redaction jobs and
-idempotent POSTs. Deleting a customer keeps its charges (the merchant's payment records), as Stripe does."""
+"""Stand-in for Stripe: the real API's shapes for customers, charges, paged lists and searches, deletion, error
+objects, idempotent POSTs and redaction jobs (validated, then run, in Stripe's own time; 10 objects at most).
+Deleting a customer keeps its charges (the merchant's payment records), as Stripe does."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -23,6 +25,11 @@ from sandbox.journal import Journal
 from sandbox.people import COURSE_PAID_ON, DemoMember, Profile
 
 COURSE_FEE_ORE = 490_000
+MAX_REDACTED = 10  # Stripe: at most 10 object ids in a new redaction job
+LOCKING = frozenset({"created", "validating", "ready", "redacting"})  # a job in these holds its objects
+OBJECT_KINDS = ("charges", "checkout_sessions", "customers", "identity_verification_sessions", "invoices",
+                "issuing_cardholders", "payment_intents", "radar_value_list_items", "setup_intents")
+DEFAULT_PAGE = 10  # Stripe's page when no limit is asked for
 ALPHABET = string.digits + string.ascii_letters
 SEARCH = re.compile(r"^\s*(?:metadata\['(?P<key>[\w-]+)'\]|(?P<field>email))\s*:\s*'(?P<value>[^']*)'\s*$")
 
@@ -58,26 +65,59 @@ def no_api_key() -> Response:
                  "in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
 
 
+def unrecognized(request: Request) -> Response:
+    """Stripe's 404 for a path it does not serve (no `code`: it is not a missing object)."""
+    return error(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.url.path}). "
+                 "Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")
+
+
+def fault_body(status: int) -> bytes:
+    """Stripe's error object for an injected fault: an api_error, or its rate_limit for a 429."""
+    limited = status == 429
+    body = {"type": "invalid_request_error" if limited else "api_error", "message": "sandbox fault"}
+    return json.dumps({"error": body | ({"code": "rate_limit"} if limited else {})}).encode()
+
+
 def rate_limited(retry_after: int) -> Response:
     """Stripe's 429 (with the Retry-After the sandbox's limiter adds)."""
-    answer = error(429, "rate_limit_error", "Request rate limit exceeded. Learn more about rate limits here "
-                   "https://stripe.com/docs/rate-limits.")
+    answer = error(429, "invalid_request_error", "Request rate limit exceeded. Learn more about rate limits here "
+                   "https://stripe.com/docs/rate-limits.", "rate_limit")
     answer.headers["Retry-After"] = str(retry_after)
     return answer
 
 
-def listing(url: str, items: list[dict[str, Any]], request: Request) -> Response:
-    """A page of a list object, with Stripe's limit and starting_after."""
+def page_size(request: Request) -> int | Response:
+    """The `limit` asked for: Stripe's default 10, at most 100."""
     try:
-        limit = int(request.query_params.get("limit", "10"))
+        limit = int(request.query_params.get("limit", str(DEFAULT_PAGE)))
     except ValueError:
         return error(400, "invalid_request_error", "Invalid integer: limit", param="limit")
     if not 1 <= limit <= 100:
         return error(400, "invalid_request_error", "limit must be between 1 and 100", param="limit")
+    return limit
+
+
+def listing(url: str, items: list[dict[str, Any]], request: Request) -> Response:
+    """A page of a list object, with Stripe's limit and starting_after."""
+    limit = page_size(request)
+    if isinstance(limit, Response):
+        return limit
     after = request.query_params.get("starting_after")
     start = next((n + 1 for n, item in enumerate(items) if item["id"] == after), 0) if after else 0
     page = items[start:start + limit]
     return JSONResponse({"object": "list", "url": url, "has_more": start + limit < len(items), "data": page})
+
+
+def search_page(url: str, items: list[dict[str, Any]], request: Request) -> Response:
+    """A page of a search result, with Stripe's limit and its opaque `page` cursor (`next_page`)."""
+    limit = page_size(request)
+    if isinstance(limit, Response):
+        return limit
+    cursor = request.query_params.get("page")
+    start = int(cursor.removeprefix("page_")) if cursor and cursor.removeprefix("page_").isdigit() else 0
+    more = start + limit < len(items)
+    return JSONResponse({"object": "search_result", "url": url, "has_more": more,
+                         "next_page": f"page_{start + limit}" if more else None, "data": items[start:start + limit]})
 
 
 def unix(day: date) -> int:
@@ -95,6 +135,9 @@ class Stripe:
     charges: list[dict[str, Any]] = field(default_factory=list)
     redactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, tuple[tuple[Any, ...], Response]] = field(default_factory=dict)
+    # Redaction jobs: each job's validation errors, and charges a job may not redact (charge id: error code).
+    validation_errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    unredactable: dict[str, str] = field(default_factory=dict)
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Add the member as a customer with one course payment: succeeded, or pending with an open invoice."""
@@ -103,7 +146,8 @@ class Stripe:
         pending = profile.open_invoice
         self.charges.append({
             "id": stripe_id("ch", member.member_id), "object": "charge", "amount": COURSE_FEE_ORE,
-            "amount_captured": 0 if pending else COURSE_FEE_ORE, "amount_refunded": 0, "currency": "nok",
+            "amount_captured": 0 if pending else COURSE_FEE_ORE, "amount_refunded": 0, "captured": not pending,
+            "currency": "nok", "disputed": False,
             "customer": customer["id"], "created": unix(COURSE_PAID_ON), "description": "Vekstly kurs",
             "billing_details": {"email": member.email, "name": member.name, "phone": member.phone},
             "livemode": False, "metadata": {"member_id": member.member_id}, "paid": not pending, "refunded": False,
@@ -144,7 +188,52 @@ class Stripe:
         self.deleted.clear()
         self.charges.clear()
         self.redactions.clear()
+        self.validation_errors.clear()
+        self.unredactable.clear()
         self.keys.clear()
+
+    def new_job(self, charge_ids: list[str]) -> dict[str, Any]:
+        """A redaction job as Stripe creates it: `created`, to be validated before it can run."""
+        job_id = stripe_id("prj", f"{len(self.redactions)}-{','.join(charge_ids)}")
+        self.redactions[job_id] = {
+            "id": job_id, "object": "privacy.redaction_job", "created": int(datetime.now(UTC).timestamp()),
+            "livemode": False, "objects": {kind: charge_ids if kind == "charges" else None for kind in OBJECT_KINDS},
+            "status": "created", "validation_behavior": "error"}
+        return self.redactions[job_id]
+
+    def step(self, job: dict[str, Any]) -> None:
+        """Move a job on by one state, as Stripe does in its own time (each read of it here is a moment later)."""
+        if job["status"] == "created":
+            job["status"] = "validating"
+        elif job["status"] == "validating":
+            self.validation_errors[job["id"]] = errors = self._validate(job)
+            job["status"] = "failed" if errors else "ready"
+        elif job["status"] == "redacting":
+            self.redact(job["objects"]["charges"])
+            job["status"] = "succeeded"
+        elif job["status"] == "canceling":
+            job["status"] = "canceled"
+
+    def _validate(self, job: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = job["objects"]["charges"]
+        if len(wanted) > MAX_REDACTED:
+            return [self._invalid(job, "too_many_objects", None, f"A new job takes at most {MAX_REDACTED} objects.")]
+        locked = {c for other in self.redactions.values() if other["id"] != job["id"] and other["status"] in LOCKING
+                  for c in other["objects"]["charges"]}
+        errors = []
+        for charge in (c for c in self.charges if c["id"] in wanted):
+            code = self.unredactable.get(charge["id"]) or ("locked_by_other_job" if charge["id"] in locked else None)
+            code = code or ("invalid_state" if charge["status"] == "pending" else None)
+            if code:
+                errors.append(self._invalid(job, code, charge["id"], f"The charge cannot be redacted ({code})."))
+        return errors
+
+    def _invalid(self, job: dict[str, Any], code: str, charge_id: str | None, message: str) -> dict[str, Any]:
+        number = len(self.validation_errors.get(job["id"], []))
+        return {"id": stripe_id("prjve", f"{job['id']}-{number}-{charge_id}"),
+                "object": "privacy.redaction_job_validation_error", "code": code,
+                "erroring_object": {"id": charge_id, "object_type": "charge"} if charge_id else None,
+                "message": message}
 
 
 Form = list[tuple[str, str]]
@@ -202,8 +291,7 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
         key, value = query["key"], query["value"]
         found = [c for c in state.customers.values()
                  if (c["metadata"].get(key) if key else c["email"]) == value]
-        return JSONResponse({"object": "search_result", "url": "/v1/customers/search", "has_more": False,
-                             "next_page": None, "data": found})
+        return search_page("/v1/customers/search", found, request)
 
     async def create(request: Request) -> Response:
         form = await form_of(request)
@@ -274,51 +362,79 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
             return error(400, "invalid_request_error", "Invalid search query; the sandbox understands "
                          "metadata['key']:'value' for charges", param="query")
         found = [c for c in state.charges if c["metadata"].get(query["key"]) == query["value"]]
-        return JSONResponse({"object": "search_result", "url": "/v1/charges/search", "has_more": False,
-                             "next_page": None, "data": sorted(found, key=lambda c: -c["created"])})
+        return search_page("/v1/charges/search", sorted(found, key=lambda c: -c["created"]), request)
+
+    def previewed(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        # Redaction jobs are a public preview: without a preview Stripe-Version, Stripe knows no such path.
+        async def checked(request: Request) -> Response:
+            if not request.headers.get("stripe-version", "").endswith(".preview"):
+                return unrecognized(request)
+            return await handler(request)
+
+        return checked
+
+    def job_of(request: Request) -> dict[str, Any] | Response:
+        found = state.redactions.get(request.path_params["job_id"])
+        return found if found else no_such("privacy.redaction_job", request.path_params["job_id"])
 
     async def create_redaction(request: Request) -> Response:
         form = await form_of(request)
         if isinstance(form, Response):
             return form
-        wanted = [value for name, value in form if name.startswith("objects[charges]")]
+        wanted = [value for name, value in form if re.fullmatch(r"objects\[charges\]\[\d*\]", name)]
         unknown = sorted(set(wanted) - {c["id"] for c in state.charges})
         if not wanted or unknown:
-            return error(400, "invalid_request_error", f"objects[charges] must name charges (unknown: {unknown})",
-                         param="objects")
-
-        def apply() -> Response:
-            job_id = stripe_id("prj", f"{len(state.redactions)}-{','.join(wanted)}")
-            state.redactions[job_id] = {"id": job_id, "object": "privacy.redaction_job", "status": "ready",
-                                        "objects": {"charges": wanted}, "created": unix(date.today())}
-            return JSONResponse(state.redactions[job_id])
-
-        return idempotent(request, form, apply)
+            return error(400, "invalid_request_error", f"No such charge: '{unknown[0]}'" if unknown else
+                         "Missing required param: objects.", "resource_missing" if unknown else "parameter_missing",
+                         "objects")
+        return idempotent(request, form, lambda: JSONResponse(state.new_job(wanted)))
 
     async def redaction(request: Request) -> Response:
-        found = state.redactions.get(request.path_params["job_id"])
-        return JSONResponse(found) if found else no_such("redaction job", request.path_params["job_id"])
+        job = job_of(request)
+        if isinstance(job, Response):
+            return job
+        state.step(job)
+        return JSONResponse(job)
+
+    async def validation_errors(request: Request) -> Response:
+        job = job_of(request)
+        if isinstance(job, Response):
+            return job
+        url = f"/v1/privacy/redaction_jobs/{job['id']}/validation_errors"
+        return listing(url, state.validation_errors.get(job["id"], []), request)
 
     async def run_redaction(request: Request) -> Response:
-        job_id = request.path_params["job_id"]
         form = await form_of(request)
         if isinstance(form, Response):
             return form
-        found = state.redactions.get(job_id)
-        if found is None:
-            return no_such("redaction job", job_id)
-        charge_ids = list(found["objects"]["charges"])
+        job = job_of(request)
+        if isinstance(job, Response):
+            return job
+        charge_ids = list(job["objects"]["charges"])
         owner = next((c["metadata"].get("member_id") or state.member_of(c["customer"])
                       for c in state.charges if c["id"] in charge_ids), None)
 
         def apply() -> tuple[Response, bool]:
-            if found["status"] == "succeeded":
-                return JSONResponse(found), False
-            changed = state.redact(charge_ids)
-            found["status"] = "succeeded"  # Stripe takes up to 7 days; the sandbox redacts at once
-            return JSONResponse(found), bool(changed)
+            if job["status"] != "ready":
+                return error(400, "invalid_request_error", f"A redaction job can only be run when it is ready; "
+                             f"this one is {job['status']}."), False
+            job["status"] = "redacting"  # Stripe redacts in its own time: the job succeeds later
+            return JSONResponse(job), True
 
         return idempotent(request, form, lambda: journal.once(state.system, request, owner, "redact", apply))
+
+    async def cancel_redaction(request: Request) -> Response:
+        job = job_of(request)
+        if isinstance(job, Response):
+            return job
+        if job["status"] not in ("ready", "failed"):
+            return error(400, "invalid_request_error", f"A redaction job can only be canceled when it is ready or "
+                         f"failed; this one is {job['status']}.")
+        job["status"] = "canceling"
+        return JSONResponse(job)
+
+    async def elsewhere(request: Request) -> Response:
+        return unrecognized(request)
 
     return BearerAuth(Starlette(routes=[
         Route("/v1/customers", customers),
@@ -330,7 +446,10 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
         Route("/v1/charges", charges),
         Route("/v1/charges/search", search_charges),
         Route("/v1/charges/{charge_id}", charge),
-        Route("/v1/privacy/redaction_jobs", create_redaction, methods=["POST"]),
-        Route("/v1/privacy/redaction_jobs/{job_id}", redaction),
-        Route("/v1/privacy/redaction_jobs/{job_id}/run", run_redaction, methods=["POST"]),
+        Route("/v1/privacy/redaction_jobs", previewed(create_redaction), methods=["POST"]),
+        Route("/v1/privacy/redaction_jobs/{job_id}", previewed(redaction)),
+        Route("/v1/privacy/redaction_jobs/{job_id}/validation_errors", previewed(validation_errors)),
+        Route("/v1/privacy/redaction_jobs/{job_id}/run", previewed(run_redaction), methods=["POST"]),
+        Route("/v1/privacy/redaction_jobs/{job_id}/cancel", previewed(cancel_redaction), methods=["POST"]),
+        Route("/{anything:path}", elsewhere, methods=["GET", "POST", "DELETE"]),
     ]), deny=no_api_key)

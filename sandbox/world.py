@@ -68,8 +68,9 @@ class Sandbox:
                  "lifevision": lifevision.build(self.lifevision, self.journal),
                  "stripe": stripe.build(self.stripe, self.journal)}
         refusals = {"stripe": stripe.rate_limited}
+        fault_bodies = {"stripe": stripe.fault_body}
         self.apps: dict[str, ASGIApp] = {
-            system: Throttle(FaultInjector(app, self.faults[system]), self.limits[system],
+            system: Throttle(FaultInjector(app, self.faults[system], fault_bodies.get(system)), self.limits[system],
                              refusals.get(system, too_many_requests))
             for system, app in built.items()}
         self._populate()

@@ -14,16 +14,18 @@ from connectors.http import use_transports
 from sandbox.world import Sandbox
 from tests.flow_driver import Flows
 from tests.flows.conftest import table_rows
+from tests.stripe_spec import SpecCheck, spec_checked
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """A fresh sandbox, every processor routed to it in-process."""
-    world = Sandbox()
-    with use_transports(world.transports()):
+    """A fresh sandbox, every processor routed to it in-process; every Stripe call held to Stripe's spec."""
+    world, check = Sandbox(), SpecCheck()
+    with use_transports(spec_checked(world.transports(), check)):
         yield world
+    assert [] == check.problems, "\n".join(check.problems)
 
 
 @pytest.fixture

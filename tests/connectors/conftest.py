@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from connectors.http import ProcessorClient, RetryPolicy, use_transports
 from connectors.registry import connect
 from sandbox.people import SYSTEMS
 from sandbox.world import Sandbox
+from tests.stripe_spec import SpecCheck, spec_checked
 
 
 class RecordingSleep:
@@ -64,13 +65,22 @@ def policy(sleep: RecordingSleep) -> RetryPolicy:
 
 
 @pytest.fixture
-def open_connector(sandbox: Sandbox, settings: Settings, policy: RetryPolicy) -> Callable[..., Any]:
+def stripe_spec() -> Iterator[SpecCheck]:
+    """Stripe's spec, holding every request to the Stripe twin and every answer it gives; none may stray."""
+    check = SpecCheck()
+    yield check
+    assert [] == check.problems, "\n".join(check.problems)
+
+
+@pytest.fixture
+def open_connector(sandbox: Sandbox, settings: Settings, policy: RetryPolicy,
+                   stripe_spec: SpecCheck) -> Callable[..., Any]:
     """Open `system`'s connector (through the registry) on the sandbox; yields (connector, client)."""
 
     @contextlib.asynccontextmanager
     async def opened(system: str, settings: Settings = settings,
                      policy: RetryPolicy = policy) -> AsyncIterator[tuple[Any, ProcessorClient]]:
-        with use_transports(sandbox.transports()):
+        with use_transports(spec_checked(sandbox.transports(), stripe_spec)):
             async with connect(system, settings, policy) as pair:
                 yield pair
 

@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 from urllib.parse import quote
 
 import httpx
 import pytest
+import structlog
 
-from connectors.contract import Action, Holdings, Permanent, Status, Subject
-from connectors.http import use_transports
+from config.settings import SettingsError
+from connectors.contract import Action, Holdings, Permanent, Retryable, Status, Subject
+from connectors.http import RetryPolicy, use_transports
 from connectors.registry import connect
 from sandbox.mailchimp import AUDIENCES
 
@@ -107,3 +111,110 @@ async def test_member_absent_from_mailchimp_holds_nothing(open_connector, subjec
         holdings = await mailchimp.lookup(subject("M1004"))
 
     assert not holdings.found
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """A transport that keeps each request, then passes it on."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+
+async def recorded_lookup(sandbox, settings, policy, subject) -> list[httpx.Request]:
+    """The requests one lookup of M1001 sends with these settings."""
+    recorder = Recorder(sandbox.transports()["mailchimp"])
+    with use_transports({"mailchimp": recorder}):
+        async with connect("mailchimp", settings, policy) as (mailchimp, _):
+            await mailchimp.lookup(subject("M1001"))
+    return recorder.requests
+
+
+async def test_the_key_goes_as_the_basic_auth_password(sandbox, make_settings, policy, subject):
+    """Mailchimp's API keys go by HTTP Basic: any user name, the key as the password."""
+    requests = await recorded_lookup(sandbox, make_settings(api_key="0123abcd-us21"), policy, subject)
+
+    scheme, _, encoded = requests[0].headers["Authorization"].partition(" ")
+    assert ("Basic", "0123abcd-us21") == (scheme, base64.b64decode(encoded).decode().partition(":")[2])
+    assert {"0123abcd-us21"} == sandbox.mailchimp.keys_seen
+
+
+async def test_without_a_base_url_the_data_centre_comes_from_the_key(sandbox, make_settings, policy, subject):
+    """With no base URL, a key ending in -us21 is sent to https://us21.api.mailchimp.com/3.0."""
+    settings = make_settings(base_url=None, api_key="0123abcd-us21")
+
+    requests = await recorded_lookup(sandbox, settings, policy, subject)
+
+    assert "https://us21.api.mailchimp.com/3.0/search-members" == str(requests[0].url).split("?")[0]
+
+
+@pytest.mark.parametrize("base_url", ["https://us21.api.mailchimp.com/3.0", "https://us21.api.mailchimp.com/3.0/",
+                                      "https://us21.api.mailchimp.com"])
+async def test_a_base_url_with_or_without_its_3_0_is_the_api_root(base_url, sandbox, make_settings, policy,
+                                                                  subject):
+    """The documented root URL (ending in /3.0) and the bare host both reach /3.0/..., never /3.0/3.0/..."""
+    requests = await recorded_lookup(sandbox, make_settings(base_url=base_url, api_key="k-us21"), policy, subject)
+
+    assert ["/3.0/search-members"] == [r.url.path for r in requests]
+
+
+async def test_a_key_for_another_data_centre_is_refused(sandbox, make_settings, policy, subject):
+    """A us6 key sent to us21 gets Mailchimp's 401, an error naming its title, never its detail."""
+    settings = make_settings(base_url="https://us21.api.mailchimp.com/3.0", api_key="0123abcd-us6")
+    with use_transports(sandbox.transports()):
+        async with connect("mailchimp", settings, policy) as (mailchimp, _):
+            with pytest.raises(Permanent, match=r"HTTP 401 \(API Key Invalid\)$"):
+                await mailchimp.lookup(subject("M1001"))
+
+
+async def test_a_key_without_its_data_centre_and_no_base_url_is_a_settings_error(sandbox, make_settings, policy):
+    """Neither a base URL nor a data centre in the key: a clear error naming the setting, before any request."""
+    with use_transports(sandbox.transports()), pytest.raises(SettingsError,
+                                                             match="SLETT_PROCESSORS__MAILCHIMP__BASE_URL"):
+        async with connect("mailchimp", make_settings(base_url=None, api_key="0123abcd"), policy):
+            pass
+
+
+async def test_never_more_than_10_connections_at_once(open_connector, subject, sandbox):
+    """20 calls at once from two connectors: Mailchimp sees its 10 at once and never an 11th to refuse."""
+    sandbox.mailchimp.hold_s = 0.02
+    async with open_connector("mailchimp") as (first, _), open_connector("mailchimp") as (second, _):
+        holdings = await first.lookup(subject("M1001"))
+        checks = await asyncio.gather(*(connector.verify(holdings, Action.DELETE)
+                                        for connector in (first, second) for _ in range(10)))
+
+    assert (10, 0) == (sandbox.mailchimp.most_at_once, sandbox.mailchimp.refused)
+    assert {False} == {check.verified for check in checks}  # each found the member still there: none refused
+
+
+async def test_the_twin_refuses_an_11th_connection(sandbox):
+    """Mailchimp's limit in the twin: the 11th request at once is refused with its 429."""
+    sandbox.mailchimp.hold_s = 0.05
+    async with httpx.AsyncClient(transport=sandbox.transports()["mailchimp"], base_url="http://mailchimp.sandbox",
+                                 auth=("any", "key-us21")) as client:
+        answers = await asyncio.gather(*(client.get("/3.0/lists") for _ in range(11)))
+
+    assert [200] * 10 + [429] == sorted(answer.status_code for answer in answers)
+
+
+async def test_the_subscriber_hash_is_in_no_error_or_log_line(open_connector, subject, sandbox, make_settings,
+                                                              sleep):
+    """A delete-permanent that keeps failing: the error and the retry log lines show {subscriber_hash}, never
+    the MD5 of the member's e-mail."""
+    digest = hashlib.md5(sandbox.member("M1001").email.lower().encode(), usedforsecurity=False).hexdigest()
+    policy = RetryPolicy(attempts=2, sleep=sleep)
+    with structlog.testing.capture_logs() as logs:
+        async with open_connector("mailchimp", policy=policy) as (mailchimp, _):
+            holdings = await mailchimp.lookup(subject("M1001"))
+            sandbox.faults["mailchimp"].script("ok", "500", "500")  # the member is found, its deletion fails
+            with pytest.raises(Retryable) as raised:
+                await mailchimp.erase(holdings, Action.DELETE, "k1")
+
+    texts = [str(raised.value), repr(raised.value), *(repr(line) for line in logs)]
+    assert "{subscriber_hash}/actions/delete-permanent: HTTP 500" in str(raised.value)
+    assert any(line["event"] == "processor call retried" for line in logs)
+    assert [] == [text for text in texts if digest in text]

@@ -10,11 +10,11 @@ from datetime import date
 import pytest
 
 from connectors.contract import Action, CoursePurger, GuestPurger, Permanent, Status
+from connectors.described import described_connectors
+from connectors.described.connector import PurgesCourseParticipants, PurgesGuests
 from connectors.exceline import ExcelineConnector
 from connectors.eziteq import EziteqConnector
-from connectors.fixit import FixitConnector
 from connectors.http import RetryPolicy, use_transports
-from connectors.ibooking import IbookingConnector
 from connectors.registry import connect
 from sandbox.people import COURSE_ENDED
 
@@ -186,11 +186,14 @@ async def test_course_participants_page_and_wait_for_the_course_end(open_connect
 
 async def test_purgers_meet_the_contract(open_connector):
     """Exceline, Ibooking, Fixit and Eziteq are guest purgers and Ibooking a course purger (mypy checks the
-    signatures against connectors/contract.py)."""
+    signatures against connectors/contract.py; Ibooking and Fixit are purgers as their descriptions say)."""
+    described = described_connectors()
     async with open_connector("ibooking") as (_, client):
-        guests: list[GuestPurger] = [ExcelineConnector(client), IbookingConnector(client), FixitConnector(client),
-                                     EziteqConnector(client)]
-        courses: CoursePurger = IbookingConnector(client)
+        ibooking, fixit = described["ibooking"](client), described["fixit"](client)
+        assert isinstance(ibooking, PurgesGuests) and isinstance(fixit, PurgesGuests)
+        assert isinstance(ibooking, PurgesCourseParticipants)
+        guests: list[GuestPurger] = [ExcelineConnector(client), ibooking, fixit, EziteqConnector(client)]
+        courses: CoursePurger = ibooking
 
     assert set(PURGERS) == {purger.system for purger in guests}  # type: ignore[attr-defined]
     assert "ibooking" == courses.system  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.contract import Action, Holdings, Permanent, RetentionFacts, Status, Subject
+from connectors.http import use_transports
+from connectors.registry import connect
 from sandbox.people import COURSE_PAID_ON
 from sandbox.stripe import COURSE_FEE_ORE, stripe_id
 
@@ -105,3 +107,37 @@ async def test_anonymise_is_not_offered(open_connector):
     async with open_connector("stripe") as (stripe, _):
         with pytest.raises(Permanent, match="anonymise is not offered"):
             await stripe.erase(Holdings.of("stripe", ids=[CUSTOMER]), Action.ANONYMISE, "k")
+
+
+async def test_searches_page_to_the_end(open_connector, sandbox):
+    """A member's charges beyond one search page (Stripe's `has_more`/`next_page`) are all found."""
+    [course] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    sandbox.stripe.charges += [{**course, "id": f"ch_extra{n:03d}", "customer": None} for n in range(130)]
+
+    async with open_connector("stripe") as (stripe, _):
+        holdings = await stripe.lookup(Subject("vekstly", "M1301"))
+
+    assert 131 == len([held for held in holdings.ids if held.startswith("ch_")])
+
+
+async def test_the_configured_stripe_version_goes_with_every_call(open_connector, make_settings, stripe_spec,
+                                                                 subject):
+    """Every call carries Stripe-Version as configured (the spec check sees each one carry it)."""
+    stripe_spec.version = "2024-06-20"
+    async with open_connector("stripe", settings=make_settings(api_version="2024-06-20")) as (stripe, _):
+        holdings = await stripe.lookup(subject("M1301"))
+        await stripe.erase(holdings, Action.DELETE, "k1")
+
+    assert len(stripe_spec.checked) >= 4
+
+
+async def test_a_404_that_is_not_resource_missing_is_an_error(sandbox, make_settings, policy):
+    """A wrong base path answers Stripe's 404 without `resource_missing`: an error naming Stripe's error type,
+    never a customer taken for already deleted."""
+    settings = make_settings(base_url="http://stripe.sandbox/wrong")
+    with use_transports(sandbox.transports()):
+        async with connect("stripe", settings, policy) as (stripe, _):
+            with pytest.raises(Permanent, match=r"delete customer: HTTP 404 \(invalid_request_error\)"):
+                await stripe.erase(Holdings.of("stripe", ids=[CUSTOMER]), Action.DELETE, "k1")
+
+    assert CUSTOMER in sandbox.stripe.customers

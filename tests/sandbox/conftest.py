@@ -20,8 +20,9 @@ def sandbox() -> Sandbox:
 def client(sandbox: Sandbox) -> Callable[..., httpx.AsyncClient]:
     """An httpx client to one system's app, authorised unless told otherwise."""
 
-    def open_(system: str, authorised: bool = True, timeout: float = 5.0) -> httpx.AsyncClient:
-        headers = {"Authorization": "Bearer test"} if authorised else {}
+    def open_(system: str, authorised: bool = True, timeout: float = 5.0,
+              headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        headers = ({"Authorization": "Bearer test"} if authorised else {}) | (headers or {})
         return httpx.AsyncClient(transport=sandbox.transports()[system], base_url=f"http://{system}.sandbox",
                                  headers=headers, timeout=timeout)
 

@@ -65,7 +65,7 @@ async def test_over_the_limit_is_429_with_retry_after(system, path, sandbox, cli
 
 
 async def test_stripe_throttles_in_its_own_words(sandbox, client):
-    """Stripe's 429 carries Stripe's error object (rate_limit_error)."""
+    """Stripe's 429 carries Stripe's error object: the spec's invalid_request_error, with the code rate_limit."""
     sandbox.limit("stripe", per_second=1, burst=1)
     sandbox.limits["stripe"].clock = Clock()
 
@@ -73,7 +73,8 @@ async def test_stripe_throttles_in_its_own_words(sandbox, client):
         await stripe.get("/v1/customers")
         refused = await stripe.get("/v1/customers")
 
-    assert (429, "rate_limit_error") == (refused.status_code, refused.json()["error"]["type"])
+    assert (429, "invalid_request_error", "rate_limit") == (
+        refused.status_code, refused.json()["error"]["type"], refused.json()["error"]["code"])
 
 
 async def test_refused_requests_use_no_scripted_fault(sandbox, client):

@@ -78,3 +78,60 @@ async def test_charges_list_newest_first(client):
         body = (await stripe.get("/v1/charges", params={"customer": CUSTOMER})).json()
 
     assert [("succeeded", 490_000, "nok")] == [(c["status"], c["amount"], c["currency"]) for c in body["data"]]
+
+
+PREVIEW = {"Stripe-Version": "2026-04-22.preview"}
+
+
+async def test_searches_page_at_stripes_default_of_10(client, sandbox):
+    """A search answers 10 results unless asked for more, with `next_page` to the next 10."""
+    [course] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    sandbox.stripe.charges += [{**course, "id": f"ch_extra{n:02d}"} for n in range(14)]
+    query = {"query": "metadata['member_id']:'M1301'"}
+    async with client("stripe") as stripe:
+        first = (await stripe.get("/v1/charges/search", params=query)).json()
+        second = (await stripe.get("/v1/charges/search", params={**query, "page": first["next_page"]})).json()
+
+    assert (10, True, 5, False, None) == (len(first["data"]), first["has_more"], len(second["data"]),
+                                          second["has_more"], second["next_page"])
+
+
+async def test_a_redaction_job_is_validated_before_it_can_run(client, sandbox):
+    """A new job is `created`, then `validating`, then `ready`; run before it is ready is refused; run, it is
+    `redacting` and only later `succeeded`, when the charge is redacted."""
+    [course] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    async with client("stripe", headers=PREVIEW) as stripe:
+        job = (await stripe.post("/v1/privacy/redaction_jobs", data={"objects[charges][]": course["id"]})).json()
+        early = await stripe.post(f"/v1/privacy/redaction_jobs/{job['id']}/run")
+        seen = [(await stripe.get(f"/v1/privacy/redaction_jobs/{job['id']}")).json()["status"] for _ in range(2)]
+        ran = (await stripe.post(f"/v1/privacy/redaction_jobs/{job['id']}/run")).json()
+        before = dict(course["billing_details"])
+        done = (await stripe.get(f"/v1/privacy/redaction_jobs/{job['id']}")).json()
+
+    assert ("created", 400, ["validating", "ready"]) == (job["status"], early.status_code, seen)
+    assert ("redacting", "succeeded") == (ran["status"], done["status"])
+    assert ("[redacted]", "[redacted]") == (course["billing_details"]["email"], course["billing_details"]["name"])
+    assert "[redacted]" != before["email"]  # still there while the job was redacting
+
+
+async def test_a_job_of_more_than_10_objects_fails_validation(client, sandbox):
+    """Stripe takes at most 10 object ids in a new job: an 11th fails its validation with too_many_objects."""
+    [course] = [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == "M1301"]
+    sandbox.stripe.charges += [{**course, "id": f"ch_extra{n:02d}"} for n in range(10)]
+    objects = {f"objects[charges][{n}]": f"ch_extra{n:02d}" for n in range(10)} | {"objects[charges][10]": course["id"]}
+    async with client("stripe", headers=PREVIEW) as stripe:
+        job = (await stripe.post("/v1/privacy/redaction_jobs", data=objects)).json()
+        states = [(await stripe.get(f"/v1/privacy/redaction_jobs/{job['id']}")).json()["status"] for _ in range(2)]
+        errors = (await stripe.get(f"/v1/privacy/redaction_jobs/{job['id']}/validation_errors")).json()
+
+    assert ["validating", "failed"] == states
+    assert ("list", ["too_many_objects"]) == (errors["object"], [e["code"] for e in errors["data"]])
+
+
+async def test_redaction_jobs_need_a_preview_version(client, sandbox):
+    """Without a preview Stripe-Version, Stripe knows no redaction jobs: its 404 for an unknown URL, no code."""
+    async with client("stripe") as stripe:
+        answer = await stripe.post("/v1/privacy/redaction_jobs", data={"objects[charges][]": "ch_x"})
+
+    assert (404, "invalid_request_error", None) == (
+        answer.status_code, answer.json()["error"]["type"], answer.json()["error"].get("code"))
