@@ -66,6 +66,14 @@ class Permanent(ConnectorError):
     """A failure that another try will not fix: a 4xx other than 404/408/429."""
 
 
+class UnknownMember(Permanent):
+    """The membership system does not know the member id, so nothing is looked up or erased anywhere."""
+
+    def __init__(self, system: str, member_id: str) -> None:
+        Exception.__init__(self, f"member {member_id} is not known at {system}; nothing was erased")
+        self.system = system
+
+
 @dataclass(frozen=True)
 class Subject:
     """The member as processors know them; lives only inside one task, never returned."""

@@ -13,7 +13,7 @@ from pydantic import Field
 from config.holds import Hold, holds_for, latest_erasure_day, live_holds
 from config.policy import Policy
 from config.settings import Settings
-from connectors.contract import Outcome, RetentionFacts, Status
+from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
 from flows.manual_steps import confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
@@ -42,10 +42,6 @@ class Settlement(RunInput):
     confirmed_by: str = Field("operator", description="who says so: a person or 'membership-webhook'")
 
 
-class UnknownMember(Exception):
-    """The membership system does not know the member id."""
-
-
 class ErasureIncomplete(Exception):
     """Some processor did not finish; the evidence names which and why."""
 
@@ -71,9 +67,9 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     # Marketing stops at once, whatever the other processors' state; the membership system's lookup
     # proves the member exists before anything is touched.
     found = await plan_in(request, policy, [*(p.key for p in policy.marketing()), policy.membership], "request",
-                          settings)
+                          settings, member_must_exist=True)
     if not found[-1].holdings.found:
-        raise UnknownMember(f"member {member_id} is not known at {policy.membership}; nothing was erased")
+        raise UnknownMember(policy.membership, member_id)
     marketing = found[:-1]
     erased = await erase_each(request, marketing, settings)
     # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).

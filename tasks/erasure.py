@@ -22,6 +22,7 @@ from connectors.contract import (
     RetentionFacts,
     Status,
     Subject,
+    UnknownMember,
 )
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
@@ -62,20 +63,23 @@ async def open_request(controller: str, member_id: str, kind: Kind, request_id: 
                    received, deadline, reason)
 
 
-async def _subject(policy: Policy, member_id: str, settings: Settings) -> Subject:
+async def _subject(policy: Policy, member_id: str, settings: Settings, must_exist: bool) -> Subject:
     """The member's contact details from the membership system; never leaves the task."""
     async with connect(policy.membership, settings) as (membership, _):
         found = await membership.contact(member_id)  # type: ignore[attr-defined]
+    if found is None and must_exist:
+        raise UnknownMember(policy.membership, member_id)
     return found or Subject(policy.controller, member_id)
 
 
 @task(name="plan", cache_key_fn=request_key("plan", "stage", "keys"), persist_result=True,
       retries=1, retry_condition_fn=not_connector_error)
 async def plan_in(request: Request, policy: Policy, keys: list[str], stage: str,
-                  settings: Settings) -> list[SystemPlan]:
+                  settings: Settings, member_must_exist: bool = False) -> list[SystemPlan]:
     """Find what each named processor holds on the member, all at once, and plan the action there, holds
-    considered; the plans in the order of `keys`."""
-    subject = await _subject(policy, request.member_id, settings)
+    considered; the plans in the order of `keys`. With `member_must_exist`, a member the membership system
+    does not know raises UnknownMember before any other processor is asked."""
+    subject = await _subject(policy, request.member_id, settings, member_must_exist)
     return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings) for key in keys)))
 
 

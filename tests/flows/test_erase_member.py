@@ -214,3 +214,13 @@ async def test_slett_log_lines_reach_the_prefect_ui_redacted(sandbox, run_erasur
     assert 1 == len(retried)
     assert "ibooking" in retried[0].message
     assert not any(sandbox.member("M1001").email in log.message for log in logs)
+
+
+async def test_an_unknown_member_ends_not_known_and_nothing_erased(sandbox, run_erasure):
+    """An id the membership system does not know ends the request with "not known at <membership system>;
+    nothing was erased", and no processor is called to erase anything."""
+    run = await run_erasure("M9999")
+
+    assert "FAILED" == run.state_name
+    assert run.state.message.endswith("UnknownMember: member M9999 is not known at exceline; nothing was erased")
+    assert [] == sandbox.destructive_calls_for("M9999")
