@@ -213,6 +213,7 @@ async def heard_of(run: FlowRun, timeout_s: float = 30) -> None:
 def test_setup_automations_makes_crash_detection_once_and_updates_it_in_place(deployments, capsys):
     """`slett setup-automations` creates the zombie and recovery automations; run again, it updates them (a
     new silence) instead of adding copies."""
+    asyncio.run(delete_automations())  # another module of the session (tests/cli) may have made them already
     first = main(["setup-automations", "--silence-s", "90"])
     second = main(["setup-automations", "--silence-s", "120", "--stuck-pending-s", "300"])
     automations = asyncio.run(read_automations())
@@ -241,3 +242,10 @@ def test_the_sweep_runs_on_an_interval_schedule_whatever_the_events_say():
 async def read_automations() -> dict[str, list[Automation]]:
     async with get_client() as client:
         return {name: await client.read_automations_by_name(name) for name in (ZOMBIES, RECOVERY)}
+
+
+async def delete_automations() -> None:
+    """No crash detection on the server, as before a first `slett setup-automations`."""
+    async with get_client() as client:
+        for automation in [a for name in (ZOMBIES, RECOVERY) for a in await client.read_automations_by_name(name)]:
+            await client.delete_automation(automation.id)
