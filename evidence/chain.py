@@ -78,10 +78,13 @@ def seal(controller: str, fields: Mapping[str, Any], head: tuple[int, str] | Non
 
 
 def record_markdown(record: Sealed) -> str:
-    """The evidence artifact: the seal in words, then the record as JSON."""
+    """The evidence artifact: the seal in words, then the record as JSON, its hold rows without the member's id
+    (the ledger keeps it to look the member up again; Prefect's database never holds it in evidence)."""
+    shown = {**record.document(), "holds": [{k: v for k, v in row.items() if k != "member_id"}
+                                            for row in record.body.get("holds", [])]}
     return (f"Evidence record #{record.sequence} of {record.controller}'s chain, request "
             f"`{record.request_id}`.\n\n- sha256: `{record.digest}`\n- previous: `{record.body['previous']}`\n\n"
-            + fenced(record.document()) + "\n")
+            + fenced(shown) + "\n")
 
 
 @dataclass(frozen=True)
