@@ -13,14 +13,17 @@ from uuid import UUID
 import httpx
 from prefect.client.schemas.objects import FlowRun
 
-from cli.runs import FINAL, evidence_rows, state_label, wait_for
+from cli.runs import FINAL, state_label, wait_for
 from cli.stack import Stack, local_stack
 from config.settings import PROJECT_ROOT
+from connectors.contract import CategoryResult
+from evidence.ledger import open_ledger
 from queries.runs import confirm_step, waiting_for_person
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
 from triggers.dispatch import run_of_webhook
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
+HOLD_COLUMNS = ("system", "rule", "category", "fields", "retain_until", "check_on", "status")
 WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
 
 
@@ -77,8 +80,37 @@ async def run_demo(stack: Stack) -> int:
             finished = await _see_through(sandbox, asked, request_id, run_id)
             failures += finished != "COMPLETED"
             print(f"\n== {request_id} ({asked.controller}, member {member_id}): {finished}")
-            print(table(await evidence_rows(request_id)))
+            steps, holds = await sealed(stack.env["SLETT_LEDGER_URL"], request_id)
+            print(table(steps))
+            print("holds in the ledger (the daily release-holds sweep releases each on its day):")
+            print(table(holds, HOLD_COLUMNS))
     return failures
+
+
+async def sealed(ledger_url: str, request_id: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A request's evidence as its ledger sealed it, per processor and category, and its holds' newest rows."""
+    ledger = await open_ledger(ledger_url)
+    try:
+        erasures = [r for r in await ledger.records(request_id=request_id) if r.kind == "erasure"]
+        states = await ledger.hold_states([request_id])
+    finally:
+        await ledger.dispose()
+    steps = erasures[-1].sealed.body["evidence"]["steps"] if erasures else []
+    rows = [{**{c: _cell(step.get(c)) for c in COLUMNS},
+             "categories": "; ".join(CategoryResult(**c).words() for c in step.get("categories") or ())}
+            for step in steps]
+    holds = [{"system": s.hold.system, "rule": s.hold.rule, "category": s.hold.category or ",".join(s.hold.categories),
+              "fields": ", ".join(s.hold.fields) or "(whole)", "retain_until": str(s.hold.retain_until),
+              "check_on": _cell(s.hold.check_on), "status": s.status} for s in states]
+    return rows, holds
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 async def _see_through(sandbox: httpx.AsyncClient, asked: DemoRequest, request_id: str, run_id: UUID) -> str:

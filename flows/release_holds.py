@@ -185,4 +185,4 @@ def _row(request_id: str, hold: Hold, today: date, action: str, outcome: Outcome
          detail: str = "") -> Release:
     return Release(request_id, hold.system, hold.rule, hold.categories, hold.citation, hold.retain_until, today,
                    action, outcome.status.value, outcome.verified, kept_until, detail or outcome.detail,
-                   hold.records_through)
+                   hold.records_through, hold.fields)

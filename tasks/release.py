@@ -45,6 +45,7 @@ class Release:
     kept_until: date | None = None  # newer records of the rule, or the whole hold moved, kept until this day
     detail: str = ""
     records_through: date | None = None  # the release covered the rule's records dated up to this day
+    fields: tuple[str, ...] = ()  # the fields the hold kept of its category, which its release erases
 
 
 def _release_key(_: object, parameters: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from evidence.ledger import NewRecord, open_ledger
 from sandbox.exceline_records import add_record
 from sandbox.people import COURSE_ENDED
 from tasks.migration import import_holds
+from tests.chains.releases import releases_of
 from tests.config.test_in_flight import written
 from tests.flow_driver import Held, release_runs
 
@@ -97,6 +98,9 @@ async def test_claim_hold_ends_when_the_claim_is_paid(sandbox, flows, chain):
 
     assert ("nothing due", "held_again") == (await before.result(), await still_owed.result())
     assert "released" == await paid.result()
+    sealed = [r for r in await releases_of(scheduled.request_id) if r["rule"] == "claim"]
+    fields = ", ".join(hold.fields)  # the request's evidence names the fields each release erased
+    assert [(fields, ""), (fields, "yes")] == [(r["fields"], r["verified"]) for r in sealed]
     assert ([], 12) == ([i for i in record.invoices if i.claim], len(record.invoices))
     assert {member.name} == {i.buyer_name for i in record.invoices}
 
