@@ -172,8 +172,8 @@ def withdrawal_last_day(paid: date) -> date:
 
 def footage_last_day(recorded: date) -> date:
     """Last day camera footage is kept so that it is gone within a week of the recording."""
-    # A hold is released at 00:00 the day after its last day: footage from any hour of day 0 is then
-    # gone at the start of day 7, inside the week MOVA promises and Datatilsynet's practice allows.
+    # The daily sweep releases a hold on its date: footage from any hour of day 0 goes on day 6, inside
+    # the week MOVA promises and Datatilsynet's practice allows.
     return Period(days=6).after(recorded)
 
 
