@@ -32,6 +32,7 @@ class Up:
     """A running `slett up`: its process, what it printed, and the addresses it printed."""
 
     process: subprocess.Popen[str]
+    home: Path
     lines: queue.Queue[str] = field(default_factory=queue.Queue)
     printed: list[str] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
@@ -45,6 +46,11 @@ class Up:
     def api_url(self) -> str:
         """The Prefect API."""
         return self.addresses["Prefect API"]
+
+    @property
+    def server_log(self) -> Path:
+        """What Prefect's server wrote."""
+        return self.home / ".slett" / "logs" / "prefect-server.log"
 
     @property
     def sandbox_url(self) -> str:
@@ -76,7 +82,7 @@ def stack(tmp_path_factory) -> Iterator[Up]:
     home: Path = tmp_path_factory.mktemp("stack")
     process = subprocess.Popen([str(EXE / "slett"), "up", "--home", str(home), "--any-ports"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    up = Up(process)
+    up = Up(process, home)
     threading.Thread(target=_read, args=(process.stdout, up.lines), daemon=True).start()
     deadline = time.monotonic() + 300
     while READY not in up.printed:
