@@ -99,7 +99,8 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
     """What the old code wrote (a sealed evidence artifact, a release run per hold, a suspended run) is
     imported into the ledger once: the request's record keeps the old digest, each hold is held at its date,
     the replaced release runs are cancelled, a second import seals nothing, the chain verifies; the imported
-    hold is released by the sweep on its date, and the suspended run, resumed, finishes with the new code.
+    hold is released by the sweep on its date, and the suspended run, resumed, finishes with the new code,
+    per category (its held invoices keep the buyer's name and address, restricted, and lose phone and e-mail).
     An old release run that starts before anyone imported imports its own request and releases its hold."""
     tag = uuid4().hex[:8]
     done_id, open_id, fired_id = f"old-done-{tag}", f"old-open-{tag}", f"old-fired-{tag}"
@@ -162,4 +163,11 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
     assert ("COMPLETED", "released") == (released.state_name, await released.result())
     assert "COMPLETED" == resumed.state_name, resumed.state.message
     assert ["erasure"] == [r.kind for r in await ledger.records(request_id=open_id)]
+    # The old run suspended before data maps existed; resumed, it erases per category and field.
+    [membership] = [s for s in (await resumed.result()).steps if s.system == "exceline"]
+    invoices = {c.category: c for c in membership.categories}["invoices"]
+    kept = world.exceline.members["M1002"].invoices
+    assert ("restrict", "bookkeeping", True) == (invoices.action, invoices.rule, invoices.verified)
+    assert kept and {(True, None, None)} == {(i.restricted, i.buyer_phone, i.buyer_email) for i in kept}
+    assert all(i.buyer_name and i.buyer_address for i in kept)
 
