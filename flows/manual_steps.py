@@ -56,7 +56,7 @@ async def confirm_by_person(request: Request, policy: Policy, plans: list[System
         within = processor.confirm_within
         due = within.after(datetime.now(OSLO).date()) if within else None
         form = ManualConfirmation.with_initial_data(
-            description=f"**{plan.action.value} at {plan.supplier}** for member `{request.member_id}` "
+            description=f"**{plan.action.value} at {plan.supplier or plan.system}** for member `{request.member_id}` "
             f"(request `{request.request_id}`, {policy.name}).\n\n{outcome.detail}\n\n"
             f"Confirm once it is done{f', by {due}' if due else ''}. Name yourself, not the member.",
             done_on=datetime.now(OSLO).date())

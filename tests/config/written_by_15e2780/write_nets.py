@@ -1,7 +1,9 @@
 """Pickle what the code at 15e2780 (before Nets was remodelled) wrote for Nets: a cached plan, an accepted job."""
-import asyncio, pickle, sys
-from datetime import date
+import asyncio
+import pickle
+import sys
 from pathlib import Path
+
 from config.holds import Clocks, holds_for
 from config.policy import load_policy
 from config.settings import load_settings
@@ -10,6 +12,7 @@ from connectors.http import use_transports
 from connectors.registry import connect, known_systems
 from domain.values import SystemPlan
 from sandbox.world import Sandbox
+
 
 async def main(out: Path) -> None:
     world = Sandbox()
