@@ -4,10 +4,10 @@ import pickle
 import sys
 from pathlib import Path
 
-from config.holds import Clocks, holds_for
-from config.policy import load_policy
+from config.holds import Clocks, Hold, holds_for
+from config.policy import Policy, load_policy
 from config.settings import load_settings
-from connectors.contract import Action, Subject
+from connectors.contract import Action, Holdings, Subject
 from connectors.http import use_transports
 from connectors.registry import connect, known_systems
 from domain.values import SystemPlan
@@ -27,7 +27,8 @@ async def main(out: Path) -> None:
     hold = next(h for h in holdings_holds(policy, holdings) if h.rule == "bookkeeping")
     out.write_bytes(pickle.dumps({"holdings": holdings, "plan": plan, "accepted": outcome, "hold": hold}))
 
-def holdings_holds(policy, holdings):
+def holdings_holds(policy: Policy, holdings: Holdings) -> list[Hold]:
+    """The holds the old code planned for Nets' records."""
     return holds_for(policy, "nets", Clocks(bookkeeping_entries=holdings.facts.transaction_dates))
 
 asyncio.run(main(Path(sys.argv[1])))
