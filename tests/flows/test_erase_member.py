@@ -13,7 +13,7 @@ from config.dates import bookkeeping_last_day, journal_review_day
 from config.settings import load_settings
 from evidence.ledger import open_ledger
 from sandbox.people import JOURNAL_LAST_ENTRY
-from tests.flows.conftest import execute, recorded_task_runs, table_rows
+from tests.flows.conftest import execute, table_rows
 
 pytestmark = pytest.mark.slow
 
