@@ -62,7 +62,7 @@ class AsyncJobs:
 def chain_with_a_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The demo chain with the fake processor before its membership system, for this test only."""
     known_systems()
-    CONNECTORS[AsyncJobs.system] = AsyncJobs  # type: ignore[assignment]
+    CONNECTORS[AsyncJobs.system] = AsyncJobs
     controllers = tmp_path / "controllers"
     shutil.copytree(load_settings().controllers_dir, controllers)
     demo = controllers / "demo.yaml"
