@@ -15,7 +15,7 @@ from sandbox.exceline_records import add_record
 from sandbox.people import COURSE_ENDED
 from tasks.migration import import_holds
 from tests.chains.releases import releases_of
-from tests.config.test_in_flight import written
+from tests.config.test_in_flight import written, written_for_nets
 from tests.flow_driver import Held, pause_key, release_runs
 
 MEMBERSHIP = {"aktiv365": "exceline", "k24": "eziteq", "mova": "exceline", "spenst": "exceline"}
@@ -242,3 +242,20 @@ async def test_nets_card_and_mandate_end_by_a_persons_confirmation(sandbox, flow
         name: (nets[name].status, nets[name].verified) for name in ("card_tokens", "avtalegiro_mandates")}
     assert ["restrict:transactions"] == [c.action for c in sandbox.applied_calls(member.member_id)
                                          if c.system == "nets"]
+
+
+async def test_a_nets_hold_the_previous_code_wrote_is_released_by_the_sweep(sandbox, flows):
+    """A bookkeeping hold the code before the Nets remodel wrote for M1001's payments (pickled by it), imported
+    into the ledger, is released by the daily sweep on its date with today's connector: the payments dated up to
+    its newest record go, and the next year's stay held."""
+    old = written_for_nets()["hold"]
+    for payment in sandbox.nets.payers["NC-1001"].transactions:
+        payment["restricted"] = True  # what the previous code's erasure left: every payment restricted
+    rows = import_holds("old-nets-1", "demo", "M1001", [old], [], [], None, old.retain_until)
+    ledger = await open_ledger(load_settings().ledger_url)
+    await ledger.seal(NewRecord("demo", "import", "old-nets-1", None, {"imported": "test"}, tuple(rows)))
+
+    run = await flows.release(Held("old-nets-1", "nets", "bookkeeping", old.retain_until), old.retain_until)
+
+    assert (date(2030, 12, 31), "released") == (old.retain_until, await run.result())
+    assert ["2026-01-15"] == [t["transaction_date"] for t in sandbox.nets.payers["NC-1001"].transactions]
