@@ -56,11 +56,11 @@ async def confirm_by_person(request: Request, policy: Policy, plans: list[System
         within = processor.confirm_within
         due = within.after(datetime.now(OSLO).date()) if within else None
         form = ManualConfirmation.with_initial_data(
-            description=f"**{plan.action.value} at {plan.supplier}** for member `{request.member_id}` "
+            description=f"**{plan.action.value} at {plan.supplier or plan.system}** for member `{request.member_id}` "
             f"(request `{request.request_id}`, {policy.name}).\n\n{outcome.detail}\n\n"
             f"Confirm once it is done{f', by {due}' if due else ''}. Name yourself, not the member.",
             done_on=datetime.now(OSLO).date())
-        log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier)
+        log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier or plan.system)
         answer = await _ask(form, plan.step)
         answers[plan.step] = answer
         confirmed.append(outcome.with_(status=Status.CONFIRMED, verified=True, detail=answer.what_was_done))

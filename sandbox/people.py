@@ -71,8 +71,10 @@ class Profile:
     in_collection: bool = False
     journal_last_entry: date | None = None
     audiences: int = 1
-    card: bool = True
-    mandate: bool = True
+    # A card stored at Nexi Checkout, an AvtaleGiro mandate: most members pay the invoice (a KID at Nets, so
+    # Nets holds their payments only); ending either is a person's step (no public call ends one).
+    card: bool = False
+    mandate: bool = False
     absent_from: frozenset[str] = frozenset()
     systems: frozenset[str] = DEMO_SYSTEMS
     course_end: date | None = None
@@ -92,7 +94,7 @@ SEEDED: dict[str, Profile] = {
     "M1001": Profile(audiences=2),
     "M1002": Profile(open_invoice=True),
     "M1003": Profile(journal_last_entry=JOURNAL_LAST_ENTRY),
-    "M1004": Profile(mandate=False, absent_from=frozenset({"ibooking", "mailchimp"})),
+    "M1004": Profile(absent_from=frozenset({"ibooking", "mailchimp"})),
 }
 
 COURSE_PAID_ON = date(2026, 9, 1)
@@ -109,12 +111,12 @@ CHAIN_SEEDED: dict[str, dict[str, Profile]] = {
     "k24": {
         "M1101": Profile(systems=_K24, journal_last_entry=JOURNAL_LAST_ENTRY),
         "M1102": Profile(systems=_K24, open_invoice=True),
-        "M1103": Profile(systems=_K24, mandate=False),
+        "M1103": Profile(systems=_K24),
     },
     "aktiv365": {
-        "M1201": Profile(systems=_AKTIV365),
+        "M1201": Profile(systems=_AKTIV365, mandate=True),  # pays by AvtaleGiro: the demo confirms its end
         "M1202": Profile(systems=_AKTIV365, in_collection=True),
-        "M1203": Profile(systems=_AKTIV365, mandate=False, absent_from=frozenset({"fixit"})),
+        "M1203": Profile(systems=_AKTIV365, absent_from=frozenset({"fixit"})),
     },
     "vekstly": {
         "M1301": Profile(systems=_VEKSTLY, course_end=COURSE_ENDED),

@@ -43,14 +43,14 @@ class Processor(Protocol):
 class Sandbox:
     """Stand-in processors for demos, tests and benchmarks: stateful ASGI apps with fault switches."""
 
-    def __init__(self, seed: int = 2025, job_polls: int = 2) -> None:
+    def __init__(self, seed: int = 2025) -> None:
         self.seed = seed
         self.journal = Journal()
         self.webhooks: WebhookSender | None = None  # set to send member.terminated and invoice.settled
         self.exceline = exceline.Exceline()
         self.ibooking = ibooking.Ibooking()
         self.mailchimp = mailchimp.Mailchimp()
-        self.nets = nets.Nets(job_polls=job_polls)
+        self.nets = nets.Nets()
         self.physica = physica.Physica()
         self.eziteq = eziteq.Eziteq()
         self.fixit = fixit.Fixit()
@@ -110,8 +110,9 @@ class Sandbox:
 
     def add_member(self, *, open_invoice: bool = False, journal: bool = False, in_collection: bool = False,
                    absent_from: Iterable[str] = (), chain: str = "demo", course_end: date | None = None,
-                   keep_after_course: bool = False) -> DemoMember:
-        """A new fake member in every processor of `chain` (physica only with a journal), except `absent_from`."""
+                   keep_after_course: bool = False, card: bool = False, mandate: bool = False) -> DemoMember:
+        """A new fake member in every processor of `chain` (physica only with a journal), except `absent_from`;
+        at Nets with a card stored at Nexi Checkout and an AvtaleGiro mandate only when asked."""
         absent = frozenset(absent_from)
         if unknown := absent - set(SYSTEMS):
             raise ValueError(f"absent_from names unknown systems {sorted(unknown)}; known: {list(SYSTEMS)}")
@@ -119,7 +120,8 @@ class Sandbox:
             raise ValueError(f"unknown chain {chain!r}; known: {sorted(CHAIN_SYSTEMS)}")
         profile = Profile(open_invoice=open_invoice, in_collection=in_collection, absent_from=absent,
                           journal_last_entry=JOURNAL_LAST_ENTRY if journal else None,
-                          systems=CHAIN_SYSTEMS[chain], course_end=course_end, keep_after_course=keep_after_course)
+                          systems=CHAIN_SYSTEMS[chain], course_end=course_end, keep_after_course=keep_after_course,
+                          card=card, mandate=mandate)
         return self._enrol(self._people.make(), profile)
 
     def add_guests(self, systems: str | Iterable[str], count: int, last_visit: date) -> dict[str, range]:

@@ -60,23 +60,30 @@ def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
 
 
 async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
-    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor."""
+    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor:
+    a person's step (MANUAL, its words first) while any category is one no call can erase."""
     results = [result(e, await connector.erase_category(plan.holdings, e, f"{key}:{e.category}"))
                for e in plan.erasures]
     changed = any(r.status != Status.ALREADY_ABSENT for r in results)
     status = CATEGORY_STATUS.get(plan.action, Status.ERASED) if changed else Status.ALREADY_ABSENT
-    return Outcome(plan.system, status, plan.action, count=sum(r.status != Status.ALREADY_ABSENT for r in results),
-                   detail=summary(results), categories=tuple(results))
+    by_person = [r.detail for r in results if r.status == Status.MANUAL]
+    return Outcome(plan.system, Status.MANUAL if by_person else status, plan.action,
+                   count=sum(r.status != Status.ALREADY_ABSENT for r in results),
+                   detail="; ".join([*by_person, summary(results)]), categories=tuple(results))
 
 
 async def verify_categories(connector: CategoryConnector, plan: SystemPlan, outcome: Outcome) -> Outcome:
-    """Read every planned category back; verified only when each is as its erasure left it."""
+    """Read every planned category back; verified only when each is as its erasure left it. A category no call
+    reads back (verified None) rests on the person's confirmation of the step."""
     checks = [await connector.verify_category(plan.holdings, e) for e in plan.erasures]
-    results = tuple(CategoryResult(r.category, r.action, r.status, check.verified, r.fields, r.rule,
+    confirmed = outcome.status is Status.CONFIRMED
+    results = tuple(CategoryResult(r.category, r.action,
+                                   Status.CONFIRMED.value if confirmed and r.status == Status.MANUAL else r.status,
+                                   confirmed if check.verified is None else check.verified, r.fields, r.rule,
                                    check.detail or r.detail)
                     for r, check in zip(outcome.categories or [result(e, outcome) for e in plan.erasures], checks,
                                         strict=True))
-    wrong = [c.detail for c in checks if not c.verified]
+    wrong = [c.detail for c, r in zip(checks, results, strict=True) if not r.verified]
     return outcome.with_(verified=not wrong, categories=results,
                          detail="; ".join(wrong) if wrong else outcome.detail)
 

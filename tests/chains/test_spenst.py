@@ -89,7 +89,7 @@ async def test_spenst_keeps_bookkeeping_5_years(sandbox, flows):
     daily sweep and not a day before."""
     member = sandbox.add_member(chain="spenst")
     invoices = sandbox.exceline.members[member.member_id].invoices
-    transactions = sandbox.nets.customers[f"NC-{member.number}"].transactions
+    transactions = sandbox.nets.payers[f"NC-{member.number}"].transactions
 
     run = await flows.erase("spenst", member.member_id)
 
@@ -119,7 +119,7 @@ def kept_entries(sandbox, member, key: str) -> int:
     """How many invoice lines (Exceline) or transactions (Nets) the processor still keeps for the member."""
     if key == "exceline-bookkeeping":
         return len(sandbox.exceline.members[member.member_id].invoices)
-    return len(sandbox.nets.customers[f"NC-{member.number}"].transactions)
+    return len(sandbox.nets.payers[f"NC-{member.number}"].transactions)
 
 
 async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flows):

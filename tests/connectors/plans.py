@@ -16,8 +16,9 @@ PLANS: dict[str, tuple[str, Action]] = {
     "lifevision": ("M1101", Action.DELETE),     # K24's SMS and e-mail dialogue
     "stripe": ("M1301", Action.DELETE),         # Vekstly's card payments
 }
-# Destructive calls one erasure applies: Mailchimp has two audiences, Nets a card token and a mandate.
-APPLIED = {"exceline": 1, "ibooking": 1, "mailchimp": 2, "nets": 2, "physica": 1, "eziteq": 1, "fixit": 1,
+# Destructive calls one erasure applies: Mailchimp has two audiences; Nets restricts M1001's payments (they pay
+# by invoice: no stored card or mandate, whose end is a person's step).
+APPLIED = {"exceline": 1, "ibooking": 1, "mailchimp": 2, "nets": 1, "physica": 1, "eziteq": 1, "fixit": 1,
            "lifevision": 1, "stripe": 1}
 # Calls a replay of the erase sends again: Mailchimp first asks each audience for the member, finds them gone
 # and sends no delete.
@@ -29,7 +30,7 @@ HELD = {
     "exceline": ("M1001",),
     "ibooking": ("71001",),
     "mailchimp": ("a1b2c3d4e5/0123456789",),
-    "nets": ("customer/NC-1001", "card/tok_001001a", "mandate/AG-1001"),
+    "nets": ("payer/NC-1001",),
     "physica": ("P-1003",),
     "eziteq": ("M1101",),
     "fixit": ("81201",),

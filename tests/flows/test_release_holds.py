@@ -112,13 +112,13 @@ async def test_a_newer_invoice_keeps_only_itself_longer(sandbox, flows):
 
 
 async def test_a_failed_release_stays_due_and_fails_the_sweep_with_its_reason(sandbox, flows):
-    """When the processor refuses to delete (a live card at Nets: the transactions are in use), the sweep
-    ends Failed, its message names the request, processor and reason, the failure is sealed in the evidence,
-    and the hold is still due the next day."""
+    """When the processor refuses to delete (an AvtaleGiro mandate active again at Nets: the payments are in
+    use), the sweep ends Failed, its message names the request, processor and reason, the failure is sealed in
+    the evidence, and the hold is still due the next day."""
     holds = await holds_of(flows, "M1004", "release-fails-m1004", "nets-bookkeeping")
     scheduled = (await release_runs("release-fails-m1004"))["nets-bookkeeping"]
-    customer = sandbox.nets.customers["NC-1004"]
-    customer.cards["tok_new"] = {"token": "tok_new", "brand": "VISA", "last4": "4242", "expiry": "2030-01"}
+    payer = sandbox.nets.payers["NC-1004"]
+    payer.mandates["000010040"] = {"kid": "000010040", "status": "active", "createdAt": "2030-01-02"}
 
     run = await flows.release(scheduled, holds[-1].retain_until)
 
@@ -127,7 +127,7 @@ async def test_a_failed_release_stays_due_and_fails_the_sweep_with_its_reason(sa
     assert "release-fails-m1004" in message and "nets" in message and "HTTP 409" in message
     [row] = await releases_of("release-fails-m1004")
     assert ("failed", "no", "nets") == (row["status"], row["verified"], row["system"])
-    assert 12 == len(customer.transactions)
+    assert 12 == len(payer.transactions)
     assert "nets-bookkeeping" in await release_runs("release-fails-m1004")
 
 

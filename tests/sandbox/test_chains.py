@@ -23,7 +23,7 @@ def where(sandbox: Sandbox, member_id: str) -> set[str]:
         "fixit": 80_000 + number in sandbox.fixit.customers,
         "lifevision": any(c.external_id == member_id for c in sandbox.lifevision.contacts.values()),
         "mailchimp": member_id in sandbox.mailchimp.member_ids.values(),
-        "nets": f"NC-{number}" in sandbox.nets.customers,
+        "nets": f"NC-{number}" in sandbox.nets.payers,
         "physica": f"P-{number}" in sandbox.physica.patients,
         "stripe": any(c["metadata"].get("member_id") == member_id for c in sandbox.stripe.customers.values()),
     }
