@@ -89,9 +89,13 @@ async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settin
         holdings = await connector.lookup(subject)
     check_categories(policy, key, holdings.categories)
     holds = holds_for(policy, key, clocks_of(holdings.facts))
-    action = planned_action(policy, key, holds, datetime.now(OSLO).date())
+    today = datetime.now(OSLO).date()
+    action = planned_action(policy, key, holds, today)
     # A record kept whole (a withdrawal period running) is restricted as a block, its categories after it.
-    erasures = erasures_for(policy, key, holdings) if action == rule.action else ()
+    # A rule that keeps the whole record whose hold is over (or never began) keeps nothing of its category.
+    ended = frozenset(name for name in rule.holds if policy.rule(name).holds_record) - {
+        h.rule for h in holds if h.holds_record and h.retain_until >= today}
+    erasures = erasures_for(policy, key, holdings, ended) if action == rule.action else ()
     return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key, erasures)
 
 
