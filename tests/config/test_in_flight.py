@@ -21,7 +21,7 @@ from connectors.registry import connect
 from domain.values import Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
-from tasks.categories import erasures_for
+from tasks.categories import by_category, erasures_for
 from tasks.erasure import verify_everywhere
 from tasks.evidence import evidence_rows
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS
@@ -110,7 +110,9 @@ async def test_a_category_erasure_on_holdings_the_previous_code_looked_up_finds_
     old = Holdings.of("ibooking", ids=[customer.id], categories={"profile", "bookings"})
     bookings = CategoryErasure("bookings", Action.DELETE)
     with use_transports(sandbox.transports()):
-        async with connect("ibooking", sandbox_settings()) as (ibooking, _):
+        async with connect("ibooking", sandbox_settings()) as (connector, _):
+            ibooking = by_category(connector)
+            assert ibooking is not None
             erased = await ibooking.erase_category(old, bookings, "slett:old:ibooking:delete:bookings")
             check = await ibooking.verify_category(old, bookings)
 
