@@ -32,6 +32,8 @@ RESTRICTED = "gdpr_restricted"
 MARK_RESTRICTED = {f"metadata[{RESTRICTED}]": "true"}  # form-encoded, as Stripe wants POST bodies
 KEPT = "customer deleted; its charges stay at Stripe as payment records for bookkeeping (bokføringsloven § 13)"
 REDACTED = "payment records redacted at Stripe: the bookkeeping hold expired"
+HELD_CHARGES = ("charges kept at Stripe as payment records for bookkeeping (bokføringsloven § 13), restricted; "
+                "their description emptied")
 Read = Callable[[dict[str, Any]], Any]
 # A customer's personal fields as slett names them, how each is read, and the form field that empties it
 # (Stripe sets a field to null when it is sent empty, and unsets a metadata key sent empty).
@@ -148,7 +150,7 @@ class StripeConnector:
                 answer = await self._client.post(f"{path}{object_id}", data=form,
                                                  headers={"Idempotency-Key": f"{key}/{object_id}"})
             changed += not stripe_api.gone(self.system, answer, f"{erasure.action} {erasure.category}")
-        detail = KEPT if erasure.category == "payments" else ""
+        detail = HELD_CHARGES if erasure.category == "payments" else ""
         return done(self.system, erasure.action, CATEGORY_STATUS[erasure.action], changed, detail=detail)
 
     async def verify_category(self, holdings: Holdings, erasure: CategoryErasure) -> Outcome:
