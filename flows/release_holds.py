@@ -16,6 +16,7 @@ from domain.values import OSLO, Kind, Request, SystemPlan
 from evidence.ledger import FAILED, HELD, RELEASED, REVIEW, HoldState, hold_row
 from flows.erase_member import verify_each
 from flows.setup import chain_policy, flow_settings
+from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
 from tasks.holds import clocks_of
 from tasks.migration import import_request
@@ -130,7 +131,7 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
                          detail=f"review due since {hold.retain_until}: a clinician decides; never deleted by slett")
         return _row(request_id, hold, today, "review", review), [s.row(REVIEW, run_id, review.detail) for s in states]
     if hold.holds_record:
-        outcome = await _carry_out(release, policy, plan, [h for h in every if h.rule != rule], today, settings)
+        outcome = await _carry_out(release, policy, plan, rule, [h for h in every if h.rule != rule], today, settings)
     else:
         outcome = await _release_records(release, policy, plan, hold, today, settings)
     finished = outcome.status.is_done and bool(outcome.verified)
@@ -146,11 +147,15 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     return row, [*(s.row(RELEASED, run_id, row.detail) for s in states), *newer]
 
 
-async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,
+async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, rule: str, others: list[Hold], today: date,
                      settings: Settings) -> Outcome:
-    """The record was kept whole (a claim, a withdrawal period): now do what the policy asked at erasure."""
+    """The record was kept whole (a claim, a withdrawal period): now do what the policy asked at erasure, per
+    category where the processor erases by category (what other rules hold is restricted, keeping its fields)."""
     action = Action(planned_action(policy, plan.step, others, today))
-    erasure = replace(plan, action=action)
+    # Only a rule that still keeps a whole record: an old claim hold (whole then, per category now) stays a block.
+    whole = action.value == policy.processor(plan.step).action and policy.rule(rule).holds_record
+    erasure = replace(plan, action=action,
+                      erasures=erasures_for(policy, plan.step, plan.holdings, frozenset({rule})) if whole else ())
     outcome = await await_job(release, await erase_in_system(release, erasure, settings), settings)
     [step] = await verify_each(release, [erasure], [outcome], settings)
     return outcome.with_(verified=step.verified, detail=step.detail)

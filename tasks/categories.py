@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from config.policy import CategoryRule, Policy
 from connectors.actions import CATEGORY_STATUS
 from connectors.contract import (
@@ -25,12 +27,20 @@ def erasure_of(rule: CategoryRule) -> CategoryErasure:
     return CategoryErasure(rule.category, ACTIONS[rule.action], rule.keeps, rule.rule, rule.action == "review")
 
 
-def erasures_for(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
+def erasures_for(policy: Policy, key: str, holdings: Holdings,
+                 ended: frozenset[str] = frozenset()) -> tuple[CategoryErasure, ...]:
     """The categories the processor reported, as its data map plans them: held ones first, the profile last
-    (other processors look the member up by it)."""
-    found = [c for c in policy.processor(key).data if c.category in holdings.categories]
+    (other processors look the member up by it). A category held whole under a rule in `ended` (a withdrawal
+    period over) gets the processor's own action, as its hold's release would."""
+    processor = policy.processor(key)
+    found = [c if c.rule not in ended else CategoryRule(category=c.category, action=_erased(processor.action))
+             for c in processor.data if c.category in holdings.categories]
     order = sorted(found, key=lambda c: (not c.held, c.category == "profile"))
     return tuple(erasure_of(c) for c in order)
+
+
+def _erased(action: str) -> Literal["delete", "anonymise"]:
+    return "anonymise" if action == "anonymise" else "delete"
 
 
 def marketing_of(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:

@@ -24,6 +24,11 @@ def customer_of(sandbox, member_id: str) -> str | None:
     return next((c.id for c in sandbox.ibooking.customers.values() if c.external_id == member_id), None)
 
 
+def charge_of_member(sandbox, member_id: str) -> dict[str, Any]:
+    """The member's charge, found by the member id in its metadata (its customer may be gone)."""
+    return next(c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == member_id)
+
+
 def charge_of(sandbox, member_id: str) -> dict[str, Any]:
     customer = next(c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member_id)
     return next(c for c in sandbox.stripe.charges if c["customer"] == customer["id"])
@@ -52,7 +57,8 @@ async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_
 async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_has_passed(sandbox, flows):
     """"frem til betalingen har gått igjennom eller til angreretten går ut": while the course payment is
     pending the erasure waits; once paid, the Stripe customer is kept, restricted, until the 14th day of the
-    withdrawal period and deleted by the daily sweep on the hold's date, never before."""
+    withdrawal period and deleted by the daily sweep on the hold's date, never before; its charge then stays as
+    the payment record, restricted, with the buyer's name and without its description."""
     member = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL, open_invoice=True)
 
     waiting = await flows.erase("vekstly", member.member_id, kind="erasure")
@@ -77,6 +83,9 @@ async def test_vekstly_deletes_stripe_data_once_paid_and_the_withdrawal_period_h
 
     assert "released" == await due.result()
     assert customer["id"] not in sandbox.stripe.customers
+    charge = charge_of_member(sandbox, member.member_id)
+    assert ("true", member.name, None) == (charge["metadata"].get("gdpr_restricted"),
+                                           charge["billing_details"]["name"], charge["description"])
 
 
 async def test_vekstly_keeps_payment_records_for_bookkeeping_after_the_stripe_customer_is_deleted(sandbox, flows):
@@ -100,7 +109,8 @@ async def test_vekstly_keeps_payment_records_for_bookkeeping_after_the_stripe_cu
     stripe = {s.system: s for s in evidence.steps}["stripe"]
     assert ("erased", str(last_day)) == (stripe.status, str(stripe.retain_until))
     assert [] == [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == member.member_id]
-    assert member.email == charge["billing_details"]["email"]
+    assert (member.email, "true", None) == (charge["billing_details"]["email"], charge["metadata"]["gdpr_restricted"],
+                                            charge["description"])
     letter = await letter_of(request_id)
     assert f"{last_day:%d.%m.%Y}" in letter and "bokføringsloven § 13" in letter
     scheduled = (await release_runs(request_id))["stripe-bookkeeping"]

@@ -9,21 +9,27 @@ from __future__ import annotations
 import contextlib
 import pickle
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from config.holds import Clocks, holds_for
 from config.policy import load_policy
 from config.settings import load_settings
-from connectors.contract import Action, Status
+from connectors.contract import Action, CategoryErasure, Holdings, Status, Subject
 from connectors.http import use_transports
 from connectors.nets import NetsConnector
 from connectors.registry import connect
+from domain.values import Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
+from tasks.categories import by_category, erasures_for
+from tasks.erasure import verify_everywhere
 from tasks.evidence import evidence_rows
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS
+from tests.connectors.conftest import sandbox_settings
 
 WRITTEN = Path(__file__).parent / "written_by_0_1"
 
@@ -129,3 +135,50 @@ async def test_nets_holdings_from_before_the_remodel_release_the_payments_their_
     assert (("transactions",), date(2025, 12, 15)) == (hold.categories, hold.records_through)
     assert (Status.ERASED, 11) == (released.status, released.count)
     assert ["2026-01-15"] == [t["transaction_date"] for t in world.nets.payers["NC-1001"].transactions]
+@pytest.mark.parametrize(("chain", "system", "action"), [
+    ("vekstly", "stripe", Action.DELETE),
+    ("aktiv365", "ibooking", Action.DELETE),
+    ("aktiv365", "fixit", Action.DELETE),
+    ("k24", "physica", Action.RESTRICT),
+])
+async def test_a_block_erasure_cached_before_category_connectors_is_read_back_as_a_block(chain, system, action):
+    """A run in flight whose erase step the previous code did as a block (Stripe's customer deleted and its
+    charges untouched, a customer deleted, a journal restricted: an outcome with no category rows) is read back
+    as a block after the upgrade, though today's plan names categories: it is verified, not failed for charges
+    the old step never restricted."""
+    sandbox = Sandbox()
+    member = sandbox.add_member(chain=chain, journal=True)
+    policy = load_policy(chain, CONTROLLERS, ALL_KNOWN)
+    subject = Subject(chain, member.member_id, email=member.email, phone=member.phone, name=member.name)
+    settings = sandbox_settings()
+    with use_transports(sandbox.transports()):
+        async with connect(system, settings) as (connector, _):
+            holdings = await connector.lookup(subject)
+            old = await connector.erase(holdings, action, f"slett:old:{system}:{action.value}")
+        ended = frozenset({"withdrawal"}) if system == "stripe" else frozenset()
+        plan = SystemPlan(system, policy.processor(system).role, action, holdings, None, system,
+                          erasures_for(policy, system, holdings, ended))
+        request = Request("old", chain, member.member_id, Kind.ERASURE, "sr-old", datetime.now(UTC), date.today())
+        [checked] = await verify_everywhere.fn(request, [plan], [old], settings)
+
+    assert (True, (), True) == (bool(plan.erasures), old.categories, checked.verified)
+    assert [e.category for e in plan.erasures] == [c.category for c in checked.categories]
+
+
+async def test_a_category_erasure_on_holdings_the_previous_code_looked_up_finds_its_records():
+    """Holdings an old lookup returned for a described processor (ids and category names, no dated categories)
+    serve today's per-category erasure: the bookings go, the customer stays until its own category goes."""
+    sandbox = Sandbox()
+    member = sandbox.add_member(chain="aktiv365")
+    [customer] = [c for c in sandbox.ibooking.customers.values() if c.external_id == member.member_id]
+    old = Holdings.of("ibooking", ids=[customer.id], categories={"profile", "bookings"})
+    bookings = CategoryErasure("bookings", Action.DELETE)
+    with use_transports(sandbox.transports()):
+        async with connect("ibooking", sandbox_settings()) as (connector, _):
+            ibooking = by_category(connector)
+            assert ibooking is not None
+            erased = await ibooking.erase_category(old, bookings, "slett:old:ibooking:delete:bookings")
+            check = await ibooking.verify_category(old, bookings)
+
+    assert (Status.ERASED, True, [], True) == (erased.status, check.verified, customer.bookings,
+                                               customer.id in sandbox.ibooking.customers)
