@@ -21,7 +21,7 @@ from domain.values import artifact_key
 from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
-from evidence.verify import verify_ledger
+from evidence.verify import verify_stretch
 from queries.history import flow_runs, latest_artifacts, request_id_of
 from tasks.deadlines import Extension, deadline_flag
 
@@ -280,8 +280,10 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
         for key, artifact in (await latest_artifacts(client, "request-")).items():
             documents[key] = unfenced(artifact.data) or {}
     start, end = since - timedelta(days=1) if since else None, until + ANSWERED_WITHIN if until else None
-    reports = await verify_ledger(ledger, controller=controller, since=start, until=end) if verify else []
-    stored = await ledger.records(controller=controller, since=start, until=end)
+    # Read once: the records verified are the records listed.
+    stored = await ledger.records(controller=controller, since=start, until=end, with_holds=verify)
+    reports = await verify_stretch(ledger, stored, whole=start is None and end is None,
+                                   controller=controller) if verify else []
     newest: dict[str, dict[str, Any]] = {}
     # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
     for record in sorted((r for r in stored if r.kind != "release"), key=lambda r: r.kind != "extension"):
@@ -290,7 +292,7 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
         if record.kind == "extension":
             documents[artifact_key("extension", record.request_id)] = record.sealed.body["evidence"]["extension"]
     requests = {request_id_of(run) for run in erasures} | set(newest)
-    holds = await ledger.hold_states(sorted(requests))
+    holds = await ledger.hold_states(sorted(requests), unreleased_only=True)
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
     controllers |= {str(body.get("controller", "")) for body in newest.values()}
     controllers |= {controller} if controller else set()
