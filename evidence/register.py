@@ -11,19 +11,18 @@ from typing import Any
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
-from config.dates import gdpr_deadline
+from config.dates import deadline_flag, gdpr_deadline
 from config.deployments import ERASE_MEMBER
 from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
 from connectors.registry import known_systems
-from domain.values import artifact_key
+from domain.values import Extension, artifact_key
 from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
 from evidence.verify import verify_stretch
 from queries.history import flow_runs, latest_artifacts, request_id_of
-from tasks.deadlines import Extension, deadline_flag
 
 IN_PROGRESS = "in progress"
 WAITING_SETTLEMENT = "waiting for settlement"

@@ -7,12 +7,14 @@ store holds them for a suspended run's cached steps and a scheduled release's ev
 from __future__ import annotations
 
 import pickle
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from config.holds import Clocks, holds_for
+from config.holds import Clocks, clocks_of, holds_for
 from config.policy import load_policy
+from connectors.contract import RetentionFacts
+from domain.values import Extension
 from evidence.letter import render_letter
 from tasks.evidence import evidence_rows
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS
@@ -59,3 +61,24 @@ def test_a_release_after_the_upgrade_holds_the_category_the_data_map_names():
 
     assert (old.key, old.retain_until, old.records_through) == (now.key, now.retain_until, now.records_through)
     assert ("invoices", True) == (now.category, {"buyer_name", "buyer_address"} <= set(now.fields))
+
+
+def test_an_extension_pickled_under_its_old_name_loads_as_the_moved_one():
+    """An Art. 12(3) extension pickled while it lived in tasks/deadlines.py loads as domain.values.Extension."""
+    extension = Extension("r1", date(2026, 1, 5), date(2026, 3, 5), "many processors", "dpo",
+                          datetime(2026, 1, 2, 9, tzinfo=UTC))
+    # Protocol 2 names a class by "module\nname", as a result written before the move names it.
+    old = pickle.dumps(extension, protocol=2).replace(b"cdomain.values\nExtension", b"ctasks.deadlines\nExtension")
+
+    assert b"tasks.deadlines" in old
+    assert extension == pickle.loads(old)  # noqa: S301 - made by this test
+
+
+def test_clocks_count_each_bookkeeping_entry_once_oldest_first():
+    """The processor's invoices and transactions are one list of bookkeeping days, each day once, oldest first;
+    the other dates are taken as reported."""
+    facts = RetentionFacts(invoice_dates=(date(2025, 3, 1), date(2024, 1, 2)), transaction_dates=(date(2025, 3, 1),),
+                           contract_end_dates=(date(2025, 6, 30),), last_journal_entry=date(2025, 5, 5))
+
+    assert Clocks(bookkeeping_entries=(date(2024, 1, 2), date(2025, 3, 1)), contract_ends=(date(2025, 6, 30),),
+                  last_journal_entry=date(2025, 5, 5)) == clocks_of(facts)

@@ -21,10 +21,11 @@ from prefect.states import Cancelled, Suspended
 from config.dates import gdpr_deadline
 from config.settings import load_settings
 from connectors.http import use_transports
+from domain.values import Extension
 from evidence.ledger import Ledger, open_ledger
 from flows.manual_steps import confirmation_key
 from sandbox.world import Sandbox
-from tasks.deadlines import Extension, extend_request
+from tasks.deadlines import extend_request
 from tests.flows.conftest import Run, execute
 
 EXTENSION_REASON = "many processors to coordinate during the holiday season"
