@@ -139,6 +139,9 @@ def hold_row(hold: Hold, request_id: str, controller: str, member_id: str, statu
             "extra": canonical_json(values)}
 
 
+_HOLD_FIELDS = frozenset(f.name for f in dataclasses.fields(Hold))
+
+
 @dataclass(frozen=True)
 class HoldState:
     """A hold's newest row in the ledger: the hold itself, its request, state and the run that wrote it."""
@@ -157,7 +160,7 @@ class HoldState:
     @classmethod
     def of(cls, row: Any) -> HoldState:
         """The state in a row of the hold table."""
-        names = {f.name for f in dataclasses.fields(Hold)}
+        names = _HOLD_FIELDS
         values = {**json.loads(row.extra), "categories": tuple(json.loads(row.categories)),
                   "fields": tuple(json.loads(row.fields))}
         values |= {name: getattr(row, name) for name in HOLD_COLUMNS if name not in values}

@@ -266,6 +266,12 @@ def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: d
                     tuple(active_holds(entries, holds)), reports)
 
 
+def _received_in(body: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
+    """Whether a sealed record's request was received in [since, until), or does not say when."""
+    received = _time(((body.get("evidence") or {}).get("request") or {}).get("received"))
+    return received is None or ((since is None or received >= since) and (until is None or received < until))
+
+
 async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, since: datetime | None = None,
                            until: datetime | None = None, controller: str | None = None,
                            verify: bool = True) -> Register:
@@ -290,7 +296,9 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
         documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]
         if record.kind == "extension":
             documents[artifact_key("extension", record.request_id)] = record.sealed.body["evidence"]["extension"]
-    requests = {request_id_of(run) for run in erasures} | set(newest)
+    # The stretch read reaches past the period (evidence sealed after it): holds only of requests received in it.
+    requests = {request_id_of(run) for run in erasures} | {
+        request_id for request_id, body in newest.items() if _received_in(body, since, until)}
     holds = await ledger.hold_states(sorted(requests), unreleased_only=True)
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
     controllers |= {str(body.get("controller", "")) for body in newest.values()}
