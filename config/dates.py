@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+WARN_DAYS = 7  # an open request this near its deadline is flagged
+OVERDUE = "overdue"
+DUE_SOON = "due-soon"
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
 
@@ -186,3 +189,10 @@ def stale_before(as_of: date, kept: Period) -> date:
     """The cut-off for a rolling purge on `as_of`: what was last active before it has reached `kept` by `as_of`."""
     # "Deleted after 6 months" is kept on the day six months after the last visit, never the day after it.
     return kept.earliest_start_not_over_by(as_of + timedelta(days=1))
+
+
+def deadline_flag(deadline: date, today: date, warn_days: int = WARN_DAYS) -> str | None:
+    """'overdue' past the deadline, 'due-soon' within `warn_days` of it, else None."""
+    if today > deadline:
+        return OVERDUE
+    return DUE_SOON if (deadline - today).days <= warn_days else None

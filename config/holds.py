@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 
 from config.dates import MonthDay, after_financial_year, latest_action_day
 from config.policy import FINANCIAL_YEAR_CLOCKS, ActionName, Policy, RetentionRule
@@ -154,3 +155,35 @@ def latest_erasure_day(policy: Policy, settled: date | None, relationship_ended:
         return None
     start = settled if buffer.clock == "settlement" else relationship_ended
     return latest_action_day(start, buffer.period) if start else None
+
+
+class RetentionDates(Protocol):
+    """The dates and flags a processor reports for retention (connectors.contract.RetentionFacts)."""
+
+    @property
+    def invoice_dates(self) -> tuple[date, ...]: ...
+    @property
+    def transaction_dates(self) -> tuple[date, ...]: ...
+    @property
+    def contract_end_dates(self) -> tuple[date, ...]: ...
+    @property
+    def purchase_dates(self) -> tuple[date, ...]: ...
+    @property
+    def recording_dates(self) -> tuple[date, ...]: ...
+    @property
+    def exclusion_end_dates(self) -> tuple[date, ...]: ...
+    @property
+    def last_journal_entry(self) -> date | None: ...
+    @property
+    def claim_due(self) -> date | None: ...
+    @property
+    def last_payment_date(self) -> date | None: ...
+
+
+def clocks_of(facts: RetentionDates) -> Clocks:
+    """The dates a processor reported, as the clocks retention rules count from: each record's own."""
+    return Clocks(bookkeeping_entries=tuple(sorted({*facts.invoice_dates, *facts.transaction_dates})),
+                  contract_ends=facts.contract_end_dates, purchases=facts.purchase_dates,
+                  recordings=facts.recording_dates, exclusion_ends=facts.exclusion_end_dates,
+                  last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
+                  last_payment=facts.last_payment_date)

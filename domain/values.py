@@ -8,6 +8,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -129,3 +130,24 @@ class Evidence:
     flow_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     act_by: date | None = None  # the last day the chain's own buffer allows ("within 3 months after ...")
+
+
+@dataclass(frozen=True)
+class Extension:
+    """An Art. 12(3) extension: the new deadline, why, who decided and when."""
+
+    request_id: str
+    original_deadline: date
+    deadline: date
+    reason: str
+    recorded_by: str
+    recorded: datetime
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> Extension | None:
+        """The extension recorded in an `extension-<request>` artifact, if it holds one."""
+        if not document or "reason" not in document:
+            return None
+        return cls(document["request_id"], date.fromisoformat(document["original_deadline"]),
+                   date.fromisoformat(document["deadline"]), document["reason"], document["recorded_by"],
+                   datetime.fromisoformat(document["recorded"]))

@@ -9,9 +9,8 @@ from typing import Any
 
 import yaml
 
-from domain.values import Evidence
+from domain.values import Evidence, Extension
 from evidence.templates import TEMPLATES, render
-from tasks.deadlines import Extension
 
 
 @dataclass(frozen=True)

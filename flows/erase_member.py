@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger, runtime
 from prefect.input import RunInput
 from pydantic import Field
 
-from config.holds import Hold, holds_for, latest_erasure_day, live_holds
+from config.holds import Hold, clocks_of, holds_for, latest_erasure_day, live_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
@@ -31,7 +31,6 @@ from tasks.erasure import (
     verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
-from tasks.holds import clocks_of
 from tasks.marketing import stop_marketing
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, runtime
 
-from config.holds import Hold, ended_by_settlement, holds_for, moved_hold, planned_action
+from config.holds import Hold, clocks_of, ended_by_settlement, holds_for, moved_hold, planned_action
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -18,7 +18,6 @@ from flows.erase_member import verify_each
 from flows.setup import chain_policy, flow_settings
 from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
-from tasks.holds import clocks_of
 from tasks.migration import import_request
 from tasks.release import Release, due_holds, left_after_release, record_release, release_in_system, show_sweep
 

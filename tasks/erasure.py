@@ -10,7 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
-from config.holds import holds_for, planned_action
+from config.holds import clocks_of, holds_for, planned_action
 from config.policy import Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
@@ -27,7 +27,6 @@ from connectors.contract import (
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
 from tasks.categories import as_block, by_category, erase_categories, erasures_for, verify_categories
-from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
 

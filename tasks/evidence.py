@@ -12,12 +12,12 @@ from config.holds import Hold
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import CategoryResult
-from domain.values import Evidence, Step, artifact_key
+from domain.values import Evidence, Extension, Step, artifact_key
 from evidence.chain import Sealed, record_markdown
 from evidence.documents import plain, sha256
 from evidence.ledger import HELD, NewRecord, hold_row, open_ledger
 from evidence.letter import render_letter
-from tasks.deadlines import Extension, read_extension
+from tasks.deadlines import read_extension
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
            "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on", "categories")

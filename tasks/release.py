@@ -10,14 +10,13 @@ from prefect import task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from config.holds import Hold, holds_for
+from config.holds import Hold, clocks_of, holds_for
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Releaser, Status
 from connectors.registry import connect
 from domain.values import STEP_KEY, Request, SystemPlan
 from evidence.ledger import HoldState, NewRecord, open_ledger
-from tasks.holds import clocks_of
 from tasks.retry import not_connector_error
 
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from config.holds import Clocks, holds_for
+from config.holds import Clocks, clocks_of, holds_for
 from config.policy import load_policy
 from config.settings import load_settings
-from connectors.contract import Action, CategoryErasure, Holdings, Status, Subject
+from connectors.contract import Action, CategoryErasure, Holdings, RetentionFacts, Status, Subject
 from connectors.http import use_transports
 from connectors.nets import NetsConnector
 from connectors.registry import connect
-from domain.values import Kind, Request, SystemPlan
+from domain.values import Extension, Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
 from tasks.categories import by_category, erasures_for
@@ -182,3 +182,22 @@ async def test_a_category_erasure_on_holdings_the_previous_code_looked_up_finds_
 
     assert (Status.ERASED, True, [], True) == (erased.status, check.verified, customer.bookings,
                                                customer.id in sandbox.ibooking.customers)
+def test_an_extension_pickled_under_its_old_name_loads_as_the_moved_one():
+    """An Art. 12(3) extension pickled while it lived in tasks/deadlines.py loads as domain.values.Extension."""
+    extension = Extension("r1", date(2026, 1, 5), date(2026, 3, 5), "many processors", "dpo",
+                          datetime(2026, 1, 2, 9, tzinfo=UTC))
+    # Protocol 2 names a class by "module\nname", as a result written before the move names it.
+    old = pickle.dumps(extension, protocol=2).replace(b"cdomain.values\nExtension", b"ctasks.deadlines\nExtension")
+
+    assert b"tasks.deadlines" in old
+    assert extension == pickle.loads(old)  # noqa: S301 - made by this test
+
+
+def test_clocks_count_each_bookkeeping_entry_once_oldest_first():
+    """The processor's invoices and transactions are one list of bookkeeping days, each day once, oldest first;
+    the other dates are taken as reported."""
+    facts = RetentionFacts(invoice_dates=(date(2025, 3, 1), date(2024, 1, 2)), transaction_dates=(date(2025, 3, 1),),
+                           contract_end_dates=(date(2025, 6, 30),), last_journal_entry=date(2025, 5, 5))
+
+    assert Clocks(bookkeeping_entries=(date(2024, 1, 2), date(2025, 3, 1)), contract_ends=(date(2025, 6, 30),),
+                  last_journal_entry=date(2025, 5, 5)) == clocks_of(facts)

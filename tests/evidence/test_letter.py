@@ -10,9 +10,8 @@ from prefect import get_client
 from prefect.states import Cancelled
 
 from config.holds import Hold
-from domain.values import Evidence, Kind, Request, Step
+from domain.values import Evidence, Extension, Kind, Request, Step
 from evidence.letter import render_letter
-from tasks.deadlines import Extension
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
 
