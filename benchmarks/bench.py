@@ -25,7 +25,7 @@ from benchmarks.ack import Load, hammer, handed_over, new_secret, start_receiver
 from benchmarks.cpu import CpuLoad, cpu_section
 from benchmarks.erasure import single_erasures
 from benchmarks.ledger_scale import scale_figure
-from benchmarks.profile import summary
+from benchmarks.profile import cpu_summary, summary
 from benchmarks.purge import Bulk, baseline_purge, slett_purge
 from benchmarks.rows import prefect_rows
 from benchmarks.stack import postgres_reachable, proof_stack, register
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                                     Bulk(args.guests, args.rate), args.profile))
     if args.only in (None, "cpu"):
         say(f"cpu_s_per_erasure: {args.cpu_erasures} settled members, {args.cpu_at_once} at a time, no faults")
-        results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once))
+        results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once), args.profile)
         say(f"cpu_s_per_erasure: {results['cpu']['cpu_s_per_erasure']} ({results['cpu']['by_role']})")
     if args.only in (None, "ledger"):
         if postgres_reachable():
@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             results["ledger_scale"] = {"not measured": "PostgreSQL is not reachable at 127.0.0.1:5432"}
     if args.profile:
         results["profiles"] = {path.stem: summary(path) for path in sorted(args.profile.glob("*.txt"))}
+        results["profiles"].update({path.stem: cpu_summary(path) for path in sorted(args.profile.glob("*.prof"))})
     results["targets"] = TARGETS
     results["took_s"] = round(time.monotonic() - started, 1)
     results["prefect"] = prefect.__version__

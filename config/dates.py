@@ -130,54 +130,10 @@ def after_financial_year(entry: date, period: Period, year_end: MonthDay = DEC_3
     return year_end.in_year(end.year + period.years)
 
 
-BOOKKEEPING_PERIOD = Period(years=5)  # bokføringsloven § 13: primary documentation
-SECONDARY_PERIOD = Period(years=3, months=6)  # bokføringsloven § 13: contracts, material correspondence
-
-
-def bookkeeping_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
-    """Last day primary bookkeeping documentation must be kept (bokføringsloven §13)."""
-    return after_financial_year(entry, BOOKKEEPING_PERIOD, year_end)
-
-
-def secondary_documentation_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
-    """Last day secondary documentation (contracts, correspondence) must be kept (bokføringsloven §13)."""
-    return after_financial_year(entry, SECONDARY_PERIOD, year_end)
-
-
-def journal_review_day(last_entry: date) -> date:
-    """The day a clinician reviews a patient journal, ten years after its last entry."""
-    # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed;
-    # ten years after the last entry is the practice. A person decides; nothing is deleted by date.
-    return Period(years=10).after(last_entry)
-
-
 def gdpr_deadline(received: date, extended: bool = False) -> date:
     """The day a data subject's request must be answered by: one month, or three when extended."""
     # GDPR Art. 12(3): one month from receipt, extendable by two further months.
     return add_months(received, 3 if extended else 1)
-
-
-def claim_last_day(due: date) -> date:
-    """Last day a settled claim's records are kept: the limitation period from its due date."""
-    # Foreldelsesloven § 2: three years; § 3: counted from the day the creditor could demand payment.
-    return Period(years=3).after(due)
-
-
-def purchase_last_day(purchased: date) -> date:
-    """Last day a chain that keeps purchase data two years keeps a purchase (Spenst's policy)."""
-    return Period(years=2).after(purchased)
-
-
-def withdrawal_last_day(paid: date) -> date:
-    """Last day of the 14-day right of withdrawal counted from the payment (angrerettloven)."""
-    return Period(days=14).after(paid)
-
-
-def footage_last_day(recorded: date) -> date:
-    """Last day camera footage is kept so that it is gone within a week of the recording."""
-    # The daily sweep releases a hold on its date: footage from any hour of day 0 goes on day 6, inside
-    # the week MOVA promises and Datatilsynet's practice allows.
-    return Period(days=6).after(recorded)
 
 
 def latest_action_day(start: date, buffer: Period) -> date:

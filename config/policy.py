@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.dates import BOOKKEEPING_PERIOD, SECONDARY_PERIOD, MonthDay, Period
+from config.dates import MonthDay, Period
 from config.yaml_lines import LinedYaml, load_lined
 from config.yaml_lines import Path as DataPath
 
@@ -36,8 +36,8 @@ Clock = Literal["financial_year_end", "contract_year_end", "last_journal_entry",
 FINANCIAL_YEAR_CLOCKS = frozenset({"financial_year_end", "contract_year_end"})
 BufferClock = Literal["settlement", "relationship_end"]
 PurgeKind = Literal["guests", "course_participants"]
-# Processors with no API: a person acts there, so the policy names the real supplier and how long
-# the person may take before the step is escalated.
+# Processors with no API, the one list: a person acts there, so the policy names the real supplier and how long
+# the person may take before the step is escalated, and their connectors are given no address or credential.
 OFFLINE = frozenset({"manual", "credicare"})
 
 
@@ -69,8 +69,9 @@ BASIS_TEXT = {
 }
 
 
-# The least a rule under each bookkeeping basis may keep, from the end of the financial year (bokføringsloven § 13).
-LEGAL_MINIMUM = {Basis.BOOKKEEPING: BOOKKEEPING_PERIOD, Basis.BOOKKEEPING_SECONDARY: SECONDARY_PERIOD}
+# The least a rule under each bookkeeping basis may keep, from the end of the financial year (bokføringsloven § 13:
+# primary documentation five years, secondary such as contracts three and a half); a chain's YAML states its own.
+LEGAL_MINIMUM = {Basis.BOOKKEEPING: Period(years=5), Basis.BOOKKEEPING_SECONDARY: Period(years=3, months=6)}
 
 
 def _period(value: object) -> Period:

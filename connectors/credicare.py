@@ -17,7 +17,6 @@ class CredicareConnector:
     """Credicare publishes no API we could find: whether a claim is in collection comes from the invoices."""
 
     system = "credicare"
-    offline = True  # no HTTP: slett needs no address or credential for Credicare
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client

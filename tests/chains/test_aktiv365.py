@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from prefect import get_client
 
-from config.dates import claim_last_day
+from config.dates import add_years
 from domain.values import OSLO, Step
 from tests.flow_driver import pause_key
 
@@ -71,7 +71,7 @@ async def test_aktiv365_claim_in_collection_is_held_and_credicare_notified(sandb
     assert ("COMPLETED", ["manual-kalibrert-as", "credicare", *MANUAL[1:]]) == (run.state_name, confirmed)
     assert ("anonymised", "confirmed", "notify") == (steps["exceline"].status, steps["credicare"].status,
                                                      steps["credicare"].action)
-    assert (claim_last_day(due), False, "claim") == (claim.retain_until, claim.holds_record, claim.category)
+    assert (add_years(due, 3), False, "claim") == (claim.retain_until, claim.holds_record, claim.category)
     record = sandbox.exceline.members[member.member_id]
     [held] = [i.claim for i in record.invoices if i.claim]
     assert (True, None, True) == (record.anonymised, record.mobile, held["restricted"])

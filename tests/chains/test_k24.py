@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from config.dates import journal_review_day
+from config.dates import add_years
 from sandbox.people import JOURNAL_LAST_ENTRY
 from tests.flow_driver import release_runs
 
@@ -27,8 +27,8 @@ async def test_k24_keeps_physica_and_eziteq_journals(sandbox, flows):
     patient = next(p for p in sandbox.physica.patients.values() if p.external_ref == member.member_id)
     assert "COMPLETED" == run.state_name
     assert ("restricted", "anonymised") == (statuses(evidence)["physica"], statuses(evidence)["eziteq"])
-    assert journal_review_day(JOURNAL_LAST_ENTRY) == holds["physica-journal"].retain_until
-    assert journal_review_day(JOURNAL_LAST_ENTRY) == holds["eziteq-journal"].retain_until
+    assert add_years(JOURNAL_LAST_ENTRY, 10) == holds["physica-journal"].retain_until
+    assert add_years(JOURNAL_LAST_ENTRY, 10) == holds["eziteq-journal"].retain_until
     assert holds["physica-journal"].review_only and holds["eziteq-journal"].review_only
     notes = len(record.journal_notes)
     assert notes and patient.restricted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from config.dates import add_months, footage_last_day, journal_review_day
+from config.dates import add_months, add_years
 from domain.values import OSLO
 from sandbox.exceline_records import add_record
 from tests.chains.releases import release_time, releases_of, runs_by_start
@@ -47,7 +47,7 @@ async def test_mova_keeps_journals_under_the_journal_rules(sandbox, flows, artif
     journal = next(h for h in evidence.holds if h.key == "physica-journal")
     patient = next(p for p in sandbox.physica.patients.values() if p.external_ref == member.member_id)
     assert ("restricted", True) == (statuses(evidence)["physica"], patient.restricted)
-    assert (journal_review_day(date.fromisoformat(patient.last_entry)), True) == (journal.retain_until,
+    assert (add_years(date.fromisoformat(patient.last_entry), 10), True) == (journal.retain_until,
                                                                                    journal.review_only)
     scheduled = (await release_runs(f"mova-journal-{member.member_id}"))["physica-journal"]
 
@@ -71,7 +71,7 @@ async def test_mova_deletes_camera_footage_within_a_week_of_recording(sandbox, f
     run = await flows.erase("mova", member.member_id)
 
     camera = next(h for h in (await run.result()).holds if h.key == "exceline-camera")
-    assert footage_last_day(recorded) == recorded + timedelta(days=6) == camera.retain_until
+    assert recorded + timedelta(days=6) == camera.retain_until
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["exceline-camera"]
 
     kept = await flows.release(scheduled, recorded + timedelta(days=5))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.dates import claim_last_day, footage_last_day, purchase_last_day, withdrawal_last_day
 from config.holds import Clocks, holds_for, latest_erasure_day, live_holds, moved_hold, planned_action
 from config.policy import load_policy
 from tests.config.test_policy import CONTROLLERS, KNOWN
@@ -59,7 +58,7 @@ def test_spenst_holds_purchases_two_years_from_the_last_purchase():
                                            Clocks(bookkeeping_entries=(date(2026, 1, 1),),
                                                   purchases=(date(2026, 3, 14),)))}
 
-    assert purchase_last_day(date(2026, 3, 14)) == holds["purchases"].retain_until
+    assert date(2028, 3, 14) == holds["purchases"].retain_until
     assert date(2031, 12, 31) == holds["bookkeeping"].retain_until
 
 
@@ -69,7 +68,7 @@ def test_mova_holds_footage_six_days_and_exclusions_to_their_last_day():
                                            Clocks(recordings=(date(2026, 11, 20),),
                                                   exclusion_ends=(date(2027, 2, 28),)))}
 
-    assert footage_last_day(date(2026, 11, 20)) == holds["camera"].retain_until == date(2026, 11, 26)
+    assert date(2026, 11, 26) == holds["camera"].retain_until
     assert date(2027, 2, 28) == holds["exclusion"].retain_until
     assert {"camera", "exclusion"} == set(holds)
 
@@ -80,7 +79,7 @@ def test_a_claim_in_collection_holds_the_claim_category_not_the_whole_record():
     policy = CHAINS["aktiv365"]
     [claim] = [h for h in holds_for(policy, "exceline", Clocks(claim_due=date(2025, 11, 15))) if h.rule == "claim"]
 
-    assert (claim_last_day(date(2025, 11, 15)), False, True) == (claim.retain_until, claim.holds_record,
+    assert (date(2028, 11, 15), False, True) == (claim.retain_until, claim.holds_record,
                                                                  claim.until_settled)
     assert ("claim", True) == (claim.category, {"debtor_name", "debtor_address"} <= set(claim.fields))
     assert "anonymise" == planned_action(policy, "exceline", [claim], TODAY)
@@ -94,7 +93,7 @@ def test_stripe_is_restricted_exactly_while_the_withdrawal_period_runs(paid, as_
     policy = CHAINS["vekstly"]
     holds = holds_for(policy, "stripe", Clocks(last_payment=paid))
 
-    expected = "restrict" if as_of <= withdrawal_last_day(paid) else "delete"
+    expected = "restrict" if as_of <= paid + timedelta(days=14) else "delete"
     assert expected == planned_action(policy, "stripe", holds, as_of)
 
 
