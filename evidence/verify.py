@@ -26,6 +26,9 @@ def record_fault(record: StoredRecord) -> str | None:
     written = [plain({k: v for k, v in row.items() if k not in ("id", "record_id")}) for row in record.holds]
     if written != body.get("holds", []):
         return "its hold rows differ from the ones it sealed (changed, added or deleted after sealing)"
+    suppressed = [plain({k: v for k, v in row.items() if k not in ("id", "record_id")}) for row in record.suppressions]
+    if suppressed != body.get("suppressions", []):
+        return "its suppression rows differ from the ones it sealed (changed, added or deleted after sealing)"
     return None
 
 

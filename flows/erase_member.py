@@ -33,6 +33,7 @@ from tasks.erasure import (
 from tasks.evidence import record_evidence, with_holds
 from tasks.holds import clocks_of
 from tasks.marketing import stop_marketing
+from tasks.suppression import enter_suppression
 
 
 class Settlement(RunInput):
@@ -70,6 +71,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                           settings, member_must_exist=True)
     if not found[-1].holdings.found:
         raise UnknownMember(policy.membership, member_id)
+    # Before anything is erased: the contact's keyed references, so the sweep-readded flow finds a re-sync's re-add.
+    await enter_suppression(request, policy, settings)
     marketing = found[:-1]
     erased = await erase_each(request, marketing, settings)
     # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).
