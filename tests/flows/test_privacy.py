@@ -28,6 +28,8 @@ def prefect_database() -> Path:
 
 async def run_demo_request(flows: Flows, sandbox: Sandbox, request: DemoRequest) -> Run:
     """One chain's demo request, as `slett demo` runs it: paid when it waits, each manual step confirmed."""
+    if request.kind == "withdrawal":
+        return await flows.withdraw(request.controller, request.member_id)
     run = await flows.erase(request.controller, request.member_id, kind=request.kind)
     if request.settles and run.state_name == "SUSPENDED":
         sandbox.settle(request.member_id)
