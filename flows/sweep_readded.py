@@ -48,6 +48,6 @@ async def _sweep(policy: Policy, today: date) -> list[bool]:
     listings = [await find_readded(policy, rule.key, settings) for rule in policy.marketing()]
     removed = [(found, await remove_readded(found, today, settings)) for listing in listings
                for found in listing.readded]
-    if removed or any(listing.listed for listing in listings):
+    if any(listing.suppressed for listing in listings):
         await record_readded(policy.controller, removed, listings, today, settings)
     return [bool(step.verified) for _, step in removed]

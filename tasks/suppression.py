@@ -41,9 +41,10 @@ class Listing:
     """What a sweep found at one marketing processor: how many contacts it read, and who was added again."""
 
     system: str
-    listed: bool  # False: the processor cannot list its contacts
+    listed: bool  # False: the processor cannot list its contacts, or the chain has nobody suppressed
     contacts: int
     readded: tuple[Readded, ...] = ()
+    suppressed: int = 0  # the chain's keyed references looked for
 
 
 def reason_of(kind: Kind) -> str:
@@ -89,7 +90,7 @@ async def find_readded(policy: Policy, step: str, settings: Settings) -> Listing
     read = 0
     async with connect(rule.system, settings) as (connector, _):
         if not hasattr(connector, "contacts"):
-            return Listing(rule.system, False, 0)
+            return Listing(rule.system, False, 0, suppressed=len(suppressed))
         lister: ContactLister = connector  # type: ignore[assignment]
         async for contact in lister.contacts():
             read += 1
@@ -101,7 +102,7 @@ async def find_readded(policy: Policy, step: str, settings: Settings) -> Listing
                 by_request[hit.request_id] = hit
     return Listing(rule.system, True, read, tuple(
         Readded(policy.controller, rule.system, step, category, by_request[r].subject_ref, r, by_request[r].reason,
-                tuple(ids)) for r, ids in found.items()))
+                tuple(ids)) for r, ids in found.items()), len(suppressed))
 
 
 @task(name="remove-readded", cache_policy=NO_CACHE, retries=1, retry_condition_fn=not_connector_error)

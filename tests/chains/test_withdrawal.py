@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx
@@ -170,3 +171,64 @@ async def test_a_sweep_with_nobody_added_again_removes_nothing(sandbox, flows):
 
     assert "COMPLETED" == sweep.state_name
     assert calls == len(sandbox.applied_calls(member.member_id))
+
+
+async def test_the_withdraw_marketing_form_in_the_ui_describes_every_parameter(deployments):
+    """The registered deployment's parameter schema (the UI's custom-run form) describes each parameter."""
+    async with get_client() as client:
+        deployment = await client.read_deployment(deployments["withdraw-marketing"])
+
+    schema = deployment.parameter_openapi_schema
+    assert schema is not None
+    assert ["controller", "member_id", "request_id"] == list(schema["properties"])
+    assert all(len(p.get("description", "")) > 20 for p in schema["properties"].values())
+    assert ["controller", "member_id"] == schema["required"]
+
+
+async def test_a_withdrawal_started_from_the_ui_form_completes_and_its_rerun_changes_nothing(sandbox, flows):
+    """Started as the UI's form starts it (controller and member id only), the withdrawal completes under its
+    run's id; run again by hand with that request id it reads back and applies nothing a second time."""
+    member = sandbox.add_member()
+
+    first = await flows.start("withdraw-marketing", {"controller": "demo", "member_id": member.member_id})
+    applied = sandbox.applied_calls(member.member_id)
+    request_id = (await first.result()).request.request_id
+    again = await flows.start("withdraw-marketing", {"controller": "demo", "member_id": member.member_id,
+                                                     "request_id": request_id})
+
+    assert ("COMPLETED", "COMPLETED") == (first.state_name, again.state_name)
+    assert str(first.flow_run.id) == request_id
+    assert applied == sandbox.applied_calls(member.member_id)
+    assert all(step.verified for step in (await again.result()).steps)
+
+
+async def test_a_withdrawal_for_a_member_the_membership_system_does_not_know_touches_nothing(sandbox, flows):
+    """An id the membership system does not know ends with that reason; no processor is called destructively and
+    no suppression entry is made."""
+    run = await flows.withdraw("demo", "M9999999")
+
+    ledger = await open_ledger(load_settings().ledger_url)
+    assert "FAILED" == run.state_name
+    assert "member M9999999 is not known at exceline; nothing was erased" in str(run.state.message)
+    assert [] == sandbox.applied_calls("M9999999")
+    assert [] == await ledger.suppressed(request_id=run.flow_run.parameters["request_id"])
+
+
+async def test_lifevision_refuses_a_resync_of_a_withdrawn_member_and_the_sweep_says_it_cannot_list(sandbox, flows,
+                                                                                                   artifacts):
+    """K24's SMS channel: LifeVision keeps its own keyed suppression of a deleted contact (our assumption of its
+    API), so a re-sync that adds the member again is refused there; the sweep's table says it cannot list
+    LifeVision's contacts, so that suppression is what keeps the channel closed."""
+    member = sandbox.add_member(chain="k24")
+    await flows.withdraw("k24", member.member_id)
+
+    async with httpx.AsyncClient(transport=sandbox.transports()["lifevision"], base_url="http://lifevision.sandbox",
+                                 headers={"authorization": "Bearer test"}) as client:
+        resync = await client.post("/api/v2/contacts", json={"externalId": member.member_id, "email": member.email,
+                                                             "phone": member.phone})
+    sweep = await flows.sweep("k24")
+
+    assert (409, "SUPPRESSED") == (resync.status_code, resync.json()["error"]["code"])
+    assert "COMPLETED" == sweep.state_name
+    rows = await artifacts(artifact_key("readded", f"k24-{date.today().isoformat()}"))
+    assert [("lifevision", "cannot list contacts")] == [(r["system"], r["status"]) for r in rows]
