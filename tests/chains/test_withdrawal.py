@@ -232,3 +232,24 @@ async def test_lifevision_refuses_a_resync_of_a_withdrawn_member_and_the_sweep_s
     assert "COMPLETED" == sweep.state_name
     rows = await artifacts(artifact_key("readded", f"k24-{date.today().isoformat()}"))
     assert [("lifevision", "cannot list contacts")] == [(r["system"], r["status"]) for r in rows]
+
+
+async def test_slett_evidence_prints_a_withdrawal_and_the_removal_of_its_member_after_a_resync(sandbox, flows, capsys):
+    """`slett evidence <request>` shows a withdrawal's steps from the ledger, and each removal after a re-sync with
+    the day it was found."""
+    import asyncio
+
+    from cli.main import main
+
+    member = sandbox.add_member()
+    request_id = (await flows.withdraw("demo", member.member_id)).flow_run.parameters["request_id"]
+    sandbox.mailchimp.resync(member, CAMPAIGNS)
+    await flows.sweep("demo", as_of=date(2027, 1, 4))
+    capsys.readouterr()
+
+    assert 0 == await asyncio.to_thread(main, ["evidence", request_id])
+
+    printed = capsys.readouterr().out
+    assert "exceline-marketing" in printed and "mailchimp" in printed
+    assert "added again by a re-sync, and removed again:" in printed
+    assert "2027-01-04  mailchimp" in printed
