@@ -60,6 +60,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     """
     if not MEMBER_ID.match(member_id):
         raise ValueError("member_id must be the membership system's id (letters, digits, . _ -)")
+    if kind is Kind.WITHDRAWAL:  # the member asked for marketing to stop, not to be erased
+        raise ValueError("a withdrawal of marketing consent is the withdraw-marketing deployment; nothing was erased")
     settings = flow_settings()
     policy = chain_policy(controller, settings)
     request = await open_request(controller, member_id, kind, request_id or str(runtime.flow_run.id),

@@ -253,3 +253,15 @@ async def test_slett_evidence_prints_a_withdrawal_and_the_removal_of_its_member_
     assert "exceline-marketing" in printed and "mailchimp" in printed
     assert "added again by a re-sync, and removed again:" in printed
     assert "2027-01-04  mailchimp" in printed
+
+
+async def test_erase_member_started_with_the_kind_withdrawal_erases_nothing(sandbox, flows):
+    """The erase-member form lists every kind; one started as a withdrawal fails at once, naming the deployment
+    that carries withdrawals out, and touches no processor."""
+    member = sandbox.add_member()
+
+    run = await flows.erase("demo", member.member_id, kind="withdrawal")
+
+    assert "FAILED" == run.state_name
+    assert "withdraw-marketing deployment; nothing was erased" in str(run.state.message)
+    assert [] == sandbox.applied_calls(member.member_id)
