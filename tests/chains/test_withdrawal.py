@@ -265,3 +265,35 @@ async def test_erase_member_started_with_the_kind_withdrawal_erases_nothing(sand
     assert "FAILED" == run.state_name
     assert "withdraw-marketing deployment; nothing was erased" in str(run.state.message)
     assert [] == sandbox.applied_calls(member.member_id)
+
+
+async def test_a_withdrawal_whose_process_died_is_rerun_by_recover_crashed_and_applies_nothing_twice(sandbox, flows):
+    """The process dies right after Mailchimp deleted the contact; recover-crashed reruns the crashed withdrawal,
+    which completes with the deletion applied once and one suppression entry."""
+    import pytest
+    from prefect.client.schemas.objects import StateType
+
+    from flows.recover_crashed import recover_crashed
+    from tests.chaos.test_recovery import ProcessDied, die_after
+
+    member = sandbox.add_member()
+    request_id = f"test-crash-{uuid.uuid4().hex[:10]}"
+    sandbox.journal.listeners.append(die_after("mailchimp", sandbox))
+    async with get_client() as client:
+        run = await client.create_flow_run_from_deployment(
+            flows.deployments["withdraw-marketing"], idempotency_key=request_id,
+            parameters={"controller": "demo", "member_id": member.member_id, "request_id": request_id})
+    with pytest.raises(ProcessDied):
+        await execute("withdraw-marketing", run)
+    async with get_client() as client:
+        crashed = (await client.read_flow_run(run.id)).state_type
+
+    swept = await recover_crashed(budget=3, silence_s=90)
+    async with get_client() as client:
+        rerun = await execute("withdraw-marketing", await client.read_flow_run(run.id))
+
+    ledger = await open_ledger(load_settings().ledger_url)
+    assert (StateType.CRASHED, "COMPLETED") == (crashed, rerun.state_name)
+    assert swept["rescheduled"] >= 1
+    assert {} == sandbox.journal.applied_twice()
+    assert ["email", "phone"] == [row.channel for row in await ledger.suppressed(request_id=request_id)]
