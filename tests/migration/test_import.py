@@ -161,5 +161,7 @@ async def test_old_evidence_and_holds_are_imported_once_and_finish(old_code, dep
 
     assert ("COMPLETED", "released") == (released.state_name, await released.result())
     assert "COMPLETED" == resumed.state_name, resumed.state.message
-    assert ["erasure"] == [r.kind for r in await ledger.records(request_id=open_id)]
+    # Resumed by the new code from the top, the old run seals the suppression entry its first step now makes
+    # (the member's contact is still at the membership system), then its erasure.
+    assert ["suppression", "erasure"] == [r.kind for r in await ledger.records(request_id=open_id)]
 
