@@ -20,6 +20,8 @@ DEADLINE_CHECK = "deadline-check"
 EVIDENCE_REPORT = "evidence-report"
 PURGE_GUESTS = "purge-guests"
 RECONCILE_SETTLEMENTS = "reconcile-settlements"
+WITHDRAW_MARKETING = "withdraw-marketing"
+SWEEP_READDED = "sweep-readded"
 
 RECOVERY_QUEUE = "recovery"
 # The pool's work queues and their priorities (1 is served first). The sweep comes first: with the pool's
@@ -82,6 +84,15 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
     Deployment(RECONCILE_SETTLEMENTS, "flows.reconcile_settlements:reconcile_settlements",
                "Resume suspended erasures whose member has settled; escalate manual steps left too long.", "erasure",
                ("erasure",), cron="0 5 * * *", why="daily, so a lost invoice.settled webhook costs a day at most"),
+    Deployment(WITHDRAW_MARKETING, "flows.withdraw_marketing:withdraw_marketing",
+               "Stop all marketing to one member everywhere at once and keep them from being added again; nothing "
+               "else is touched.", "erasure", ("withdrawal",),
+               why="started by the webhook receiver (marketing.withdrawn), the UI or the API: controller, member_id, "
+                   "request_id"),
+    Deployment(SWEEP_READDED, "flows.sweep_readded:sweep_readded",
+               "Remove again every withdrawn or erased member a re-sync added back to a marketing processor.",
+               "purges", ("suppression",), cron="15 4 * * *",
+               why="nightly, after the processors' own nightly syncs: a member added again is removed by morning"),
 )}
 
 

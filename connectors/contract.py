@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
@@ -291,6 +291,28 @@ class ConsentKeeper(Protocol):
 
     async def verify_withdrawn(self, member_id: str) -> Outcome:
         """Read back that no marketing consent is granted any more."""
+
+
+@dataclass(frozen=True)
+class ListedContact:
+    """One contact a marketing processor lists: its id there and its channels; lives only inside one task."""
+
+    system: str
+    id: str
+    email: str | None = None
+    phone: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ListedContact(system={self.system!r}, id={self.id!r}, <contact redacted>)"
+
+    __str__ = __repr__
+
+
+class ContactLister(Protocol):
+    """A marketing processor that lists every contact it holds, so a sweep can find one added again."""
+
+    def contacts(self) -> AsyncIterator[ListedContact]:
+        """Every contact, a page at a time behind the iterator; ids as `lookup` gives them."""
 
 
 class Releaser(Protocol):

@@ -30,12 +30,35 @@ class Kind(enum.StrEnum):
 
     TERMINATION = "termination"
     ERASURE = "erasure"
+    WITHDRAWAL = "withdrawal"  # marketing consent withdrawn, or direct marketing objected to: nothing else goes
 
 
 def subject_reference(key: SecretStr, controller: str, member_id: str) -> str:
     """A pseudonymous, stable reference to the member for evidence: keyed HMAC-SHA256."""
     digest = hmac.new(key.get_secret_value().encode(), f"{controller}:{member_id}".encode(), hashlib.sha256)
     return "sr-" + digest.hexdigest()[:24]
+
+
+def normal_email(email: str) -> str:
+    """An e-mail address as compared: trimmed, lower case."""
+    return email.strip().lower()
+
+
+def normal_phone(phone: str) -> str:
+    """A phone number as compared: digits with the country code, +47 when none is given."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+"):
+        return f"+{digits}"
+    return f"+47{digits}" if len(digits) == 8 else f"+{digits.removeprefix('00')}"
+
+
+def contact_reference(key: SecretStr, controller: str, channel: str, value: str) -> str:
+    """A keyed HMAC-SHA256 reference to one contact value (channel "email" or "phone") at one controller: what a
+    suppression entry keeps instead of the address or number, and what a sweep compares a contact with."""
+    normal = normal_email(value) if channel == "email" else normal_phone(value)
+    digest = hmac.new(key.get_secret_value().encode(), f"contact:{controller}:{channel}:{normal}".encode(),
+                      hashlib.sha256)
+    return "cr-" + digest.hexdigest()[:32]
 
 
 def artifact_key(prefix: str, request_id: str) -> str:

@@ -6,6 +6,8 @@ Two tables, written only by `append`, never updated or deleted:
   hold rows it wrote; `digest` is the SHA-256 of the body's canonical JSON.
 - `hold`: one row per state of a hold (held, released, failed, review), written by the record that
   sealed it; a hold's newest row is its state.
+- `suppression`: a withdrawn or erased member's contact values as keyed HMAC references (never the address
+  or number), written by the record that sealed them: what keeps the member from being added again.
 
 `unreleased_hold` is derived from `hold`, not evidence: each hold's newest row while it is not released,
 replaced in the transaction that seals a newer one. The daily sweep selects its due holds from it and the
@@ -112,6 +114,19 @@ unreleased = Table(
     Index("unreleased_hold_due", "status", "due_on"),
     Index("unreleased_hold_request", "request_id"),
 )
+suppressions = Table(
+    "suppression", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("record_id", ID, ForeignKey("evidence_record.id"), nullable=False),
+    Column("controller", String(100), nullable=False),
+    Column("request_id", String(300), nullable=False),
+    Column("subject_ref", String(100), nullable=False),
+    Column("channel", String(16), nullable=False),  # email or phone
+    Column("reference", String(100), nullable=False),  # domain.values.contact_reference: a keyed HMAC
+    Column("reason", String(20), nullable=False),  # withdrawal or erasure
+    Index("suppression_reference", "controller", "reference"),
+    Index("suppression_request", "request_id"),
+)
 HELD, RELEASED, FAILED, REVIEW = "held", "released", "failed", "review"
 OPEN = (HELD, FAILED)  # a hold in these states is due on its date, and stays due until released
 HOLD_COLUMNS = ("system", "rule", "categories", "fields", "basis", "citation", "retain_until")
@@ -188,6 +203,19 @@ class NewRecord:
     flow_run_id: str | None
     evidence: dict[str, Any]
     holds: tuple[dict[str, Any], ...] = ()
+    suppressions: tuple[dict[str, Any], ...] = ()  # rows of the suppression table, without their record
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """One suppression row: a keyed reference to a contact value, whose request and subject it came from."""
+
+    controller: str
+    request_id: str
+    subject_ref: str
+    channel: str
+    reference: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -201,6 +229,7 @@ class StoredRecord:
     flow_run_id: str | None
     columns: dict[str, Any]
     holds: tuple[dict[str, Any], ...] = ()
+    suppressions: tuple[dict[str, Any], ...] = ()
 
 
 def sealed_hold(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,10 +248,11 @@ async def append(connection: AsyncConnection, new: NewRecord, now: datetime | No
         select(records.c.sequence, records.c.digest).where(records.c.controller == new.controller)
         .order_by(records.c.sequence.desc()).limit(1))).first()
     recorded = now or datetime.now(UTC)
-    sealed = seal(new.controller, {"kind": new.kind, "request_id": new.request_id, "flow_run_id": new.flow_run_id,
-                                   "recorded": recorded.isoformat(), "evidence": new.evidence,
-                                   "holds": [sealed_hold(row) for row in new.holds]},
-                  (head.sequence, head.digest) if head else None)
+    body = {"kind": new.kind, "request_id": new.request_id, "flow_run_id": new.flow_run_id,
+            "recorded": recorded.isoformat(), "evidence": new.evidence, "holds": [sealed_hold(row) for row in new.holds]}
+    if new.suppressions:  # only then: a record without any seals the same body as before the table was added
+        body["suppressions"] = [sealed_hold(row) for row in new.suppressions]
+    sealed = seal(new.controller, body, (head.sequence, head.digest) if head else None)
     columns = {"controller": new.controller, "sequence": sealed.sequence, "kind": new.kind,
                "request_id": new.request_id, "flow_run_id": new.flow_run_id, "recorded": recorded,
                "previous": sealed.body["previous"], "digest": sealed.digest, "body": canonical_json(sealed.body)}
@@ -231,7 +261,10 @@ async def append(connection: AsyncConnection, new: NewRecord, now: datetime | No
         written = (await connection.execute(holds.insert().returning(holds.c.id, sort_by_parameter_order=True),
                                             [{**row, "record_id": record_id} for row in new.holds])).scalars().all()
         await _replace_unreleased(connection, zip(written, new.holds, strict=True))
-    return StoredRecord(record_id, sealed, new.kind, new.request_id, new.flow_run_id, columns, new.holds)
+    if new.suppressions:
+        await connection.execute(suppressions.insert(), [{**row, "record_id": record_id} for row in new.suppressions])
+    return StoredRecord(record_id, sealed, new.kind, new.request_id, new.flow_run_id, columns, new.holds,
+                        new.suppressions)
 
 
 async def _replace_unreleased(connection: AsyncConnection, written: Iterable[tuple[int, dict[str, Any]]]) -> None:
@@ -280,13 +313,26 @@ class Ledger:
         async with self.reader.connect() as connection:
             rows = (await connection.execute(query)).all()
             written: dict[int, list[dict[str, Any]]] = {}
+            suppressed: dict[int, list[dict[str, Any]]] = {}
             if with_holds and rows:
-                hold_query = select(holds).order_by(holds.c.id)
-                if controller is not None or request_id is not None:
-                    hold_query = hold_query.where(holds.c.record_id.in_([row.id for row in rows]))
-                for hold in (await connection.execute(hold_query)).all():
-                    written.setdefault(hold.record_id, []).append(hold._asdict())
-        return [_stored(row, written.get(row.id, [])) for row in rows]
+                for table, found in ((holds, written), (suppressions, suppressed)):
+                    rows_query = select(table).order_by(table.c.id)
+                    if controller is not None or request_id is not None:
+                        rows_query = rows_query.where(table.c.record_id.in_([row.id for row in rows]))
+                    for written_row in (await connection.execute(rows_query)).mappings():
+                        found.setdefault(written_row["record_id"], []).append(dict(written_row))
+        return [_stored(row, written.get(row.id, []), suppressed.get(row.id, [])) for row in rows]
+
+    async def suppressed(self, controller: str | None = None, request_id: str | None = None) -> list[Suppressed]:
+        """Every suppression row (of one controller or request), oldest first."""
+        query = select(suppressions).order_by(suppressions.c.id)
+        if controller is not None:
+            query = query.where(suppressions.c.controller == controller)
+        if request_id is not None:
+            query = query.where(suppressions.c.request_id == request_id)
+        async with self.reader.connect() as connection:
+            return [Suppressed(row.controller, row.request_id, row.subject_ref, row.channel, row.reference,
+                               row.reason) for row in (await connection.execute(query)).all()]
 
     async def record_at(self, controller: str, sequence: int) -> Sealed | None:
         """The record at one place of a controller's chain, if it is there."""
@@ -357,14 +403,14 @@ class Ledger:
         await self.reader.dispose()
 
 
-def _stored(row: Any, written: list[dict[str, Any]]) -> StoredRecord:
+def _stored(row: Any, written: list[dict[str, Any]], suppressed: list[dict[str, Any]] | None = None) -> StoredRecord:
     body = json.loads(row.body)
     columns = {name: getattr(row, name) for name in ("controller", "sequence", "kind", "request_id", "flow_run_id",
                                                       "recorded", "previous", "digest")}
     recorded = columns["recorded"]
     created = recorded.replace(tzinfo=UTC) if recorded.tzinfo is None else recorded
     return StoredRecord(row.id, Sealed(body, row.digest, created, row.body), row.kind, row.request_id, row.flow_run_id,
-                        columns, tuple(written))
+                        columns, tuple(written), tuple(suppressed or ()))
 
 
 def async_url(url: str) -> str:

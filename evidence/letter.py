@@ -40,6 +40,7 @@ class Words:
     only: str = "{fields}"  # what a hold keeps of its category, and nothing more
     fields: dict[str, str] = field(default_factory=dict)  # a kept field in this language; else its name
     actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
+    withdrawal: dict[str, Any] = field(default_factory=dict)  # the answer to a withdrawal of marketing consent
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""
@@ -72,3 +73,14 @@ def render_letter(evidence: Evidence, chain: str | None = None, extension: Exten
                   limited=[s for s in steps if s.status in KEPT and s.retain_until is None],
                   holds=evidence.holds, steps={s.system: s for s in steps},
                   unfinished=[s for s in steps if s.status not in DONE | KEPT])
+
+
+def render_withdrawal_letter(evidence: Evidence, chain: str, untouched: list[tuple[str, str]],
+                             channels: tuple[str, ...]) -> str:
+    """The answer to a withdrawal of marketing consent, in Norwegian, then English: where marketing stopped, the
+    suppression entry, and the systems (role, system) left as they were; it names no personal data."""
+    steps = evidence.steps
+    return render("withdrawal.md.jinja", nb=words("nb"), en=words("en"), chain=chain, request=evidence.request,
+                  answered=evidence.finished.date() if evidence.finished and evidence.status == "done" else None,
+                  stopped=[s for s in steps if s.status in DONE], untouched=untouched, channels=channels,
+                  unfinished=[s for s in steps if s.status not in DONE])

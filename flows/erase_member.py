@@ -32,6 +32,7 @@ from tasks.erasure import (
 )
 from tasks.evidence import record_evidence, with_holds
 from tasks.marketing import stop_marketing
+from tasks.suppression import enter_suppression
 
 
 class Settlement(RunInput):
@@ -58,6 +59,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     """
     if not MEMBER_ID.match(member_id):
         raise ValueError("member_id must be the membership system's id (letters, digits, . _ -)")
+    if kind is Kind.WITHDRAWAL:  # the member asked for marketing to stop, not to be erased
+        raise ValueError("a withdrawal of marketing consent is the withdraw-marketing deployment; nothing was erased")
     settings = flow_settings()
     policy = chain_policy(controller, settings)
     request = await open_request(controller, member_id, kind, request_id or str(runtime.flow_run.id),
@@ -69,6 +72,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                           settings, member_must_exist=True)
     if not found[-1].holdings.found:
         raise UnknownMember(policy.membership, member_id)
+    # Before anything is erased: the contact's keyed references, so the sweep-readded flow finds a re-sync's re-add.
+    await enter_suppression(request, policy, settings)
     marketing = found[:-1]
     erased = await erase_each(request, marketing, settings)
     # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).

@@ -174,6 +174,13 @@ class Sandbox:
         chain = controller or self.chain_of(member_id)
         return self.webhooks.emit("erasure.requested", member_id, chain) if self.webhooks else None
 
+    def withdraw_marketing(self, member_id: str, controller: str | None = None) -> Delivery | None:
+        """The member withdraws marketing consent; with webhooks set, the membership system sends
+        marketing.withdrawn."""
+        self.member(member_id)
+        chain = controller or self.chain_of(member_id)
+        return self.webhooks.emit("marketing.withdrawn", member_id, chain) if self.webhooks else None
+
     def chain_of(self, member_id: str) -> str | None:
         """The chain a seeded member belongs to (None for the demo members and added ones)."""
         return next((chain for chain, members in self.chains.items()

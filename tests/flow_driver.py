@@ -49,12 +49,28 @@ class Flows:
         return await self.start("erase-member", {"controller": controller, "member_id": member_id, "kind": kind,
                                                  "request_id": request_id}, key=request_id)
 
+    async def withdraw(self, controller: str, member_id: str, request_id: str | None = None) -> Run:
+        """Start withdraw-marketing for a chain's member."""
+        request_id = request_id or f"test-withdrawal-{controller}-{uuid4().hex[:10]}"
+        return await self.start("withdraw-marketing", {"controller": controller, "member_id": member_id,
+                                                       "request_id": request_id}, key=request_id)
+
+    async def sweep(self, controller: str, as_of: date | None = None) -> Run:
+        """Run the sweep-readded flow here for one chain."""
+        return await self.start("sweep-readded", {"controller": controller,
+                                                  **({"as_of": as_of.isoformat()} if as_of else {})})
+
     async def resume(self, run: Run, run_input: dict[str, Any]) -> Run:
-        """Resume a suspended erase-member run with input and run it again here."""
+        """Resume a suspended run (erase-member, withdraw-marketing) with input and run it again here."""
         async with get_client() as client:
             await client.resume_flow_run(run.flow_run.id, run_input=run_input)
             flow_run = await client.read_flow_run(run.flow_run.id)
-        return await execute("erase-member", flow_run)
+        return await execute(self.name_of(flow_run), flow_run)
+
+    def name_of(self, flow_run: FlowRun) -> str:
+        """The deployment a run was started from (erase-member for a run started without one)."""
+        return next((name for name, id_ in self.deployments.items() if id_ == flow_run.deployment_id),
+                    "erase-member")
 
     async def again(self, run: Run) -> Run:
         """Run an erase-member run again (after a reconcile resumed it, or an operator's retry)."""

@@ -305,3 +305,36 @@ async def test_an_unreleased_hold_removed_or_changed_in_the_database_is_named(le
     assert f"its hold {key1} is not released, yet missing from the unreleased holds" in first.reason
     assert f"its hold {key2} is listed unreleased as row #2, held, due 2040-01-01, where its newest row is #2, " \
            "held, due 2031-12-31" == second.reason
+def withdrawal(request_id: str, *channels: str) -> NewRecord:
+    rows = tuple({"controller": "demo", "request_id": request_id, "subject_ref": "sr-1", "channel": channel,
+                  "reference": f"cr-{channel}-{request_id}", "reason": "withdrawal"} for channel in channels)
+    return NewRecord("demo", "withdrawal", request_id, "run-1", {"request": {"request_id": request_id}},
+                     suppressions=rows)
+
+
+async def test_a_suppression_entry_is_sealed_with_its_record_and_read_back_by_chain_and_request(ledger):
+    """A record's suppression rows are written in its transaction, sealed in its body and listed per chain and
+    request; a record without any seals the body it sealed before the suppression table existed."""
+    plain = await ledger.seal(erasure("r0"))
+    await ledger.seal(withdrawal("w1", "email", "phone"))
+    await ledger.seal(withdrawal("w2", "email"))
+
+    assert "suppressions" not in plain.sealed.body
+    assert [("w1", "email"), ("w1", "phone"), ("w2", "email")] == [
+        (row.request_id, row.channel) for row in await ledger.suppressed("demo")]
+    assert ["cr-email-w2"] == [row.reference for row in await ledger.suppressed(request_id="w2")]
+    assert {"demo": (True, [])} == await reports(ledger)
+
+
+async def test_a_suppression_row_changed_or_deleted_is_named(ledger):
+    """A suppression entry changed or deleted in the database no longer matches its record."""
+    from evidence.ledger import suppressions
+
+    await ledger.seal(withdrawal("w1", "email"))
+    await ledger.seal(withdrawal("w2", "email"))
+    async with ledger.transaction() as connection:
+        await connection.execute(update(suppressions).where(suppressions.c.request_id == "w1").values(reference="x"))
+        await connection.execute(delete(suppressions).where(suppressions.c.request_id == "w2"))
+
+    reason = "its suppression rows differ from the ones it sealed (changed, added or deleted after sealing)"
+    assert {"demo": (False, [("w1", reason), ("w2", reason)])} == await reports(ledger)
