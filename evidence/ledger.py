@@ -249,7 +249,8 @@ async def append(connection: AsyncConnection, new: NewRecord, now: datetime | No
         .order_by(records.c.sequence.desc()).limit(1))).first()
     recorded = now or datetime.now(UTC)
     body = {"kind": new.kind, "request_id": new.request_id, "flow_run_id": new.flow_run_id,
-            "recorded": recorded.isoformat(), "evidence": new.evidence, "holds": [sealed_hold(row) for row in new.holds]}
+            "recorded": recorded.isoformat(), "evidence": new.evidence,
+            "holds": [sealed_hold(row) for row in new.holds]}
     if new.suppressions:  # only then: a record without any seals the same body as before the table was added
         body["suppressions"] = [sealed_hold(row) for row in new.suppressions]
     sealed = seal(new.controller, body, (head.sequence, head.digest) if head else None)
