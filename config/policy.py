@@ -22,7 +22,7 @@ from config.dates import BOOKKEEPING_PERIOD, SECONDARY_PERIOD, MonthDay, Period
 from config.yaml_lines import LinedYaml, load_lined
 from config.yaml_lines import Path as DataPath
 
-Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
+Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual", "access", "app"]
 ActionName = Literal["delete", "anonymise", "restrict", "notify"]
 # What happens to one category of a member's data at erasure: erased (deleted, or anonymised where the record
 # must stay for statistics), held restricted under a rule, or, for a journal, held for a clinician's review.
@@ -170,6 +170,11 @@ class ProcessorRule(BaseModel):
     action: ActionName
     holds: tuple[str, ...] = ()
     supplier: str | None = Field(None, description="the real supplier, for a processor slett reaches by a person")
+    operated_by: str | None = Field(None, description="the processor that runs this system for the chain, when "
+                                    "it is not the chain itself (K24's newsletter: Magy Media AS at Mailchimp)")
+    dates_from: Literal["membership"] | None = Field(
+        None, description="a processor with no API whose records are copies of the membership system's (Credicare "
+        "invoices for the chain): its holds count from the membership system's dates")
     confirm_within: Period | None = Field(None, description="how long a person may take before escalation")
     when: Literal["always", "in_collection"] = "always"
     assumption: bool = Field(False, description="the seed names no system for this role; we chose one")
@@ -196,6 +201,8 @@ class ProcessorRule(BaseModel):
             raise ValueError(f"supplier is required: {self.system} has no API, so name who a person contacts")
         if self.system in OFFLINE and self.confirm_within is None:
             raise ValueError("confirm_within is required: how long a person may take before escalation")
+        if self.dates_from and self.system not in OFFLINE:
+            raise ValueError("dates_from is for a processor with no API: one with an API reports its own dates")
         if self.assumption and not self.reason:
             raise ValueError("an assumption needs a reason")
         if self.role == "journal" and self.action != "restrict":

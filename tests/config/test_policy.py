@@ -99,7 +99,8 @@ def test_malformed_yaml_is_a_policy_error(tmp_path):
 
 
 CHAINS = ("aktiv365", "k24", "spenst", "mova", "vekstly")
-ALL_KNOWN = KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare", "manual"}
+ALL_KNOWN = KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare", "manual", "crm", "imagebank", "access",
+                     "app"}
 
 
 def copy_with(tmp_path: Path, controller: str, old: str, new: str) -> tuple[Path, int]:
