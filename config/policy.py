@@ -249,6 +249,9 @@ class PurgeRule(BaseModel):
     systems: tuple[str, ...] = Field(min_length=1)
     period: Period
     citation: str = Field(min_length=3)
+    erase_at: tuple[str, ...] = Field((), description="processors that cannot list the people past the limit but "
+                                      "hold their data: each person found by the listing is erased there by an "
+                                      "erase-member run of their own (kind course_over), with its holds and evidence")
 
     @field_validator("period", mode="before")
     @classmethod
@@ -327,6 +330,9 @@ class Policy(BaseModel):
                 if system not in systems:
                     found.append((("purges", i, "systems", j),
                                   f"{system!r} is not a processor of the chain"))
+            for j, system in enumerate(purge.erase_at):
+                if system not in systems:
+                    found.append((("purges", i, "erase_at", j), f"{system!r} is not a processor of the chain"))
         return found
 
     @property
@@ -341,6 +347,11 @@ class Policy(BaseModel):
     def processor(self, key: str) -> ProcessorRule:
         """The processor whose step is called `key` (its system, or system-supplier)."""
         return next(p for p in self.processors if p.key == key)
+
+    def course_over(self) -> frozenset[str]:
+        """The processors a course's end erases a participant at, besides the purge's bulk deletion."""
+        return frozenset(system for purge in self.purges if purge.kind == "course_participants"
+                         for system in purge.erase_at)
 
     def marketing(self) -> tuple[ProcessorRule, ...]:
         """Processors whose data goes at once, without waiting for settlement."""

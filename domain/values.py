@@ -29,6 +29,7 @@ class Kind(enum.StrEnum):
 
     TERMINATION = "termination"
     ERASURE = "erasure"
+    COURSE_OVER = "course_over"  # a course ended: its data goes at the processors its purge names, nothing else
 
 
 def subject_reference(key: SecretStr, controller: str, member_id: str) -> str:
