@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
     FlowRunFilterTags,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 
 from config.dates import bookkeeping_last_day, withdrawal_last_day
@@ -178,7 +178,7 @@ async def test_vekstly_course_data_goes_at_stripe_when_the_course_is_over(sandbo
     assert [] != [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == kept.member_id]
 
 
-async def erasure_runs(member_id: str) -> list:
+async def erasure_runs(member_id: str) -> list[FlowRun]:
     """The course_over erase-member runs started for a Vekstly member (the session's server keeps other tests'
     runs for the same sandbox id; the request id, day and member, makes the purge's run one)."""
     async with get_client() as client:
