@@ -22,7 +22,7 @@ from config.dates import MonthDay, Period
 from config.yaml_lines import LinedYaml, load_lined
 from config.yaml_lines import Path as DataPath
 
-Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
+Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual", "access", "app"]
 ActionName = Literal["delete", "anonymise", "restrict", "notify"]
 # What happens to one category of a member's data at erasure: erased (deleted, or anonymised where the record
 # must stay for statistics), held restricted under a rule, or, for a journal, held for a clinician's review.
@@ -171,6 +171,11 @@ class ProcessorRule(BaseModel):
     action: ActionName
     holds: tuple[str, ...] = ()
     supplier: str | None = Field(None, description="the real supplier, for a processor slett reaches by a person")
+    operated_by: str | None = Field(None, description="the processor that runs this system for the chain, when "
+                                    "it is not the chain itself (K24's newsletter: Magy Media AS at Mailchimp)")
+    dates_from: Literal["membership"] | None = Field(
+        None, description="a processor with no API whose records are copies of the membership system's (Credicare "
+        "invoices for the chain): its holds count from the membership system's dates")
     confirm_within: Period | None = Field(None, description="how long a person may take before escalation")
     when: Literal["always", "in_collection"] = "always"
     assumption: bool = Field(False, description="the seed names no system for this role; we chose one")
@@ -197,6 +202,8 @@ class ProcessorRule(BaseModel):
             raise ValueError(f"supplier is required: {self.system} has no API, so name who a person contacts")
         if self.system in OFFLINE and self.confirm_within is None:
             raise ValueError("confirm_within is required: how long a person may take before escalation")
+        if self.dates_from and self.system not in OFFLINE:
+            raise ValueError("dates_from is for a processor with no API: one with an API reports its own dates")
         if self.assumption and not self.reason:
             raise ValueError("an assumption needs a reason")
         if self.role == "journal" and self.action != "restrict":
@@ -243,6 +250,9 @@ class PurgeRule(BaseModel):
     systems: tuple[str, ...] = Field(min_length=1)
     period: Period
     citation: str = Field(min_length=3)
+    erase_at: tuple[str, ...] = Field((), description="processors that cannot list the people past the limit but "
+                                      "hold their data: each person found by the listing is erased there by an "
+                                      "erase-member run of their own (kind course_over), with its holds and evidence")
 
     @field_validator("period", mode="before")
     @classmethod
@@ -321,6 +331,9 @@ class Policy(BaseModel):
                 if system not in systems:
                     found.append((("purges", i, "systems", j),
                                   f"{system!r} is not a processor of the chain"))
+            for j, system in enumerate(purge.erase_at):
+                if system not in systems:
+                    found.append((("purges", i, "erase_at", j), f"{system!r} is not a processor of the chain"))
         return found
 
     @property
@@ -335,6 +348,11 @@ class Policy(BaseModel):
     def processor(self, key: str) -> ProcessorRule:
         """The processor whose step is called `key` (its system, or system-supplier)."""
         return next(p for p in self.processors if p.key == key)
+
+    def course_over(self) -> frozenset[str]:
+        """The processors a course's end erases a participant at, besides the purge's bulk deletion."""
+        return frozenset(system for purge in self.purges if purge.kind == "course_participants"
+                         for system in purge.erase_at)
 
     def marketing(self) -> tuple[ProcessorRule, ...]:
         """Processors whose data goes at once, without waiting for settlement."""

@@ -329,6 +329,7 @@ class GuestPage:
 
     ids: tuple[str, ...]
     next_cursor: str | None
+    members: tuple[str, ...] = ()  # the members' ids at the chain, where the listing names them (course participants)
 
 
 class GuestPurger(Protocol):

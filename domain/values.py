@@ -31,6 +31,7 @@ class Kind(enum.StrEnum):
     TERMINATION = "termination"
     ERASURE = "erasure"
     WITHDRAWAL = "withdrawal"  # marketing consent withdrawn, or direct marketing objected to: nothing else goes
+    COURSE_OVER = "course_over"  # a course ended: its data goes at the processors its purge names, nothing else
 
 
 def subject_reference(key: SecretStr, controller: str, member_id: str) -> str:

@@ -54,7 +54,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     Args:
         controller: the chain, as named in config/controllers (e.g. "demo").
         member_id: the member's id at the chain's membership system; never an e-mail or a name.
-        kind: "termination" (membership ended) or "erasure" (the member asked to be forgotten).
+        kind: "termination" (membership ended), "erasure" (the member asked to be forgotten) or "course_over"
+            (a course ended: started by purge-guests, erases where the chain's course purge says).
         request_id: the request's id (the webhook id); leave empty to use this run's id.
     """
     if not MEMBER_ID.match(member_id):
@@ -66,10 +67,13 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     request = await open_request(controller, member_id, kind, request_id or str(runtime.flow_run.id),
                                  settings)
     await register_request(request, settings.ledger_url)
+    # A course's end erases only where its purge says (Vekstly's Stripe customer): the newsletter the
+    # participant signed up to stays until they leave it ("Etter endt kurs kan du ... melde deg av alle lister").
+    scope = policy.course_over() if kind is Kind.COURSE_OVER else None
     # Marketing stops at once, whatever the other processors' state; the membership system's lookup
     # proves the member exists before anything is touched.
-    found = await plan_in(request, policy, [*(p.key for p in policy.marketing()), policy.membership], "request",
-                          settings, member_must_exist=True)
+    found = await plan_in(request, policy, [*(p.key for p in policy.marketing() if _in(scope, p.key)),
+                                            policy.membership], "request", settings, member_must_exist=True)
     if not found[-1].holdings.found:
         raise UnknownMember(policy.membership, member_id)
     # Before anything is erased: the contact's keyed references, so the sweep-readded flow finds a re-sync's re-add.
@@ -79,12 +83,12 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     # Consents the membership system holds stop now too, before any wait (a person's confirmation, settlement).
     withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
                                       settings)
-                 for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()}]
+                 for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()} and scope is None]
     stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
-    plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
-                         settings)
+    plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)
+                                           if _in(scope, p.key)], "settled", settings)
     # Suppliers with no API are confirmed by a person before the membership system, which goes last.
     outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
                                                   await erase_each(request, plan[:-1], settings))
@@ -160,6 +164,11 @@ async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[
     """Read back from every processor at once; each step becomes an evidence row."""
     checked = await verify_everywhere(request, plans, outcomes, settings)
     return [Step.of(plan, outcome) for plan, outcome in zip(plans, checked, strict=True)]
+
+
+def _in(scope: frozenset[str] | None, key: str) -> bool:
+    """Whether a request of this scope (None: every processor) reaches the processor."""
+    return scope is None or key in scope
 
 
 def _finished(step: Step) -> bool:

@@ -67,6 +67,18 @@ async def confirm_by_person(request: Request, policy: Policy, plans: list[System
     return confirmed, answers
 
 
+async def confirm_release_by_person(request: Request, step: str, supplier: str, detail: str,
+                                   within: date | None) -> ManualConfirmation:
+    """Wait for a person to confirm they released a hold at a supplier with no API (its own suspension key)."""
+    form = ManualConfirmation.with_initial_data(
+        description=f"**release at {supplier}** for member `{request.member_id}` (request "
+        f"`{request.request_id}`).\n\n{detail}\n\nConfirm once it is done{f', by {within}' if within else ''}. "
+        "Name yourself, not the member.",
+        done_on=datetime.now(OSLO).date())
+    get_run_logger().info("Waiting for a person to confirm the release at %s", supplier)
+    return await _ask(form, f"release-{step}")
+
+
 async def _ask(form: type[ManualConfirmation], step: str) -> ManualConfirmation:
     """Suspend until a person answers the form; a key used without an answer (escalated) asks again anew."""
     for attempt in itertools.count(1):
@@ -86,4 +98,5 @@ def with_confirmations(steps: list[Step], answers: dict[str, ManualConfirmation]
 
 
 # tests/evidence builds suspended runs with this key; queries/runs.py owns its format.
-__all__ = ["ManualConfirmation", "confirm_by_person", "confirmation_key", "with_confirmations"]
+__all__ = ["ManualConfirmation", "confirm_by_person", "confirm_release_by_person", "confirmation_key",
+           "with_confirmations"]

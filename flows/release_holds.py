@@ -15,11 +15,20 @@ from connectors.contract import Action, Outcome, Status
 from domain.values import OSLO, Kind, Request, SystemPlan
 from evidence.ledger import FAILED, HELD, RELEASED, REVIEW, HoldState, hold_row
 from flows.erase_member import verify_each
+from flows.manual_steps import confirm_release_by_person
 from flows.setup import chain_policy, flow_settings
 from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
 from tasks.migration import import_request
-from tasks.release import Release, due_holds, left_after_release, record_release, release_in_system, show_sweep
+from tasks.release import (
+    Release,
+    ask_a_person,
+    due_holds,
+    left_after_release,
+    record_release,
+    release_in_system,
+    show_sweep,
+)
 
 
 class ReleaseFailed(Exception):
@@ -55,7 +64,9 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
     groups: dict[tuple[str, str, str], list[HoldState]] = {}
     for state in due:
         groups.setdefault((state.request_id, state.hold.system, state.hold.rule), []).append(state)
-    releases = [await _release_group(states, today, settings) for states in groups.values()]
+    # Narrowed to one hold, the run may wait for a person (a processor with no API); the daily sweep never does.
+    narrowed = bool(request_id and system and rule)
+    releases = [await _release_group(states, today, settings, narrowed) for states in groups.values()]
     await show_sweep(today, releases)
     failures = [r for r in releases if r.status == "failed"]
     log.info("release-holds as of %s: %d due hold(s), %d taken, %d failed", today, len(due), len(releases),
@@ -67,32 +78,36 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
 
 
 def _outcome(release: Release) -> str:
-    """What became of a hold, in a word: released, held_again, review or already_absent."""
+    """What became of a hold, in a word: released, held_again, review, already_absent or asked_a_person."""
     if release.action == "review":
         return "review"
+    if release.status == "manual":
+        return "asked_a_person"
     if release.status in ("already_absent", "pending"):
         return "already_absent" if release.status == "already_absent" else "held_again"
     return "released"
 
 
-async def _release_group(states: list[HoldState], today: date, settings: Settings) -> Release:
+async def _release_group(states: list[HoldState], today: date, settings: Settings, narrowed: bool) -> Release:
     """Take one request's due holds under one processor and rule; seal what became of each."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
     run_id = str(runtime.flow_run.id)
     try:
-        release, rows = await _release(states, today, settings)
+        release, rows = await _release(states, today, settings, narrowed)
     except Exception as error:
         # Whatever went wrong is this hold's: sealed as its failure, and the sweep fails at its end.
         release = Release(request_id, system, rule, first.hold.categories, first.hold.citation,
                           max(s.hold.retain_until for s in states), today, "release", "failed", False,
                           detail=f"{type(error).__name__}: {error}")
         rows = [s.row(FAILED, run_id, release.detail) for s in states]
-    await record_release(release, rows, run_id, settings)
+    if rows:  # none while a person is asked in a run of its own, which seals the release
+        await record_release(release, rows, run_id, settings)
     return release
 
 
-async def _release(states: list[HoldState], today: date, settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+async def _release(states: list[HoldState], today: date, settings: Settings,
+                   narrowed: bool = False) -> tuple[Release, list[dict[str, Any]]]:
     """Check the holds again at the processor, then release the due records or move the hold's date."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
@@ -101,6 +116,8 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     release = await open_request(first.controller, first.member_id, Kind.ERASURE,
                                  f"{request_id}-release-{system}-{rule}", settings)
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
+    if plan.by_person:
+        return await _release_by_person(states, release, policy, plan, today, settings, narrowed)
     facts = plan.holdings.facts
     # With today: a hold that ends when its claim is paid is given its next day to look again.
     every = holds_for(policy, system, clocks_of(facts), today)
@@ -144,6 +161,30 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     newer = [hold_row(h, request_id, first.controller, first.member_id, HELD, run_id, "newer records kept")
              for h in later]
     return row, [*(s.row(RELEASED, run_id, row.detail) for s in states), *newer]
+
+
+async def _release_by_person(states: list[HoldState], release: Request, policy: Policy, plan: SystemPlan,
+                             today: date, settings: Settings, narrowed: bool) -> tuple[Release, list[dict[str, Any]]]:
+    """A hold at a processor with no API (Credicare's copy): its date is the ledger's, as there is nothing to
+    look at again; a person deletes the records and confirms. The daily sweep starts a run of its own for that
+    (one per hold and date) and goes on; that run waits for the person and seals the release."""
+    first = states[0]
+    hold = max((s.hold for s in states), key=lambda h: h.retain_until)
+    if not narrowed:
+        asked = await ask_a_person(first, today)
+        detail = f"a person is asked to release it at {plan.supplier} in flow run {asked}"
+        return _row(first.request_id, hold, today, "release", Outcome(plan.system, Status.MANUAL), detail=detail), []
+    outcome = await release_in_system(release, plan, hold, today, settings)
+    if outcome.status is not Status.MANUAL:
+        raise RuntimeError(f"{plan.system}: a release by a person ended {outcome.status.value}: {outcome.detail}")
+    within = policy.processor(plan.step).confirm_within
+    answer = await confirm_release_by_person(release, plan.step, plan.supplier or plan.system, outcome.detail,
+                                             within.after(today) if within else None)
+    detail = (f"released at {plan.supplier}: {answer.what_was_done}; confirmed by {answer.confirmed_by} "
+              f"on {answer.done_on}")
+    done = Outcome(plan.system, Status.CONFIRMED, Action.RELEASE, verified=True)
+    row = _row(first.request_id, hold, today, "release", done, detail=detail)
+    return row, [s.row(RELEASED, str(runtime.flow_run.id), detail) for s in states]
 
 
 async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, rule: str, others: list[Hold], today: date,

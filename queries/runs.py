@@ -22,7 +22,16 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.input import Keyset, keyset_from_base_key
 from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
-from config.deployments import DEPLOYMENTS, ERASE_MEMBER, TAG, WITHDRAW_MARKETING, controller_tag, member_tag
+from config.deployments import (
+    DEPLOYMENTS,
+    ERASE_MEMBER,
+    RELEASE_HOLDS,
+    TAG,
+    WITHDRAW_MARKETING,
+    controller_tag,
+    member_tag,
+    request_tag,
+)
 from queries.pages import PAGE, every_page
 
 log = structlog.get_logger("slett.runs")
@@ -49,6 +58,18 @@ async def start_withdrawal(controller: str, member_id: str, request_id: str, tag
             deployment.id, idempotency_key=request_id,
             parameters={"controller": controller, "member_id": member_id, "request_id": request_id},
             tags=[TAG, controller_tag(controller), *dict.fromkeys([member_tag(controller, member_id), *tags])])
+
+
+async def start_release_by_person(controller: str, request_id: str, system: str, rule: str, as_of: date,
+                                  retain_until: date) -> FlowRun:
+    """Create a release-holds run for one hold a person releases (a processor with no API); one per hold and
+    date, whichever sweep asks first (the idempotency key), so a daily sweep never asks twice."""
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(DEPLOYMENTS[RELEASE_HOLDS].full_name)
+        return await client.create_flow_run_from_deployment(
+            deployment.id, idempotency_key=f"release-by-person:{request_id}:{system}:{rule}:{retain_until}",
+            parameters={"as_of": as_of.isoformat(), "request_id": request_id, "system": system, "rule": rule},
+            tags=[TAG, controller_tag(controller), request_tag(request_id)])
 
 
 async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE,

@@ -189,7 +189,7 @@ SPECS = {
     "invoices": Spec(lambda m: m.invoices, BUYER),
     "claim": Spec(lambda m: [i.claim for i in m.invoices if i.claim], DEBTOR,
                   drop=lambda m: drop_paid_claims(m.invoices)),
-    **{kind: _records(kind) for kind in ("contracts", "purchases", "exclusions", "camera")},
+    **{kind: _records(kind) for kind in ("contracts", "purchases", "exclusions", "camera", "guardians")},
 }
 
 

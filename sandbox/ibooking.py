@@ -204,7 +204,7 @@ def purge_routes(state: Ibooking, journal: Journal) -> list[Route]:
         over = sorted((c for c in state.customers.values() if c.course_over(before)), key=lambda c: int(c.id))
         after = [c for c in over if int(c.id) > start]
         page = after[:size]
-        items = [{"customerId": c.id, "courseIds": [k["courseId"] for k in c.courses],
+        items = [{"customerId": c.id, "externalId": c.external_id, "courseIds": [k["courseId"] for k in c.courses],
                   "lastCourseEndsOn": max(k["endsOn"] for k in c.courses)} for c in page]
         return JSONResponse({"items": items, "nextCursor": page[-1].id if len(after) > size else None})
 

@@ -7,19 +7,20 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-SYSTEMS = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe")
+SYSTEMS = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe",
+           "crm", "imagebank", "access", "app")
 DEMO_SYSTEMS = frozenset({"exceline", "ibooking", "mailchimp", "nets", "physica"})
 CHAIN_SYSTEMS = {
     "demo": DEMO_SYSTEMS,
     # Aktiv365 (seed 000); Credicare and Kalibrert, Apility, Relisec have no API, so no stand-in.
     "aktiv365": frozenset({"exceline", "ibooking", "fixit", "nets"}),
-    # K24 (seed 001): Eziteq, LifeVision, Nets and the Physica journal.
-    "k24": frozenset({"eziteq", "lifevision", "nets", "physica"}),
+    # K24 (seed 001): Eziteq, LifeVision, Nets and the Physica journal; Magy Media's newsletter at Mailchimp.
+    "k24": frozenset({"eziteq", "lifevision", "nets", "physica", "mailchimp"}),
     # Vekstly (seed 004) names Stripe and an e-mail list; its course bookings at Ibooking are an assumption.
     "vekstly": frozenset({"stripe", "mailchimp", "ibooking"}),
     # Spenst (seed 002) and MOVA (seed 003) name no systems; config/controllers/{spenst,mova}.yaml assume these.
-    "spenst": frozenset({"exceline", "ibooking", "nets", "lifevision"}),
-    "mova": frozenset({"exceline", "ibooking", "nets", "physica"}),
+    "spenst": frozenset({"exceline", "ibooking", "nets", "lifevision", "access", "app"}),
+    "mova": frozenset({"exceline", "ibooking", "nets", "physica", "crm", "imagebank"}),
 }
 
 FIRST = ("Kari", "Ola", "Ingrid", "Lars", "Sigrid", "Anders", "Solveig", "Magnus", "Hedda", "Eirik",

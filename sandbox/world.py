@@ -9,7 +9,7 @@ from typing import Protocol
 import httpx
 from starlette.types import ASGIApp
 
-from sandbox import exceline, eziteq, fixit, ibooking, lifevision, mailchimp, nets, physica, stripe
+from sandbox import exceline, eziteq, fixit, ibooking, lifevision, mailchimp, nets, physica, plain, stripe
 from sandbox.faults import FaultInjector, Faults
 from sandbox.guests import Guests
 from sandbox.journal import Call, Journal
@@ -56,6 +56,9 @@ class Sandbox:
         self.fixit = fixit.Fixit()
         self.lifevision = lifevision.Lifevision()
         self.stripe = stripe.Stripe()
+        # Plain-REST stand-ins for systems the seeds name by role only (MOVA's CRM and image bank, Spenst's
+        # access control and app): one shape, each under its own name.
+        self.crm, self.imagebank, self.access, self.app = plain.crm(), plain.imagebank(), plain.access(), plain.app()
         self.faults = {system: Faults(seed=seed + n) for n, system in enumerate(SYSTEMS)}
         self.limits = {system: RateLimit() for system in SYSTEMS}
         built = {"exceline": exceline.build(self.exceline, self.journal),
@@ -66,7 +69,8 @@ class Sandbox:
                  "eziteq": eziteq.build(self.eziteq, self.journal),
                  "fixit": fixit.build(self.fixit, self.journal),
                  "lifevision": lifevision.build(self.lifevision, self.journal),
-                 "stripe": stripe.build(self.stripe, self.journal)}
+                 "stripe": stripe.build(self.stripe, self.journal),
+                 **{twin.system: plain.build(twin, self.journal) for twin in self.plain_twins}}
         refusals = {"stripe": stripe.rate_limited}
         fault_bodies = {"stripe": stripe.fault_body}
         self.apps: dict[str, ASGIApp] = {
@@ -80,7 +84,13 @@ class Sandbox:
         """Each processor's state, by system."""
         return {"exceline": self.exceline, "ibooking": self.ibooking, "mailchimp": self.mailchimp,
                 "nets": self.nets, "physica": self.physica, "eziteq": self.eziteq, "fixit": self.fixit,
-                "lifevision": self.lifevision, "stripe": self.stripe}
+                "lifevision": self.lifevision, "stripe": self.stripe,
+                **{twin.system: twin for twin in self.plain_twins}}
+
+    @property
+    def plain_twins(self) -> tuple[plain.PlainProcessor, ...]:
+        """The plain-REST stand-ins."""
+        return (self.crm, self.imagebank, self.access, self.app)
 
     @property
     def guests(self) -> dict[str, Guests]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -86,6 +87,11 @@ async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settin
     rule = policy.processor(key)
     async with connect(rule.system, settings) as (connector, _):
         holdings = await connector.lookup(subject)
+    if rule.dates_from == "membership" and holdings.found:
+        # A copy at a processor with no API (Credicare's invoicing data): its records carry the membership
+        # system's dates, so its holds count from those.
+        async with connect(policy.membership, settings) as (membership, _):
+            holdings = replace(holdings, facts=(await membership.lookup(subject)).facts)
     check_categories(policy, key, holdings.categories)
     holds = holds_for(policy, key, clocks_of(holdings.facts))
     today = datetime.now(OSLO).date()
@@ -154,6 +160,9 @@ async def verify_everywhere(request: Request, plans: list[SystemPlan], outcomes:
 async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) -> Outcome:
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
+    if outcome.status is Status.CONFIRMED:
+        # A person's confirmation is the only read-back a processor with no API has.
+        return outcome.with_(categories=outcome.categories or as_block(plan, outcome.status, True))
     if not plan.holdings.found:
         return outcome.with_(verified=True)
     try:

@@ -220,8 +220,10 @@ class DescribedConnector:
         values = {"before": before.isoformat(), "limit": limit, "cursor": cursor}
         answer = (await self._send(page, values, allow=frozenset())).json()
         following = self._read(answer, page.next, page)
-        return GuestPage(tuple(str(self._read(r, page.id, page)) for r in self._items(answer, page)),
-                         str(following) if following else None)
+        items = self._items(answer, page)
+        members = tuple(str(self._read(r, page.member, page)) for r in items) if page.member else ()
+        return GuestPage(tuple(str(self._read(r, page.id, page)) for r in items), str(following) if following else None,
+                         members)
 
     async def _bulk(self, bulk: Bulk, ids: tuple[str, ...], key: str) -> Outcome:
         batch = [int(i) if bulk.ids_as == "int" and i.isdigit() else i for i in ids]

@@ -102,6 +102,7 @@ class Page(Listing):
     cursor: str
     next: str
     id: str
+    member: str | None = None  # the field holding the member's id at the chain, where the listing has one
 
 
 class Bulk(Call):

@@ -49,7 +49,8 @@ async def test_k24_deletes_lifevision_contacts(sandbox, flows):
     run = await flows.erase("k24", member.member_id)
 
     assert "COMPLETED" == run.state_name
-    assert "lifevision" == sandbox.destructive_calls_for(member.member_id)[0]
+    # LifeVision and Magy Media's Mailchimp are both marketing: they go together, before anything else.
+    assert {"lifevision", "mailchimp"} == set(sandbox.destructive_calls_for(member.member_id)[:2])
     assert [] == [c for c in sandbox.lifevision.contacts.values() if c.external_id == member.member_id]
     assert sandbox.lifevision.suppressed(member.email, member.phone)
     assert "erased" == statuses(await run.result())["lifevision"]
@@ -93,3 +94,29 @@ async def test_k24_keeps_the_membership_contract_restricted_for_three_and_a_half
     gone = await flows.release(scheduled, contract.retain_until)
 
     assert ("released", []) == (await gone.result(), record.contracts)
+
+
+async def test_k24_magy_media_newsletter_contact_is_deleted_in_the_first_step(sandbox, flows):
+    """"Magy Media AS benytter seg av plattformen til MailChimp for å formidle vårt nyhetsbrev" (Magy Media AS,
+    processor for K24 Prestasjon AS): while the last invoice is open the run waits, but the newsletter contact
+    in every audience is already deleted for good, with the SMS dialogue; the evidence names the newsletter as
+    erased and verified."""
+    member = sandbox.add_member(chain="k24", open_invoice=True)
+
+    waiting = await flows.erase("k24", member.member_id)
+
+    # Eziteq's call is its marketing consents withdrawn, also in the first step; the record is not touched.
+    assert ("SUSPENDED", {"lifevision", "mailchimp", "eziteq"}) == (
+        waiting.state_name, set(sandbox.destructive_calls_for(member.member_id)))
+    assert "anonymised" != sandbox.eziteq.members[member.member_id].state
+    assert [] == [key for key, who in sandbox.mailchimp.member_ids.items()
+                  if who == member.member_id and key in sandbox.mailchimp.members]
+    sandbox.settle(member.member_id)
+    run = await flows.resume(waiting, {"confirmed_by": "test"})
+
+    evidence = await run.result()
+    [newsletter] = [c for s in evidence.steps if s.system == "mailchimp" for c in s.categories]
+    assert "COMPLETED" == run.state_name
+    assert ("erased", True) == (statuses(evidence)["mailchimp"],
+                                {s.system: s.verified for s in evidence.steps}["mailchimp"])
+    assert ("newsletter", "delete", True) == (newsletter.category, newsletter.action, newsletter.verified)

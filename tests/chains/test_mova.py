@@ -151,3 +151,33 @@ async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(s
 
     assert "released" == await gone.result()
     assert "exclusions" not in record.records
+
+
+def categories_of(evidence, system: str) -> dict[str, tuple[str, bool | None]]:
+    """A step's categories in the evidence: action and read-back."""
+    step = next(s for s in evidence.steps if s.system == system)
+    return {c.category: (c.action, c.verified) for c in step.categories}
+
+
+async def test_mova_image_bank_and_purchase_history_are_erased(sandbox, flows):
+    """"kundens bilde lagres i vår bildebank og benyttes i forbindelse med markedsføring" and "kjøpshistorikk og
+    adferdsmønster ... til å gi anbefalinger og tilbud" (both on consent, GDPR Art. 6(1)(a)): the CRM's contact,
+    channels, purchase history and web behaviour and the image bank's photos are deleted in the first step,
+    before the run waits for the last invoice, and the evidence lists each category erased and read back."""
+    member = sandbox.add_member(chain="mova", open_invoice=True)
+    assert sandbox.crm.of(member.member_id) and sandbox.imagebank.of(member.member_id)
+
+    waiting = await flows.erase("mova", member.member_id)
+
+    assert ("SUSPENDED", {"crm", "imagebank"}) == (waiting.state_name,
+                                                   set(sandbox.destructive_calls_for(member.member_id)))
+    assert (None, None) == (sandbox.crm.of(member.member_id), sandbox.imagebank.of(member.member_id))
+    sandbox.settle(member.member_id)
+    run = await flows.resume(waiting, {"confirmed_by": "test"})
+
+    evidence = await run.result()
+    assert "COMPLETED" == run.state_name
+    assert ("erased", "erased") == (statuses(evidence)["crm"], statuses(evidence)["imagebank"])
+    assert {"contact": ("delete", True), "consents": ("delete", True), "purchases": ("delete", True),
+            "web_behaviour": ("delete", True)} == categories_of(evidence, "crm")
+    assert {"person": ("delete", True), "images": ("delete", True)} == categories_of(evidence, "imagebank")

@@ -138,3 +138,63 @@ async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flow
     gone = await flows.release(scheduled, contract.retain_until)
 
     assert ("released", False) == (await gone.result(), "contracts" in record.records)
+
+
+def categories_of(evidence, system: str) -> dict[str, tuple[str, str, bool | None]]:
+    """A step's categories in the evidence: action, status and read-back."""
+    step = next(s for s in evidence.steps if s.system == system)
+    return {c.category: (c.action, c.status, c.verified) for c in step.categories}
+
+
+async def test_spenst_guardian_data_is_erased_with_the_minors_record(sandbox, flows):
+    """"For personer som ikke er myndige (personer under 18 år), må vi i tillegg registrere noen opplysninger om
+    foresatte/verge. Disse opplysningene brukes kun ved registrering": the guardian's name, phone and e-mail go
+    with the minor's record, in the same erasure, while the contract is kept; the evidence says so, read back."""
+    member = sandbox.add_member(chain="spenst")
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "guardians", date(2025, 2, 1))
+
+    run = await flows.erase("spenst", member.member_id)
+
+    evidence = await run.result()
+    assert ("COMPLETED", True) == (run.state_name, record.anonymised)
+    assert [] == record.records.get("guardians", [])
+    assert [True] == [c["restricted"] for c in record.records["contracts"]]
+    assert ("delete", "erased", True) == categories_of(evidence, "exceline")["guardians"]
+
+
+async def test_spenst_app_push_tokens_and_logs_are_erased(sandbox, flows):
+    """"vil appen lagre følgende informasjon som er nødvendig for å sende deg push-varsler: Ditt mobilnummer,
+    hvilke senter du tilhører og innloggingstidspunkt" and "Det logges også data for å kunne oppdage tekniske
+    feilsituasjoner i appen": once the last invoice is paid, the app's user with its push tokens, its traffic
+    with the booking system and its error logs is deleted, before the membership system; not while it waits."""
+    member = sandbox.add_member(chain="spenst", open_invoice=True)
+
+    waiting = await flows.erase("spenst", member.member_id)
+    assert ("SUSPENDED", True) == (waiting.state_name, sandbox.app.of(member.member_id) is not None)
+
+    sandbox.settle(member.member_id)
+    run = await flows.resume(waiting, {"confirmed_by": "test"})
+
+    evidence = await run.result()
+    calls = sandbox.destructive_calls_for(member.member_id)
+    assert ("COMPLETED", None) == (run.state_name, sandbox.app.of(member.member_id))
+    assert calls.index("app") < calls.index("exceline")
+    assert {"user": ("delete", "erased", True), "push_tokens": ("delete", "erased", True),
+            "app_traffic": ("delete", "erased", True), "app_logs": ("delete", "erased", True)} == \
+        categories_of(evidence, "app")
+
+
+async def test_spenst_access_cards_and_door_log_are_erased_with_the_visit_history(sandbox, flows):
+    """"benytter enkelte underleverandører for å drifte vårt medlemssystem, adgangs- og betalingsløsninger" and
+    "Ved utmelding sletter vi dine personopplysninger, inkludert besøkshistorikk": the access system's card or
+    code and its door log go with the visit history in the membership system, read back."""
+    member = sandbox.add_member(chain="spenst")
+
+    run = await flows.erase("spenst", member.member_id)
+
+    evidence = await run.result()
+    assert ("COMPLETED", None, []) == (run.state_name, sandbox.access.of(member.member_id),
+                                       sandbox.exceline.members[member.member_id].visits)
+    assert {"cardholder": ("delete", "erased", True), "credentials": ("delete", "erased", True),
+            "entries": ("delete", "erased", True)} == categories_of(evidence, "access")

@@ -5,14 +5,37 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 
+from config.deployments import member_tag
 from domain.values import OSLO, artifact_key
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
-from tests.flow_driver import release_runs
+from tests.flow_driver import execute, release_runs
+
+
+@pytest.fixture
+async def course_runs_cleared():
+    """After the test, the course_over erase-member runs its purges started and it did not run are deleted: the
+    session's server is shared, and a worker in another test would otherwise pick them up."""
+    yield
+    async with get_client() as client:
+        waiting = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+        for run in waiting:
+            if run.parameters.get("kind") == "course_over":
+                await client.delete_flow_run(run.id)
 
 
 def today() -> date:
@@ -33,7 +56,8 @@ def charge_of(sandbox, member_id: str) -> dict[str, Any]:
     return next(c for c in sandbox.stripe.charges if c["customer"] == customer["id"])
 
 
-async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_be_kept(sandbox, flows):
+async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_be_kept(sandbox, flows,
+                                                                                       course_runs_cleared):
     """"når kurset du deltar på er over sletter vi data om deg, med mindre du ønsker at vi beholder det": the
     day after the course ends its participants are purged from the course system, except those who asked
     to be kept; participants of a course still running stay, and on the last day of the course no one goes."""
@@ -42,12 +66,14 @@ async def test_vekstly_deletes_course_data_when_the_course_ends_unless_asked_to_
     running = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL)
 
     last_day = await flows.start("purge-guests", {"controller": "vekstly", "as_of": COURSE_ENDED.isoformat()})
-    assert {"vekstly/course participants/ibooking": 0} == await last_day.result()
+    assert {"vekstly/course participants/ibooking": 0, "vekstly/course participants/stripe": 0} == \
+        await last_day.result()
 
     run = await flows.start("purge-guests", {"controller": "vekstly",
                                              "as_of": (COURSE_ENDED + timedelta(days=1)).isoformat()})
 
-    assert {"vekstly/course participants/ibooking": 2} == await run.result()  # `ended` and the seeded M1301
+    # `ended` and the seeded M1301, at Ibooking in bulk and at Stripe by an erase-member run each
+    assert {"vekstly/course participants/ibooking": 2, "vekstly/course participants/stripe": 2} == await run.result()
     assert customer_of(sandbox, ended.member_id) is None
     assert customer_of(sandbox, kept.member_id) is not None
     assert customer_of(sandbox, running.member_id) is not None
@@ -128,3 +154,43 @@ async def letter_of(request_id: str) -> str:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("letter", request_id)])),
             sort=ArtifactSort.CREATED_DESC, limit=1)
     return str(letter.data)
+
+
+async def test_vekstly_course_data_goes_at_stripe_when_the_course_is_over(sandbox, flows, course_runs_cleared):
+    """"når kurset du deltar på er over sletter vi data om deg, med mindre du ønsker at vi beholder det": the day
+    after the course ends the purge starts an erase-member run (course_over) for each participant not kept, and
+    that run deletes the Stripe customer too, keeping the charge as the payment record under its bookkeeping
+    hold (31 December five years on); the newsletter the participant signed up to stays ("Etter endt kurs kan du
+    sende oss en epost og melde deg av alle lister"); a participant who asked to be kept keeps everything."""
+    ended = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED)
+    kept = sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED, keep_after_course=True)
+    charge = charge_of(sandbox, ended.member_id)
+    subscribed = {key for key, who in sandbox.mailchimp.member_ids.items() if who == ended.member_id}
+
+    purge = await flows.start("purge-guests", {"controller": "vekstly",
+                                               "as_of": (COURSE_ENDED + timedelta(days=1)).isoformat()})
+    assert "COMPLETED" == purge.state_name
+    [asked] = await erasure_runs(ended.member_id)
+    assert [] == await erasure_runs(kept.member_id)
+
+    run = await execute("erase-member", asked)
+
+    evidence = await run.result()
+    [hold] = [h for h in evidence.holds if h.key == "stripe-bookkeeping"]
+    paid_on = date.fromtimestamp(charge["created"])
+    assert ("COMPLETED", "course_over", ["stripe"]) == (run.state_name, evidence.request.kind.value,
+                                                        [s.system for s in evidence.steps])
+    assert [] == [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == ended.member_id]
+    # Five years after the end of the payment's financial year (bokføringsloven § 13).
+    assert (ended.email, date(paid_on.year + 5, 12, 31)) == (charge["billing_details"]["email"], hold.retain_until)
+    assert subscribed == {key for key in subscribed if key in sandbox.mailchimp.members}
+    assert [] != [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == kept.member_id]
+
+
+async def erasure_runs(member_id: str) -> list[FlowRun]:
+    """The course_over erase-member runs started for a Vekstly member (the session's server keeps other tests'
+    runs for the same sandbox id; the request id, day and member, makes the purge's run one)."""
+    async with get_client() as client:
+        found = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[member_tag("vekstly", member_id)])))
+    return [run for run in found if run.parameters.get("kind") == "course_over"]

@@ -30,7 +30,7 @@ def test_every_shipped_description_loads_and_says_what_to_confirm():
     """Each file in connectors/described loads, and an assumed API lists what to confirm with the vendor."""
     found = descriptions()
 
-    assert {"ibooking", "fixit", "lifevision", "physica"} == set(found)
+    assert {"ibooking", "fixit", "lifevision", "physica", "crm", "imagebank", "access", "app"} == set(found)
     assert all(d.api == "published" or d.confirm for d in found.values())
 
 
