@@ -20,6 +20,7 @@ DEADLINE_CHECK = "deadline-check"
 EVIDENCE_REPORT = "evidence-report"
 PURGE_GUESTS = "purge-guests"
 RECONCILE_SETTLEMENTS = "reconcile-settlements"
+LEGAL_HOLD = "legal-hold"
 
 RECOVERY_QUEUE = "recovery"
 # The pool's work queues and their priorities (1 is served first). The sweep comes first: with the pool's
@@ -82,6 +83,11 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
     Deployment(RECONCILE_SETTLEMENTS, "flows.reconcile_settlements:reconcile_settlements",
                "Resume suspended erasures whose member has settled; escalate manual steps left too long.", "erasure",
                ("erasure",), cron="0 5 * * *", why="daily, so a lost invoice.settled webhook costs a day at most"),
+    Deployment(LEGAL_HOLD, "flows.legal_hold:legal_hold",
+               "Set or lift a legal hold on one member's category at one processor (the police, a legal claim).",
+               "holds", ("holds", "legal-hold"),
+               why="a person's form in the UI (custom run), as `slett hold`: controller, member_id, system, "
+                   "category, reason, set_by, until, lift"),
 )}
 
 

@@ -31,11 +31,15 @@ class Hold:
     fields: tuple[str, ...] = ()
     # A hold that ends once nothing is owed (a claim): the day to look whether it was paid, before retain_until.
     check_on: date | None = None
+    # A legal hold a person set keeps the records past their own date: the sweep takes them on neither day before
+    # this one (config/legal_holds.py).
+    legal_until: date | None = None
 
     @property
     def release_day(self) -> date:
-        """The last day before the hold's release run looks again: its check day, or its last day."""
-        return min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        """The day the sweep takes the hold: its check day or its last day, not before a legal hold's end."""
+        day = min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        return max(day, self.legal_until) if self.legal_until else day
 
     @property
     def key(self) -> str:

@@ -93,6 +93,25 @@ holds = Table(
     Index("hold_due", "due_on", "status"),
     Index("hold_request", "request_id"),
 )
+# A person's legal hold on one member's category at one processor (config/legal_holds.py): one row per state
+# (set, lifted), written by the record that sealed it; a legal hold's newest row is its state.
+legal_holds = Table(
+    "legal_hold", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("record_id", ID, ForeignKey("evidence_record.id"), nullable=False),
+    Column("controller", String(100), nullable=False),
+    Column("member_id", String(100), nullable=False),  # the membership system's id, as in `hold`
+    Column("system", String(100), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("ends_on", Date),
+    Column("lifted_by", String(200)),
+    Column("lifted_on", Date),
+    Column("status", String(16), nullable=False),
+    Index("legal_hold_member", "controller", "member_id", "system", "category", "id"),
+)
 HELD, RELEASED, FAILED, REVIEW = "held", "released", "failed", "review"
 OPEN = (HELD, FAILED)  # a hold in these states is due on its date, and stays due until released
 HOLD_COLUMNS = ("system", "rule", "categories", "fields", "basis", "citation", "retain_until")
@@ -142,7 +161,7 @@ class HoldState:
         values = {**json.loads(row.extra), "categories": tuple(json.loads(row.categories)),
                   "fields": tuple(json.loads(row.fields))}
         values |= {name: getattr(row, name) for name in HOLD_COLUMNS if name not in values}
-        for name in ("records_through", "check_on"):  # dates in the JSON of `extra` are ISO text
+        for name in ("records_through", "check_on", "legal_until"):  # dates in the JSON of `extra` are ISO text
             value = values.get(name)
             values[name] = date.fromisoformat(value) if isinstance(value, str) else value
         hold = Hold(**{name: value for name, value in values.items() if name in names})

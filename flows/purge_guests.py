@@ -25,6 +25,7 @@ from config.policy import Policy, PolicyError, PurgeRule
 from config.settings import Settings
 from domain.values import OSLO
 from flows.setup import chain_policy, flow_settings
+from tasks.legal_holds import held_at
 from tasks.purge import batch_key, list_past_limit, purge_batch
 
 
@@ -59,7 +60,10 @@ async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, sett
     """List one processor's people past the rule's limit, then purge them one batch per task."""
     before = stale_before(today, rule.period)
     async with gate:
-        ids = await list_past_limit(rule.kind, system, before, settings)
+        listed = await list_past_limit(rule.kind, system, before, settings)
+    # A legal hold a person set (a guest in a case, footage for the police) keeps the person at that processor.
+    held = await held_at(policy.controller, system, today, settings)
+    ids = tuple(i for i in listed if i not in held)
     size = settings.purge_batch_size
     batches = [ids[start:start + size] for start in range(0, len(ids), size)]
 

@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger, runtime
 
 from config.holds import Hold, ended_by_settlement, holds_for, moved_hold, planned_action
+from config.legal_holds import KEPT, LegalHold, kept_by_legal_holds, lasting
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -18,6 +19,7 @@ from flows.erase_member import verify_each
 from flows.setup import chain_policy, flow_settings
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
 from tasks.holds import clocks_of
+from tasks.legal_holds import legal_holds_on
 from tasks.migration import import_request
 from tasks.release import Release, due_holds, left_after_release, record_release, release_in_system, show_sweep
 
@@ -55,7 +57,9 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
     groups: dict[tuple[str, str, str], list[HoldState]] = {}
     for state in due:
         groups.setdefault((state.request_id, state.hold.system, state.hold.rule), []).append(state)
-    releases = [await _release_group(states, today, settings) for states in groups.values()]
+    # A legal hold a person set (the police, a legal claim) keeps its category past the hold's own date.
+    legal = await legal_holds_on(due, today, settings) if due else []
+    releases = [await _release_group(states, today, settings, legal) for states in groups.values()]
     await show_sweep(today, releases)
     failures = [r for r in releases if r.status == "failed"]
     log.info("release-holds as of %s: %d due hold(s), %d taken, %d failed", today, len(due), len(releases),
@@ -75,13 +79,18 @@ def _outcome(release: Release) -> str:
     return "released"
 
 
-async def _release_group(states: list[HoldState], today: date, settings: Settings) -> Release:
+async def _release_group(states: list[HoldState], today: date, settings: Settings,
+                         legal: list[LegalHold] | None = None) -> Release:
     """Take one request's due holds under one processor and rule; seal what became of each."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
     run_id = str(runtime.flow_run.id)
+    mine = [h for h in legal or [] if (h.controller, h.member_id) == (first.controller, first.member_id)]
     try:
-        release, rows = await _release(states, today, settings)
+        if lasting(mine, system, first.hold.categories, today):
+            release, rows = _kept(states, mine, today, run_id)
+        else:
+            release, rows = await _release(states, today, settings)
     except Exception as error:
         # Whatever went wrong is this hold's: sealed as its failure, and the sweep fails at its end.
         release = Release(request_id, system, rule, first.hold.categories, first.hold.citation,
@@ -90,6 +99,21 @@ async def _release_group(states: list[HoldState], today: date, settings: Setting
         rows = [s.row(FAILED, run_id, release.detail) for s in states]
     await record_release(release, rows, run_id, settings)
     return release
+
+
+def _kept(states: list[HoldState], legal: list[LegalHold], today: date,
+          run_id: str) -> tuple[Release, list[dict[str, Any]]]:
+    """Not released: a legal hold keeps the category, restricted, until it ends (or is lifted); nothing is asked of
+    the processor."""
+    first = states[0]
+    kept = [kept_by_legal_holds(s.hold, legal, today) for s in states]
+    detail = f"{KEPT}: " + "; ".join(h.words() for h in lasting(legal, first.hold.system, first.hold.categories,
+                                                                   today))
+    until = max(h.legal_until or h.retain_until for h in kept)
+    release = Release(first.request_id, first.hold.system, first.hold.rule, first.hold.categories,
+                      first.hold.citation, max(s.hold.retain_until for s in states), today, "none", "pending",
+                      None, until, detail, first.hold.records_through, first.hold.fields)
+    return release, [s.row(HELD, run_id, detail, hold) for s, hold in zip(states, kept, strict=True)]
 
 
 async def _release(states: list[HoldState], today: date, settings: Settings) -> tuple[Release, list[dict[str, Any]]]:

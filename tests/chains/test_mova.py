@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 
 from config.dates import add_months, footage_last_day, journal_review_day
@@ -151,3 +152,72 @@ async def test_mova_keeps_behaviour_violation_records_until_the_exclusion_ends(s
 
     assert "released" == await gone.result()
     assert "exclusions" not in record.records
+
+
+async def legal_holds_of(controller: str, member_id: str):
+    """The chain's legal holds on a member, as the ledger has them now."""
+    from config.settings import load_settings
+    from evidence.ledger import open_ledger
+    from evidence.legal_holds import read_legal_holds
+
+    return await read_legal_holds(await open_ledger(load_settings().ledger_url), controller, member_id)
+
+
+async def test_mova_footage_under_police_hold_is_kept_past_one_week_and_purged_after_the_hold_ends(sandbox, flows):
+    """"med mindre det er sannsynlig at opptakene vil måtte brukes ... eller utleveres til politiet": a legal hold
+    set from the Prefect form keeps the snapshot, restricted, past its day six; the daily sweep deletes it on the day
+    the legal hold ends, and the evidence names who set it, why and until when."""
+    member = sandbox.add_member(chain="mova")
+    recorded = today() - timedelta(days=2)
+    ends = today() + timedelta(days=30)
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "camera", recorded)
+    run = await flows.erase("mova", member.member_id)
+    request_id = run.flow_run.parameters["request_id"]
+
+    form = await flows.start("legal-hold", {
+        "controller": "mova", "member_id": member.member_id, "system": "exceline", "category": "camera",
+        "reason": "Politiet ba om opptaket, sak 26-1234", "set_by": "Kari Drift", "until": ends.isoformat()})
+
+    assert "COMPLETED" == form.state_name
+    scheduled = (await release_runs(request_id))["exceline-camera"]
+    kept = await flows.release(scheduled, recorded + timedelta(days=6))
+    assert ("held_again", [True]) == (await kept.result(), [r["restricted"] for r in record.records["camera"]])
+    still = await flows.release(scheduled, ends - timedelta(days=1))
+    assert ("nothing due", 1) == (await still.result(), len(record.records["camera"]))
+    gone = await flows.release(scheduled, ends)
+    assert ("released", False) == (await gone.result(), "camera" in record.records)
+    held_again = (await releases_of(request_id))[0]
+    assert ("pending", ends.isoformat()) == (held_again["status"], held_again["kept_until"])
+    named = ("set by Kari Drift", "Politiet ba om opptaket, sak 26-1234", f"until {ends}")
+    assert list(named) == [words for words in named if words in held_again["detail"]]
+    [legal] = await legal_holds_of("mova", member.member_id)
+    assert ("Kari Drift", ends, None) == (legal.set_by, legal.ends_on, legal.lifted_on)
+
+
+async def test_mova_footage_held_until_lifted_goes_on_the_later_of_its_own_date_and_the_lift(sandbox, flows):
+    """A legal hold with no end (`slett hold`) keeps the snapshot however long the case runs; once `slett hold
+    --lift` lifts it, the normal rule applies on the later of the dates: the snapshot's own day six."""
+    from cli.main import main
+
+    member = sandbox.add_member(chain="mova")
+    recorded = today() - timedelta(days=2)
+    record = sandbox.exceline.members[member.member_id]
+    add_record(record, "camera", recorded)
+    run = await flows.erase("mova", member.member_id)
+    request_id = run.flow_run.parameters["request_id"]
+    where = ["mova", member.member_id, "--system", "exceline", "--category", "camera"]
+
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Tvist om utestengelse",
+                                               "--by", "Ola Jurist"])
+
+    scheduled = (await release_runs(request_id))["exceline-camera"]
+    assert "held_again" == await (await flows.release(scheduled, recorded + timedelta(days=6))).result()
+    assert "nothing due" == await (await flows.release(scheduled, recorded + timedelta(days=400))).result()
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Ola Jurist"])
+    assert "nothing due" == await (await flows.release(scheduled, recorded + timedelta(days=5))).result()
+    gone = await flows.release(scheduled, recorded + timedelta(days=6))
+    assert ("released", False) == (await gone.result(), "camera" in record.records)
+    [legal] = await legal_holds_of("mova", member.member_id)
+    assert ("Ola Jurist", "Tvist om utestengelse", None, today()) == (legal.lifted_by, legal.reason, legal.ends_on,
+                                                                       legal.lifted_on)
