@@ -19,7 +19,9 @@ from config.policy import Policy
 UNTIL_LIFTED = date(9999, 12, 31)
 # How a hold row the sweep kept for a legal hold begins its detail: lifting the legal hold dates these again.
 KEPT = "kept by a legal hold"
-BASIS = "GDPR Art. 17(3)(e) and 18(1)(c): kept to establish, exercise or defend a legal claim, or for the police"
+BASIS = "gdpr-17-3-e"
+CITATION = ("GDPR Art. 17(3)(e) and 18(1)(c): kept, restricted, to establish, exercise or defend a legal claim, or "
+            "for the police, while a person's legal hold lasts")
 RULE = "legal-hold"  # the rule a category no retention rule holds is held under while a legal hold lasts
 
 
@@ -64,8 +66,9 @@ class LegalHoldRefused(ValueError):
 
 
 def check_legal_hold(policy: Policy, system: str, category: str, ends_on: date | None, today: date,
-                     reason: str, set_by: str) -> None:
-    """Raise LegalHoldRefused unless the chain has the processor and category, with a reason and an end to come."""
+                     reason: str, set_by: str, by_category: bool = True) -> None:
+    """Raise LegalHoldRefused unless the chain has the processor and category, erased per category, with a reason
+    and an end to come."""
     systems = [p.system for p in policy.processors if p.data]
     if system not in systems:
         raise LegalHoldRefused(f"{policy.controller} has no processor {system!r} with a data map; its processors: "
@@ -75,6 +78,9 @@ def check_legal_hold(policy: Policy, system: str, category: str, ends_on: date |
     if category not in known:
         raise LegalHoldRefused(f"{system} at {policy.controller} holds no category {category!r}; its data map "
                                f"names: {known}")
+    if not by_category:
+        raise LegalHoldRefused(f"{system} is erased as a whole, not per category, so slett cannot keep one category "
+                               "there: keep the data at the processor by hand and hold its export instead")
     if not reason.strip():
         raise LegalHoldRefused("a legal hold needs its reason (the case, the police request): the evidence shows it")
     if not set_by.strip():
@@ -99,6 +105,16 @@ def kept_by_legal_holds(hold: Hold, legal: Iterable[LegalHold], day: date) -> Ho
     return replace(hold, legal_until=max(h.end for h in keeping))
 
 
-def after_lift(hold: Hold) -> Hold:
-    """A hold a lifted legal hold kept: due again under its own rule, on the later of its date and today's sweep."""
+def after_lift(hold: Hold, lifted_on: date) -> Hold:
+    """A hold a lifted legal hold kept: due again under its own rule, on the later of its date and the lift (a
+    category only the legal hold kept: on the lift's day)."""
+    if hold.rule == RULE:
+        return replace(hold, retain_until=lifted_on, legal_until=None)
     return replace(hold, legal_until=None)
+
+
+def case_hold(system: str, categories: tuple[str, ...], legal: Iterable[LegalHold], day: date) -> Hold:
+    """The hold on categories the data map erases at once but a legal hold keeps: restricted as they are, until the
+    legal hold ends; then the data map's action is carried out."""
+    until = max(h.end for h in lasting(legal, system, categories, day))
+    return Hold(system, RULE, categories, BASIS, CITATION, until, False, legal_until=until)

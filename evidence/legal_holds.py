@@ -71,7 +71,7 @@ async def lift_legal_hold(ledger: Ledger, controller: str, member_id: str, syste
     lifted = replace(found[0], lifted_by=lifted_by, lifted_on=lifted_on)
     states = await ledger.hold_states(await _requests_of(ledger, controller, member_id))
     again = tuple(s.row(HELD, flow_run_id, f"legal hold lifted on {lifted_on} by {lifted_by}: due under its own "
-                        "rule", after_lift(s.hold))
+                        "rule", after_lift(s.hold, lifted_on))
                   for s in states if s.status == HELD and s.hold.legal_until is not None
                   and lifted.covers(s.hold.system, s.hold.categories))
     request_id = legal_hold_request(subject_ref, system, category)
@@ -85,12 +85,12 @@ async def lift_legal_hold(ledger: Ledger, controller: str, member_id: str, syste
 
 async def set_or_lift(ledger: Ledger, policy: Policy, member_id: str, system: str, category: str, reason: str,
                       by: str, until: date | None, lift: bool, today: date, subject_ref: str,
-                      flow_run_id: str | None = None) -> tuple[LegalHold, StoredRecord]:
+                      flow_run_id: str | None = None, by_category: bool = True) -> tuple[LegalHold, StoredRecord]:
     """A person's legal hold, checked against the chain's policy and sealed, or lifted (`slett hold`, the form)."""
     if lift:
         return await lift_legal_hold(ledger, policy.controller, member_id, system, category, by.strip() or "operator",
                                      today, subject_ref, flow_run_id)
-    check_legal_hold(policy, system, category, until, today, reason, by)
+    check_legal_hold(policy, system, category, until, today, reason, by, by_category)
     legal = LegalHold(policy.controller, member_id, system, category, reason.strip(), by.strip(), datetime.now(UTC),
                       until)
     return legal, await seal_legal_hold(ledger, legal, subject_ref, flow_run_id)

@@ -11,6 +11,8 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from config.holds import Hold, holds_for, latest_erasure_day, live_holds
+from config.legal_holds import RULE as LEGAL_HOLD_RULE
+from config.legal_holds import case_hold, kept_by_legal_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
@@ -32,6 +34,7 @@ from tasks.erasure import (
 )
 from tasks.evidence import record_evidence, with_holds
 from tasks.holds import clocks_of
+from tasks.legal_holds import member_legal_holds
 from tasks.marketing import stop_marketing
 
 
@@ -79,8 +82,10 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
+    # A legal hold a person set (the police, a legal claim) keeps its category restricted, as it is, not erased.
+    legal = await member_legal_holds(controller, member_id, datetime.now(OSLO).date(), settings)
     plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)], "settled",
-                         settings)
+                         settings, legal=legal)
     # Suppliers with no API are confirmed by a person before the membership system, which goes last.
     outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
                                                   await erase_each(request, plan[:-1], settings))
@@ -89,11 +94,13 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                {**confirmed, **by_person})
     steps = [*steps[:len(marketing)], *withdrawn, *steps[len(marketing):]]
     today = datetime.now(OSLO).date()
-    holds = [hold for p in plan if p.holdings.found
+    holds = [kept_by_legal_holds(hold, legal, today) for p in plan if p.holdings.found
              for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts), today), p.action.value)]
+    holds += [case_hold(p.system, cases, legal, today) for p in plan
+              if (cases := tuple(e.category for e in p.erasures if e.rule == LEGAL_HOLD_RULE))]
     # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date
     # (a claim's on its check day, if it was paid by then).
-    evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds),
+    evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds, [h.words() for h in legal]),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
@@ -169,7 +176,7 @@ def _with_buffer(evidence: Evidence, act_by: date | None) -> Evidence:
     return replace(evidence, act_by=act_by, notes=notes)
 
 
-def _evidence(request: Request, steps: list[Step], holds: list[Hold]) -> Evidence:
+def _evidence(request: Request, steps: list[Step], holds: list[Hold], notes: list[str] | None = None) -> Evidence:
     status = "done" if all(_finished(s) for s in steps) else "failed"
     return Evidence(request, status, tuple(steps), tuple(holds), datetime.now(UTC),
-                    str(runtime.flow_run.id))
+                    str(runtime.flow_run.id), tuple(notes or ()))

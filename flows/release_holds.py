@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, runtime
 
 from config.holds import Hold, ended_by_settlement, holds_for, moved_hold, planned_action
 from config.legal_holds import KEPT, LegalHold, kept_by_legal_holds, lasting
+from config.legal_holds import RULE as LEGAL_HOLD_RULE
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -125,6 +126,8 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     release = await open_request(first.controller, first.member_id, Kind.ERASURE,
                                  f"{request_id}-release-{system}-{rule}", settings)
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
+    if rule == LEGAL_HOLD_RULE:
+        return await _after_legal_hold(states, release, plan, today, settings)
     facts = plan.holdings.facts
     # With today: a hold that ends when its claim is paid is given its next day to look again.
     every = holds_for(policy, system, clocks_of(facts), today)
@@ -168,6 +171,27 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     newer = [hold_row(h, request_id, first.controller, first.member_id, HELD, run_id, "newer records kept")
              for h in later]
     return row, [*(s.row(RELEASED, run_id, row.detail) for s in states), *newer]
+
+
+async def _after_legal_hold(states: list[HoldState], release: Request, plan: SystemPlan, today: date,
+                            settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+    """Categories only a legal hold kept: now that it has ended, erased as the data map says."""
+    first = states[0]
+    run_id = str(runtime.flow_run.id)
+    held = {category for s in states for category in s.hold.categories}
+    erasure = replace(plan, erasures=tuple(e for e in plan.erasures if e.category in held))
+    if not plan.holdings.found or not erasure.erasures:
+        detail = "the processor holds nothing the legal hold kept any more"
+        return (_row(first.request_id, first.hold, today, "none", Outcome(plan.system, Status.ALREADY_ABSENT),
+                     detail=detail), [s.row(RELEASED, run_id, detail) for s in states])
+    erased = await erase_in_system(release, erasure, settings)
+    [step] = await verify_each(release, [erasure], [erased], settings)
+    outcome = erased.with_(verified=step.verified, detail=step.detail)
+    row = _row(first.request_id, first.hold, today, outcome.action.value if outcome.action else "release", outcome)
+    if not (outcome.status.is_done and step.verified):
+        return (replace(row, status="failed", detail=f"{outcome.status.value}: {outcome.detail or 'no read-back'}"),
+                [s.row(FAILED, run_id, outcome.detail or "no read-back") for s in states])
+    return row, [s.row(RELEASED, run_id, row.detail) for s in states]
 
 
 async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from config.legal_holds import LegalHoldRefused
     from config.policy import load_policy
     from config.settings import load_settings
-    from connectors.registry import known_systems
+    from connectors.registry import erases_by_category, known_systems
     from domain.values import OSLO, subject_reference
     from evidence.ledger import open_ledger
     from evidence.legal_holds import read_legal_holds, set_or_lift
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
             raise LegalHoldRefused("name the member, --system and --category (or --list)")
         subject = subject_reference(settings.subject_key, policy.controller, args.member_id)
         legal, stored = await set_or_lift(ledger, policy, args.member_id, args.system, args.category, args.reason,
-                                          args.by, args.until, args.lift, today, subject)
+                                          args.by, args.until, args.lift, today, subject, None,
+                                          erases_by_category(args.system))
         return [f"{subject}: {legal.words()} (ledger record #{stored.sealed.sequence} of {policy.controller})"]
 
     try:

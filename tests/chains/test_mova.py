@@ -221,3 +221,34 @@ async def test_mova_footage_held_until_lifted_goes_on_the_later_of_its_own_date_
     [legal] = await legal_holds_of("mova", member.member_id)
     assert ("Ola Jurist", "Tvist om utestengelse", None, today()) == (legal.lifted_by, legal.reason, legal.ends_on,
                                                                        legal.lifted_on)
+
+
+async def test_mova_category_under_dispute_is_restricted_not_erased_and_erased_once_the_legal_hold_is_lifted(
+        sandbox, flows):
+    """"for å imøtekomme et rettskrav": visits under dispute when the member leaves are restricted as they are
+    while the rest is anonymised; the evidence names the legal hold; lifted, the daily sweep deletes them as the
+    data map says."""
+    from cli.main import main
+
+    member = sandbox.add_member(chain="mova")
+    record = sandbox.exceline.members[member.member_id]
+    where = ["mova", member.member_id, "--system", "exceline", "--category", "visits"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Tvist om trenings-skade, sak 9",
+                                               "--by", "Ola Jurist"])
+
+    run = await flows.erase("mova", member.member_id)
+
+    evidence = await run.result()
+    request_id = run.flow_run.parameters["request_id"]
+    exceline = next(s for s in evidence.steps if s.system == "exceline")
+    visits = next(c for c in exceline.categories if c.category == "visits")
+    assert ("COMPLETED", True, [True, True, True]) == (run.state_name, record.anonymised,
+                                                       [v["restricted"] for v in record.visits])
+    assert ("restrict", "restricted", "legal-hold", True) == (visits.action, visits.status, visits.rule,
+                                                              visits.verified)
+    assert ["Tvist om trenings-skade, sak 9" in note for note in evidence.notes] == [True]
+    scheduled = (await release_runs(request_id))["exceline-legal-hold"]
+    assert "nothing due" == await (await flows.release(scheduled, today() + timedelta(days=3650))).result()
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Ola Jurist"])
+    gone = await flows.release(scheduled, today())
+    assert ("released", []) == (await gone.result(), record.visits)
