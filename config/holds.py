@@ -158,3 +158,9 @@ def latest_erasure_day(policy: Policy, settled: date | None, relationship_ended:
         return None
     start = settled if buffer.clock == "settlement" else relationship_ended
     return latest_action_day(start, buffer.period) if start else None
+
+
+def membership_runs_until(contract_ends: tuple[date, ...], today: date) -> date | None:
+    """The day the member's membership ends, if a contract still runs after today; None once every one has ended."""
+    last = max(contract_ends, default=None)
+    return last if last is not None and last > today else None

@@ -129,3 +129,6 @@ class Evidence:
     flow_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     act_by: date | None = None  # the last day the chain's own buffer allows ("within 3 months after ...")
+    # An erasure request while the membership runs (the chain's `while_member`): marketing stopped, the rest kept
+    # until this day, the membership's end; nothing else was erased.
+    kept_while_member: date | None = None

@@ -67,6 +67,7 @@ def evidence_document(evidence: Evidence, extension: Extension | None = None) ->
         "steps": plain(evidence.steps),
         "holds": plain(evidence.holds),
         "notes": list(evidence.notes),
+        "kept_while_member": plain(evidence.kept_while_member),
     }
 
 
@@ -94,7 +95,8 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
     ledger = await open_ledger(settings.ledger_url)
     extension = await read_extension(ledger, request.request_id)
     rows = evidence_rows(evidence)
-    letter = render_letter(evidence, policy.name if policy else None, extension)
+    letter = render_letter(evidence, policy.name if policy else None, extension,
+                           policy.while_member if policy else None)
     held = tuple(hold_row(hold, request.request_id, request.controller, request.member_id, HELD,
                           evidence.flow_run_id) for hold in evidence.holds)
     stored = await ledger.seal(NewRecord(
