@@ -1,11 +1,13 @@
 """The ledger: slett's own append-only record of evidence and holds, in SQLite or PostgreSQL (SQLAlchemy).
 
-Two tables, written only by `append`, never updated or deleted:
+Tables written only with a sealed record (`append`), never updated or deleted:
 - `evidence_record`: each controller's chain. A record's body names its controller, place (`sequence`),
   the digest of the record before it (`previous`), its kind, request and flow run, the evidence, and the
   hold rows it wrote; `digest` is the SHA-256 of the body's canonical JSON.
 - `hold`: one row per state of a hold (held, released, failed, review), written by the record that
   sealed it; a hold's newest row is its state. Its columns are what the daily sweep selects by.
+- `legal_hold`: one row per state of a person's legal hold (set, lifted), written with the record that sealed
+  it (evidence/legal_holds.py).
 
 A record is sealed inside one database transaction (the chain's head read, the record and its hold rows
 written, then committed): SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL a transaction-scoped

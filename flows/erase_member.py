@@ -17,6 +17,7 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
+from evidence.recipients import recipients_told
 from flows.manual_steps import ManualConfirmation, confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
@@ -109,7 +110,8 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
               if (cases := tuple(e.category for e in p.erasures if e.rule == LEGAL_HOLD_RULE))]
     # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date
     # (a claim's on its check day, if it was paid by then).
-    evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds, [*notes, *(h.words() for h in legal)]),
+    evidence = _with_buffer(_evidence(request, policy, with_holds(steps, holds), holds,
+                                      [*notes, *(h.words() for h in legal)]),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
@@ -128,7 +130,7 @@ async def answer_while_member(request: Request, policy: Policy, marketing: list[
     steps = with_confirmations(await verify_each(request, marketing, stopped, settings), confirmed)
     note = (f"the membership runs until {runs_until}: only marketing was erased now, the rest is kept while it runs "
             f"({rule.law}); the policy: \"{rule.citation}\"" + (" (assumption)" if rule.assumption else ""))
-    evidence = replace(_evidence(request, [*steps, *withdrawn], [], [note]), kept_while_member=runs_until)
+    evidence = replace(_evidence(request, policy, [*steps, *withdrawn], [], [note]), kept_while_member=runs_until)
     await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
         raise ErasureIncomplete(f"request {request.request_id}: marketing not stopped at "
@@ -203,7 +205,11 @@ def _with_buffer(evidence: Evidence, act_by: date | None) -> Evidence:
     return replace(evidence, act_by=act_by, notes=notes)
 
 
-def _evidence(request: Request, steps: list[Step], holds: list[Hold], notes: list[str] | None = None) -> Evidence:
+def _evidence(request: Request, policy: Policy, steps: list[Step], holds: list[Hold],
+              notes: list[str] | None = None) -> Evidence:
     status = "done" if all(_finished(s) for s in steps) else "failed"
-    return Evidence(request, status, tuple(steps), tuple(holds), datetime.now(UTC),
-                    str(runtime.flow_run.id), tuple(notes or ()))
+    finished = datetime.now(UTC)
+    # GDPR Art. 19: every recipient the policy names, and how and when the erasure reached it.
+    told = recipients_told(policy, tuple(steps), finished.astimezone(OSLO).date())
+    return Evidence(request, status, tuple(steps), tuple(holds), finished, str(runtime.flow_run.id),
+                    tuple(notes or ()), told=told)
