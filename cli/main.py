@@ -16,6 +16,7 @@ COMMANDS = {
     "evidence": "the DPO's register (json, csv, html), one request's evidence, or --verify the ledger's chains",
     "letter": "print a request's letter to the member (nb and en)",
     "ledger": "import what slett wrote before the ledger (evidence artifacts, scheduled release runs)",
+    "hold": "set, lift or list a legal hold on a member's category at a processor (the police, a legal claim)",
     "extend": "extend a request's deadline by two months with its reason (GDPR Art. 12(3))",
     "record-of-processing": "print a chain's record of processing activities (GDPR Art. 30(1))",
     "receiver": "serve the signed-webhook receiver (POST /webhooks/membership)",

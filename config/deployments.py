@@ -22,6 +22,7 @@ PURGE_GUESTS = "purge-guests"
 RECONCILE_SETTLEMENTS = "reconcile-settlements"
 WITHDRAW_MARKETING = "withdraw-marketing"
 SWEEP_READDED = "sweep-readded"
+LEGAL_HOLD = "legal-hold"
 
 RECOVERY_QUEUE = "recovery"
 # The pool's work queues and their priorities (1 is served first). The sweep comes first: with the pool's
@@ -93,6 +94,11 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
                "Remove again every withdrawn or erased member a re-sync added back to a marketing processor.",
                "purges", ("suppression",), cron="15 4 * * *",
                why="nightly, after the processors' own nightly syncs: a member added again is removed by morning"),
+    Deployment(LEGAL_HOLD, "flows.legal_hold:legal_hold",
+               "Set or lift a legal hold on one member's category at one processor (the police, a legal claim).",
+               "holds", ("holds", "legal-hold"),
+               why="a person's form in the UI (custom run), as `slett hold`: controller, member_id, system, "
+                   "category, reason, set_by, until, lift"),
 )}
 
 

@@ -32,11 +32,15 @@ class Hold:
     fields: tuple[str, ...] = ()
     # A hold that ends once nothing is owed (a claim): the day to look whether it was paid, before retain_until.
     check_on: date | None = None
+    # A legal hold a person set keeps the records past their own date: the sweep takes them on neither day before
+    # this one (config/legal_holds.py).
+    legal_until: date | None = None
 
     @property
     def release_day(self) -> date:
-        """The last day before the hold's release run looks again: its check day, or its last day."""
-        return min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        """The day the sweep takes the hold: its check day or its last day, not before a legal hold's end."""
+        day = min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        return max(day, self.legal_until) if self.legal_until else day
 
     @property
     def key(self) -> str:
@@ -187,3 +191,9 @@ def clocks_of(facts: RetentionDates) -> Clocks:
                   recordings=facts.recording_dates, exclusion_ends=facts.exclusion_end_dates,
                   last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
                   last_payment=facts.last_payment_date)
+
+
+def membership_runs_until(contract_ends: tuple[date, ...], today: date) -> date | None:
+    """The day the member's membership ends, if a contract still runs after today; None once every one has ended."""
+    last = max(contract_ends, default=None)
+    return last if last is not None and last > today else None

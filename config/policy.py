@@ -260,6 +260,26 @@ class PurgeRule(BaseModel):
         return _period(value)
 
 
+class WhileMember(BaseModel):
+    """What a chain does with an erasure request while the member's membership still runs: what goes now, and why
+    the rest is kept until the membership ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    erases_now: Literal["marketing"] = Field("marketing", description="what goes at once: marketing consents and "
+                                             "channels (GDPR Art. 7(3), 21(3))")
+    law: str = Field(min_length=3, description="why the rest is kept (GDPR Art. 17(1)(a)-(b), 6(1)(b))")
+    citation: str = Field(min_length=3, description="the seed sentence this comes from")
+    assumption: bool = Field(False, description="the seed says nothing on it; we chose this")
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> WhileMember:
+        if self.assumption and not self.reason:
+            raise ValueError("an assumption needs a reason")
+        return self
+
+
 class Policy(BaseModel):
     """A controller's erasure policy, loaded from config/controllers/<controller>.yaml."""
 
@@ -272,6 +292,7 @@ class Policy(BaseModel):
     retention: tuple[RetentionRule, ...] = ()
     buffer: Buffer | None = None
     purges: tuple[PurgeRule, ...] = ()
+    while_member: WhileMember | None = Field(None, description="an erasure request while the membership runs")
     answer_within_working_days: int | None = Field(
         None, ge=1, description="the chain's own promise to answer a request, in working days; "
         "the deadline is the earlier of this and GDPR's one month")

@@ -46,6 +46,11 @@ def known_systems() -> frozenset[str]:
     return frozenset(CONNECTORS)
 
 
+def erases_by_category(system: str) -> bool:
+    """Whether the processor's connector erases and reads back one category of a member's data at a time."""
+    return system in known_systems() and hasattr(CONNECTORS[system], "erase_category")
+
+
 @contextlib.asynccontextmanager
 async def connect(system: str, settings: Settings,
                   policy: RetryPolicy | None = None) -> AsyncIterator[tuple[Connector, ProcessorClient]]:

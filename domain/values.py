@@ -143,6 +143,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Told:
+    """A recipient of the member's data told of the erasure (GDPR Art. 19): who, how, when, by whom."""
+
+    recipient: str  # the supplier, or the processor's system
+    step: str  # the request's step at that recipient; "" for one not involved in this request
+    how: str  # "api": the erasure call itself; "person": a notice a person sent and confirmed; "not told": why not
+    on: date | None = None
+    by: str | None = None  # the person who sent a notice
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What a DPO shows Datatilsynet for one request."""
 
@@ -154,6 +166,10 @@ class Evidence:
     flow_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     act_by: date | None = None  # the last day the chain's own buffer allows ("within 3 months after ...")
+    # An erasure request while the membership runs (the chain's `while_member`): marketing stopped, the rest kept
+    # until this day, the membership's end; nothing else was erased.
+    kept_while_member: date | None = None
+    told: tuple[Told, ...] = ()  # every recipient the policy names, told of the erasure or why not (Art. 19)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The ledger: slett's own append-only record of evidence and holds, in SQLite or PostgreSQL (SQLAlchemy).
 
-Two tables, written only by `append`, never updated or deleted:
+Tables written only with a sealed record (`append`), never updated or deleted:
 - `evidence_record`: each controller's chain. A record's body names its controller, place (`sequence`),
   the digest of the record before it (`previous`), its kind, request and flow run, the evidence, and the
   hold rows it wrote; `digest` is the SHA-256 of the body's canonical JSON.
@@ -8,6 +8,8 @@ Two tables, written only by `append`, never updated or deleted:
   sealed it; a hold's newest row is its state.
 - `suppression`: a withdrawn or erased member's contact values as keyed HMAC references (never the address
   or number), written by the record that sealed them: what keeps the member from being added again.
+- `legal_hold`: one row per state of a person's legal hold (set, lifted), written with the record that sealed
+  it (evidence/legal_holds.py).
 
 `unreleased_hold` is derived from `hold`, not evidence: each hold's newest row while it is not released,
 replaced in the transaction that seals a newer one. The daily sweep selects its due holds from it and the
@@ -127,6 +129,25 @@ suppressions = Table(
     Index("suppression_reference", "controller", "reference"),
     Index("suppression_request", "request_id"),
 )
+# A person's legal hold on one member's category at one processor (config/legal_holds.py): one row per state
+# (set, lifted), written by the record that sealed it; a legal hold's newest row is its state.
+legal_holds = Table(
+    "legal_hold", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("record_id", ID, ForeignKey("evidence_record.id"), nullable=False),
+    Column("controller", String(100), nullable=False),
+    Column("member_id", String(100), nullable=False),  # the membership system's id, as in `hold`
+    Column("system", String(100), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("ends_on", Date),
+    Column("lifted_by", String(200)),
+    Column("lifted_on", Date),
+    Column("status", String(16), nullable=False),
+    Index("legal_hold_member", "controller", "member_id", "system", "category", "id"),
+)
 HELD, RELEASED, FAILED, REVIEW = "held", "released", "failed", "review"
 OPEN = (HELD, FAILED)  # a hold in these states is due on its date, and stays due until released
 HOLD_COLUMNS = ("system", "rule", "categories", "fields", "basis", "citation", "retain_until")
@@ -179,7 +200,7 @@ class HoldState:
         values = {**json.loads(row.extra), "categories": tuple(json.loads(row.categories)),
                   "fields": tuple(json.loads(row.fields))}
         values |= {name: getattr(row, name) for name in HOLD_COLUMNS if name not in values}
-        for name in ("records_through", "check_on"):  # dates in the JSON of `extra` are ISO text
+        for name in ("records_through", "check_on", "legal_until"):  # dates in the JSON of `extra` are ISO text
             value = values.get(name)
             values[name] = date.fromisoformat(value) if isinstance(value, str) else value
         hold = Hold(**{name: value for name, value in values.items() if name in names})

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from config.policy import WhileMember
 from domain.values import Evidence, Extension
 from evidence.templates import TEMPLATES, render
 
@@ -41,6 +42,7 @@ class Words:
     fields: dict[str, str] = field(default_factory=dict)  # a kept field in this language; else its name
     actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
     withdrawal: dict[str, Any] = field(default_factory=dict)  # the answer to a withdrawal of marketing consent
+    while_member: str = ""  # an erasure request while the membership runs: why the rest is kept, until when
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""
@@ -61,10 +63,12 @@ DONE = {"erased", "anonymised", "already_absent", "confirmed"}
 KEPT = {"restricted", "refused"}
 
 
-def render_letter(evidence: Evidence, chain: str | None = None, extension: Extension | None = None) -> str:
+def render_letter(evidence: Evidence, chain: str | None = None, extension: Extension | None = None,
+                  while_member: WhileMember | None = None) -> str:
     """The letter in Norwegian, then English, addressed by reference: it names no personal data."""
     steps = evidence.steps
     return render("letter.md.jinja", nb=words("nb"), en=words("en"), chain=chain or evidence.request.controller,
+                  kept_while_member=getattr(evidence, "kept_while_member", None), while_member=while_member,
                   request=evidence.request, extension=extension,
                   deadline=extension.deadline if extension else evidence.request.deadline,
                   answered=evidence.finished.date() if evidence.finished and evidence.status == "done" else None,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 VERSION_TABLE = "ledger_version"
 BASELINE = "v0001"  # what `create_all` made before migrations
-HEAD = "v0003"  # the newest revision (tests/evidence/test_schema.py holds it to the revisions' head)
+HEAD = "v0004"  # the newest revision (tests/evidence/test_schema.py holds it to the revisions' head)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -10,12 +10,15 @@ from prefect import flow, get_run_logger, runtime
 from prefect.input import RunInput
 from pydantic import Field
 
-from config.holds import Hold, clocks_of, holds_for, latest_erasure_day, live_holds
+from config.holds import Hold, clocks_of, holds_for, latest_erasure_day, live_holds, membership_runs_until
+from config.legal_holds import RULE as LEGAL_HOLD_RULE
+from config.legal_holds import case_hold, kept_by_legal_holds
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
-from flows.manual_steps import confirm_by_person, with_confirmations
+from evidence.recipients import recipients_told
+from flows.manual_steps import ManualConfirmation, confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
 from tasks.categories import marketing_of
@@ -31,6 +34,7 @@ from tasks.erasure import (
     verify_everywhere,
 )
 from tasks.evidence import record_evidence, with_holds
+from tasks.legal_holds import member_legal_holds
 from tasks.marketing import stop_marketing
 from tasks.suppression import enter_suppression
 
@@ -85,10 +89,21 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                       settings)
                  for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()} and scope is None]
     stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
+    runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
+    notes = []
+    if request.kind is Kind.ERASURE and runs_until:
+        if policy.while_member:
+            # The chain keeps what the membership needs while it runs: the member is answered, never erased silently.
+            return await answer_while_member(request, policy, marketing, stopped, confirmed, withdrawn, runs_until,
+                                             settings)
+        notes.append(f"the membership still ran until {runs_until} when the member asked to be forgotten; "
+                     "the chain's policy keeps nothing for it, so it was ended and erased as asked")
     facts = await wait_for_settlement(request, policy, settings)
     settled_on = await note_settlement(request)
+    # A legal hold a person set (the police, a legal claim) keeps its category restricted, as it is, not erased.
+    legal = await member_legal_holds(controller, member_id, datetime.now(OSLO).date(), settings)
     plan = await plan_in(request, policy, [p.key for p in policy.erasure_order(facts.in_collection)
-                                           if _in(scope, p.key)], "settled", settings)
+                                           if _in(scope, p.key)], "settled", settings, legal=legal)
     # Suppliers with no API are confirmed by a person before the membership system, which goes last.
     outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
                                                   await erase_each(request, plan[:-1], settings))
@@ -97,15 +112,36 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                {**confirmed, **by_person})
     steps = [*steps[:len(marketing)], *withdrawn, *steps[len(marketing):]]
     today = datetime.now(OSLO).date()
-    holds = [hold for p in plan if p.holdings.found
+    holds = [kept_by_legal_holds(hold, legal, today) for p in plan if p.holdings.found
              for hold in live_holds(holds_for(policy, p.step, clocks_of(p.holdings.facts), today), p.action.value)]
+    holds += [case_hold(p.system, cases, legal, today) for p in plan
+              if (cases := tuple(e.category for e in p.erasures if e.rule == LEGAL_HOLD_RULE))]
     # Each hold goes to the ledger with the evidence; the daily release-holds sweep releases it on its date
     # (a claim's on its check day, if it was paid by then).
-    evidence = _with_buffer(_evidence(request, with_holds(steps, holds), holds),
+    evidence = _with_buffer(_evidence(request, policy, with_holds(steps, holds), holds,
+                                      [*notes, *(h.words() for h in legal)]),
                             latest_erasure_day(policy, settled_on, request.received.astimezone(OSLO).date()))
     await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
         raise ErasureIncomplete(f"request {request.request_id}: not finished at "
+                                + ", ".join(s.system for s in evidence.steps if not _finished(s)))
+    return evidence
+
+
+async def answer_while_member(request: Request, policy: Policy, marketing: list[SystemPlan], stopped: list[Outcome],
+                              confirmed: dict[str, ManualConfirmation], withdrawn: list[Step], runs_until: date,
+                              settings: Settings) -> Evidence:
+    """Answer an erasure request while the membership runs, as the chain's policy says: marketing has stopped,
+    the rest is kept until the membership ends, and the member is told why."""
+    rule = policy.while_member
+    assert rule is not None
+    steps = with_confirmations(await verify_each(request, marketing, stopped, settings), confirmed)
+    note = (f"the membership runs until {runs_until}: only marketing was erased now, the rest is kept while it runs "
+            f"({rule.law}); the policy: \"{rule.citation}\"" + (" (assumption)" if rule.assumption else ""))
+    evidence = replace(_evidence(request, policy, [*steps, *withdrawn], [], [note]), kept_while_member=runs_until)
+    await record_evidence(evidence, settings, policy)
+    if evidence.status != "done":
+        raise ErasureIncomplete(f"request {request.request_id}: marketing not stopped at "
                                 + ", ".join(s.system for s in evidence.steps if not _finished(s)))
     return evidence
 
@@ -182,7 +218,11 @@ def _with_buffer(evidence: Evidence, act_by: date | None) -> Evidence:
     return replace(evidence, act_by=act_by, notes=notes)
 
 
-def _evidence(request: Request, steps: list[Step], holds: list[Hold]) -> Evidence:
+def _evidence(request: Request, policy: Policy, steps: list[Step], holds: list[Hold],
+              notes: list[str] | None = None) -> Evidence:
     status = "done" if all(_finished(s) for s in steps) else "failed"
-    return Evidence(request, status, tuple(steps), tuple(holds), datetime.now(UTC),
-                    str(runtime.flow_run.id))
+    finished = datetime.now(UTC)
+    # GDPR Art. 19: every recipient the policy names, and how and when the erasure reached it.
+    told = recipients_told(policy, tuple(steps), finished.astimezone(OSLO).date())
+    return Evidence(request, status, tuple(steps), tuple(holds), finished, str(runtime.flow_run.id),
+                    tuple(notes or ()), told=told)

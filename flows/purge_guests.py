@@ -25,6 +25,7 @@ from config.policy import Policy, PolicyError, PurgeRule
 from config.settings import Settings
 from domain.values import OSLO
 from flows.setup import chain_policy, flow_settings
+from tasks.legal_holds import held_at
 from tasks.purge import batch_key, list_past_limit, purge_batch, start_course_over_erasures
 
 
@@ -64,7 +65,9 @@ async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, sett
     before = stale_before(today, rule.period)
     async with gate:
         listed = await list_past_limit(rule.kind, system, before, settings)
-    ids = listed.ids
+    # A legal hold a person set (a guest in a case, footage for the police) keeps the person at that processor.
+    held = await held_at(policy.controller, system, today, settings)
+    ids = tuple(i for i in listed.ids if i not in held)
     started = None
     if rule.erase_at and system == rule.systems[0]:
         # Before the bulk delete: the erase-member runs find the participant at the membership system.

@@ -9,6 +9,8 @@ from typing import Any
 from prefect import flow, get_run_logger, runtime
 
 from config.holds import Hold, clocks_of, ended_by_settlement, holds_for, moved_hold, planned_action
+from config.legal_holds import KEPT, LegalHold, kept_by_legal_holds, lasting
+from config.legal_holds import RULE as LEGAL_HOLD_RULE
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
@@ -19,6 +21,7 @@ from flows.manual_steps import confirm_release_by_person
 from flows.setup import chain_policy, flow_settings
 from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
+from tasks.legal_holds import legal_holds_on
 from tasks.migration import import_request
 from tasks.release import (
     Release,
@@ -66,7 +69,9 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
         groups.setdefault((state.request_id, state.hold.system, state.hold.rule), []).append(state)
     # Narrowed to one hold, the run may wait for a person (a processor with no API); the daily sweep never does.
     narrowed = bool(request_id and system and rule)
-    releases = [await _release_group(states, today, settings, narrowed) for states in groups.values()]
+    # A legal hold a person set (the police, a legal claim) keeps its category past the hold's own date.
+    legal = await legal_holds_on(due, today, settings) if due else []
+    releases = [await _release_group(states, today, settings, narrowed, legal) for states in groups.values()]
     await show_sweep(today, releases)
     failures = [r for r in releases if r.status == "failed"]
     log.info("release-holds as of %s: %d due hold(s), %d taken, %d failed", today, len(due), len(releases),
@@ -88,13 +93,18 @@ def _outcome(release: Release) -> str:
     return "released"
 
 
-async def _release_group(states: list[HoldState], today: date, settings: Settings, narrowed: bool) -> Release:
+async def _release_group(states: list[HoldState], today: date, settings: Settings, narrowed: bool,
+                         legal: list[LegalHold] | None = None) -> Release:
     """Take one request's due holds under one processor and rule; seal what became of each."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
     run_id = str(runtime.flow_run.id)
+    mine = [h for h in legal or [] if (h.controller, h.member_id) == (first.controller, first.member_id)]
     try:
-        release, rows = await _release(states, today, settings, narrowed)
+        if lasting(mine, system, first.hold.categories, today):
+            release, rows = _kept(states, mine, today, run_id)
+        else:
+            release, rows = await _release(states, today, settings, narrowed)
     except Exception as error:
         # Whatever went wrong is this hold's: sealed as its failure, and the sweep fails at its end.
         release = Release(request_id, system, rule, first.hold.categories, first.hold.citation,
@@ -104,6 +114,21 @@ async def _release_group(states: list[HoldState], today: date, settings: Setting
     if rows:  # none while a person is asked in a run of its own, which seals the release
         await record_release(release, rows, run_id, settings)
     return release
+
+
+def _kept(states: list[HoldState], legal: list[LegalHold], today: date,
+          run_id: str) -> tuple[Release, list[dict[str, Any]]]:
+    """Not released: a legal hold keeps the category, restricted, until it ends (or is lifted); nothing is asked of
+    the processor."""
+    first = states[0]
+    kept = [kept_by_legal_holds(s.hold, legal, today) for s in states]
+    detail = f"{KEPT}: " + "; ".join(h.words() for h in lasting(legal, first.hold.system, first.hold.categories,
+                                                                   today))
+    until = max(h.legal_until or h.retain_until for h in kept)
+    release = Release(first.request_id, first.hold.system, first.hold.rule, first.hold.categories,
+                      first.hold.citation, max(s.hold.retain_until for s in states), today, "none", "pending",
+                      None, until, detail, first.hold.records_through, first.hold.fields)
+    return release, [s.row(HELD, run_id, detail, hold) for s, hold in zip(states, kept, strict=True)]
 
 
 async def _release(states: list[HoldState], today: date, settings: Settings,
@@ -118,6 +143,8 @@ async def _release(states: list[HoldState], today: date, settings: Settings,
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
     if plan.by_person:
         return await _release_by_person(states, release, policy, plan, today, settings, narrowed)
+    if rule == LEGAL_HOLD_RULE:
+        return await _after_legal_hold(states, release, plan, today, settings)
     facts = plan.holdings.facts
     # With today: a hold that ends when its claim is paid is given its next day to look again.
     every = holds_for(policy, system, clocks_of(facts), today)
@@ -185,6 +212,27 @@ async def _release_by_person(states: list[HoldState], release: Request, policy: 
     done = Outcome(plan.system, Status.CONFIRMED, Action.RELEASE, verified=True)
     row = _row(first.request_id, hold, today, "release", done, detail=detail)
     return row, [s.row(RELEASED, str(runtime.flow_run.id), detail) for s in states]
+
+
+async def _after_legal_hold(states: list[HoldState], release: Request, plan: SystemPlan, today: date,
+                            settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+    """Categories only a legal hold kept: now that it has ended, erased as the data map says."""
+    first = states[0]
+    run_id = str(runtime.flow_run.id)
+    held = {category for s in states for category in s.hold.categories}
+    erasure = replace(plan, erasures=tuple(e for e in plan.erasures if e.category in held))
+    if not plan.holdings.found or not erasure.erasures:
+        detail = "the processor holds nothing the legal hold kept any more"
+        return (_row(first.request_id, first.hold, today, "none", Outcome(plan.system, Status.ALREADY_ABSENT),
+                     detail=detail), [s.row(RELEASED, run_id, detail) for s in states])
+    erased = await erase_in_system(release, erasure, settings)
+    [step] = await verify_each(release, [erasure], [erased], settings)
+    outcome = erased.with_(verified=step.verified, detail=step.detail)
+    row = _row(first.request_id, first.hold, today, outcome.action.value if outcome.action else "release", outcome)
+    if not (outcome.status.is_done and step.verified):
+        return (replace(row, status="failed", detail=f"{outcome.status.value}: {outcome.detail or 'no read-back'}"),
+                [s.row(FAILED, run_id, outcome.detail or "no read-back") for s in states])
+    return row, [s.row(RELEASED, run_id, row.detail) for s in states]
 
 
 async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, rule: str, others: list[Hold], today: date,

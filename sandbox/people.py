@@ -81,6 +81,7 @@ class Profile:
     course_end: date | None = None
     keep_after_course: bool = False
     records: tuple[tuple[str, date], ...] = ()  # (kind, day) the membership system keeps: sandbox/exceline_records.py
+    member_until: date | None = None  # a membership still running: its contract ends on this day
 
     def at(self, system: str) -> bool:
         """Whether the member exists at `system`."""

@@ -120,7 +120,8 @@ class Sandbox:
 
     def add_member(self, *, open_invoice: bool = False, journal: bool = False, in_collection: bool = False,
                    absent_from: Iterable[str] = (), chain: str = "demo", course_end: date | None = None,
-                   keep_after_course: bool = False, card: bool = False, mandate: bool = False) -> DemoMember:
+                   keep_after_course: bool = False, card: bool = False, mandate: bool = False,
+                   member_until: date | None = None) -> DemoMember:
         """A new fake member in every processor of `chain` (physica only with a journal), except `absent_from`;
         at Nets with a card stored at Nexi Checkout and an AvtaleGiro mandate only when asked."""
         absent = frozenset(absent_from)
@@ -131,7 +132,7 @@ class Sandbox:
         profile = Profile(open_invoice=open_invoice, in_collection=in_collection, absent_from=absent,
                           journal_last_entry=JOURNAL_LAST_ENTRY if journal else None,
                           systems=CHAIN_SYSTEMS[chain], course_end=course_end, keep_after_course=keep_after_course,
-                          card=card, mandate=mandate)
+                          card=card, mandate=mandate, member_until=member_until)
         return self._enrol(self._people.make(), profile)
 
     def add_guests(self, systems: str | Iterable[str], count: int, last_visit: date) -> dict[str, range]:

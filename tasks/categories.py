@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
+from config.legal_holds import RULE, LegalHold, lasting
 from config.policy import CategoryRule, Policy
 from connectors.actions import CATEGORY_STATUS
 from connectors.contract import (
@@ -43,6 +45,13 @@ def _erased(action: str) -> Literal["delete", "anonymise"]:
     return "anonymise" if action == "anonymise" else "delete"
 
 
+def under_legal_holds(erasures: tuple[CategoryErasure, ...], system: str, legal: list[LegalHold],
+                      day: date) -> tuple[CategoryErasure, ...]:
+    """The erasures, with each category the data map erases at once but a legal hold keeps restricted as it is."""
+    return tuple(CategoryErasure(e.category, Action.RESTRICT, (), RULE, review=True)
+                 if e.rule is None and lasting(legal, system, [e.category], day) else e for e in erasures)
+
+
 def marketing_of(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
     """The marketing consents or channels a processor holds, stopped in the first step."""
     return tuple(erasure_of(c) for c in policy.processor(key).data
@@ -64,7 +73,7 @@ def as_block(plan: SystemPlan, status: Status, verified: bool) -> tuple[Category
 
 def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
     """A category's evidence row from its outcome."""
-    action = "review" if erasure.review else erasure.action.value
+    action = "review" if erasure.review and erasure.rule != RULE else erasure.action.value
     return CategoryResult(erasure.category, action, outcome.status.value, outcome.verified, erasure.keeps,
                           erasure.rule, outcome.detail)
 

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
 from config.holds import clocks_of, holds_for, planned_action
+from config.legal_holds import LegalHold
 from config.policy import Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
@@ -27,7 +28,14 @@ from connectors.contract import (
 )
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
-from tasks.categories import as_block, by_category, erase_categories, erasures_for, verify_categories
+from tasks.categories import (
+    as_block,
+    by_category,
+    erase_categories,
+    erasures_for,
+    under_legal_holds,
+    verify_categories,
+)
 from tasks.retry import not_connector_error
 
 
@@ -75,15 +83,18 @@ async def _subject(policy: Policy, member_id: str, settings: Settings, must_exis
 @task(name="plan", cache_key_fn=request_key("plan", "stage", "keys"), persist_result=True,
       retries=1, retry_condition_fn=not_connector_error)
 async def plan_in(request: Request, policy: Policy, keys: list[str], stage: str,
-                  settings: Settings, member_must_exist: bool = False) -> list[SystemPlan]:
+                  settings: Settings, member_must_exist: bool = False,
+                  legal: list[LegalHold] | None = None) -> list[SystemPlan]:
     """Find what each named processor holds on the member, all at once, and plan the action there, holds
     considered; the plans in the order of `keys`. With `member_must_exist`, a member the membership system
-    does not know raises UnknownMember before any other processor is asked."""
+    does not know raises UnknownMember before any other processor is asked. A category a legal hold in `legal`
+    keeps is restricted as it is, not erased."""
     subject = await _subject(policy, request.member_id, settings, member_must_exist)
-    return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings) for key in keys)))
+    return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings, legal or []) for key in keys)))
 
 
-async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settings) -> SystemPlan:
+async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settings,
+                    legal: list[LegalHold]) -> SystemPlan:
     rule = policy.processor(key)
     async with connect(rule.system, settings) as (connector, _):
         holdings = await connector.lookup(subject)
@@ -101,6 +112,8 @@ async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settin
     ended = frozenset(name for name in rule.holds if policy.rule(name).holds_record) - {
         h.rule for h in holds if h.holds_record and h.retain_until >= today}
     erasures = erasures_for(policy, key, holdings, ended) if action == rule.action else ()
+    if by_category(connector):
+        erasures = under_legal_holds(erasures, rule.system, legal, datetime.now(OSLO).date())
     return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key, erasures)
 
 

@@ -38,6 +38,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def told_rows(evidence: Evidence) -> list[dict[str, str]]:
+    """One row per recipient the policy names (GDPR Art. 19): who, the step, how, when, by whom, in words."""
+    return [{name: _cell(value) for name, value in told.__dict__.items()} for told in evidence.told]
+
+
 def with_holds(steps: list[Step], holds: list[Hold]) -> list[Step]:
     """The steps with each processor's holds filled in: every basis and the latest day (the daily
     release-holds sweep releases each hold on its own date, from the ledger)."""
@@ -67,6 +72,8 @@ def evidence_document(evidence: Evidence, extension: Extension | None = None) ->
         "steps": plain(evidence.steps),
         "holds": plain(evidence.holds),
         "notes": list(evidence.notes),
+        "kept_while_member": plain(evidence.kept_while_member),
+        "told": plain(evidence.told),
     }
 
 
@@ -94,7 +101,8 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
     ledger = await open_ledger(settings.ledger_url)
     extension = await read_extension(ledger, request.request_id)
     rows = evidence_rows(evidence)
-    letter = render_letter(evidence, policy.name if policy else None, extension)
+    letter = render_letter(evidence, policy.name if policy else None, extension,
+                           policy.while_member if policy else None)
     held = tuple(hold_row(hold, request.request_id, request.controller, request.member_id, HELD,
                           evidence.flow_run_id) for hold in evidence.holds)
     stored = await ledger.seal(NewRecord(
@@ -103,6 +111,8 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
         held))
     record = stored.sealed
     await acreate_table_artifact(key=key, table=rows, description=describe(evidence, record, extension))
+    await acreate_table_artifact(key=artifact_key("told", request.request_id), table=told_rows(evidence),
+                                 description=f"GDPR Art. 19: who was told of {request.request_id}, how and when")
     await acreate_markdown_artifact(key=letter_key, markdown=letter,
                                     description=f"Letter to {request.subject_ref} (nb, en)")
     await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),

@@ -160,3 +160,18 @@ async def hold_states(request_id: str):
     from evidence.ledger import open_ledger
 
     return await (await open_ledger(load_settings().ledger_url)).hold_states([request_id])
+async def test_aktiv365_active_member_request_is_answered_after_the_marketing_agency_is_told(sandbox, flows):
+    """"Du kan velge å takke nei til dette": while the membership runs (the seed says no more: an assumption in its
+    policy), Kalibrert is asked to stop marketing and a person confirms it, the consents are withdrawn, and nothing
+    else is erased; the evidence says the membership's last day."""
+    until = AS_OF + timedelta(days=400)
+    member = sandbox.add_member(chain="aktiv365", member_until=until)
+
+    run, confirmed = await flows.confirm_all(await flows.erase("aktiv365", member.member_id, kind="erasure"))
+
+    evidence = await run.result()
+    record = sandbox.exceline.members[member.member_id]
+    assert ("COMPLETED", ["manual-kalibrert-as"], until) == (run.state_name, confirmed, evidence.kept_while_member)
+    assert ({"manual-kalibrert-as", "exceline-marketing"}, []) == (set(rows(evidence)),
+                                                                   sandbox.destructive_calls_for(member.member_id))
+    assert (False, [False, False]) == (record.anonymised, [c["granted"] for c in record.consents])

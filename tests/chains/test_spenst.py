@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from config.dates import add_months
 from domain.values import OSLO
 from sandbox.exceline_records import add_record
-from tests.chains.releases import release_time, releases_of, runs_by_start
+from tests.chains.releases import letter_of, release_time, releases_of, runs_by_start
 from tests.flow_driver import release_runs
 
 PURCHASED = date(2026, 3, 14)
@@ -198,3 +198,24 @@ async def test_spenst_access_cards_and_door_log_are_erased_with_the_visit_histor
                                        sandbox.exceline.members[member.member_id].visits)
     assert {"cardholder": ("delete", "erased", True), "credentials": ("delete", "erased", True),
             "entries": ("delete", "erased", True)} == categories_of(evidence, "access")
+async def test_spenst_active_member_request_is_answered_and_nothing_is_deleted(sandbox, flows):
+    """"Så lenge ditt medlemskap består vil registrerte opplysninger ikke bli slettet ... Du kan selvfølgelig trekke
+    samtykket til markedsføring": an erasure request while the membership runs stops marketing at once (the SMS
+    contact deleted, the consents withdrawn), touches nothing else, and the letter says why and until when."""
+    until = today() + timedelta(days=200)
+    member = sandbox.add_member(chain="spenst", member_until=until)
+
+    run = await flows.erase("spenst", member.member_id, kind="erasure")
+
+    evidence = await run.result()
+    record = sandbox.exceline.members[member.member_id]
+    assert ("COMPLETED", "done", until, ()) == (run.state_name, evidence.status, evidence.kept_while_member,
+                                                evidence.holds)
+    assert ["lifevision"] == sandbox.destructive_calls_for(member.member_id)
+    assert (False, member.first_name, 3, [False, False]) == (record.anonymised, record.first_name, len(record.visits),
+                                                              [c["granted"] for c in record.consents])
+    assert {"lifevision", "exceline-marketing"} == {s.system for s in evidence.steps}
+    letter = await letter_of(run.flow_run.parameters["request_id"])
+    assert [True, True, True] == [words in letter for words in (
+        f"Medlemskapet ditt løper til og med {until:%d.%m.%Y}", "Så lenge ditt medlemskap består",
+        "Your membership runs until")]

@@ -252,3 +252,17 @@ async def test_an_unknown_member_ends_not_known_and_nothing_erased(sandbox, run_
     assert "FAILED" == run.state_name
     assert run.state.message.endswith("UnknownMember: member M9999 is not known at exceline; nothing was erased")
     assert [] == sandbox.destructive_calls_for("M9999")
+
+
+async def test_an_active_member_who_asks_to_be_forgotten_is_never_erased_silently(sandbox, run_erasure):
+    """A chain whose policy keeps nothing while the membership runs (the demo chain) erases as the member asked,
+    and the evidence says the membership still ran until its last day."""
+    until = date(2099, 1, 31)
+    member = sandbox.add_member(member_until=until)
+
+    run = await run_erasure(member.member_id, kind="erasure")
+
+    evidence = await run.result()
+    assert ("COMPLETED", "anonymised", None) == (run.state_name, statuses(evidence)["exceline"],
+                                                 evidence.kept_while_member)
+    assert [f"the membership still ran until {until}" in note for note in evidence.notes] == [True]
