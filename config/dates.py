@@ -141,11 +141,18 @@ def secondary_documentation_last_day(entry: date, year_end: MonthDay = DEC_31) -
     return after_financial_year(entry, SECONDARY_PERIOD, year_end)
 
 
-def journal_review_day(last_entry: date) -> date:
-    """The day a clinician reviews a patient journal, ten years after its last entry."""
+JOURNAL_REVIEW_PERIOD = Period(years=10)
+
+
+def journal_review_day(last_entry: date, period: Period = JOURNAL_REVIEW_PERIOD) -> date:
+    """The day a clinician reviews a patient journal: `period` (ten years) after its last entry.
+
+    The one day both the member's letter states and the daily sweep hands the journal to a clinician on
+    (config/holds.py gives it to the hold as its date and its release day).
+    """
     # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed;
     # ten years after the last entry is the practice. A person decides; nothing is deleted by date.
-    return Period(years=10).after(last_entry)
+    return period.after(last_entry)
 
 
 def gdpr_deadline(received: date, extended: bool = False) -> date:
