@@ -41,6 +41,9 @@ class Words:
     only: str = "{fields}"  # what a hold keeps of its category, and nothing more
     fields: dict[str, str] = field(default_factory=dict)  # a kept field in this language; else its name
     actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
+    # The letters sent while a request waits (evidence/interim.py): their sentences by name.
+    acknowledgment: dict[str, str] = field(default_factory=dict)
+    delay: dict[str, str] = field(default_factory=dict)
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""
