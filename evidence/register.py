@@ -284,7 +284,9 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
     stored = await ledger.records(controller=controller, since=start, until=end)
     newest: dict[str, dict[str, Any]] = {}
     # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
-    for record in sorted((r for r in stored if r.kind != "release"), key=lambda r: r.kind != "extension"):
+    # A letter sent while the request waits (evidence/interim.py) is no evidence of its erasure.
+    for record in sorted((r for r in stored if r.kind not in ("release", "letter")),
+                         key=lambda r: r.kind != "extension"):
         newest[record.request_id] = {**record.sealed.body, "digest": record.sealed.digest}
         documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]
         if record.kind == "extension":
