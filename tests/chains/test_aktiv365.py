@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from prefect import get_client
 
 from config.dates import claim_last_day
+from config.workdays import add_working_days, expected_after_wait
 from domain.values import OSLO, Step
+from flows.deadline_check import deadline_check
 from tests.flow_driver import pause_key
+from tests.flows.test_letters import cancel, letters, shown
 
 AS_OF = date(2026, 11, 23)
 GUEST_SYSTEMS = ("exceline", "ibooking", "fixit")
@@ -104,3 +107,32 @@ async def test_aktiv365_manual_step_not_confirmed_in_time_is_escalated_not_skipp
     assert ("SUSPENDED", "confirm-2-manual-kalibrert-as") == (retried.state_name, pause_key(retried))
     done, _ = await flows.confirm_all(retried)
     assert "COMPLETED" == done.state_name
+
+
+async def test_aktiv365_answers_within_2_virkedager_and_says_why_when_the_run_waits_longer(sandbox, flows):
+    """"henvendelser vil bli besvart innen 2 virkedager": a member who owes the final invoice is acknowledged
+    before anything waits (Kalibrert stopped by a person, the invoice), the answer promised by the second working
+    day; still waiting on that day, the daily deadline check sends one delay letter saying why and by when."""
+    member = sandbox.add_member(chain="aktiv365", open_invoice=True)
+    received = datetime.now(UTC).date()
+    deadline = add_working_days(received, 2)
+
+    first = await flows.erase("aktiv365", member.member_id)
+    request_id = first.flow_run.parameters["request_id"]
+    acknowledged = await letters(request_id)
+    run, confirmed = await flows.confirm_all(first, by="Ola Drift", what="deleted from the CRM")
+    await deadline_check(today=deadline)
+    await deadline_check(today=deadline + timedelta(days=1))
+
+    sent = await letters(request_id)
+    text = await shown("delay", request_id)
+    await cancel(run)
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (first.state_name, pause_key(first))
+    assert [("acknowledgment", ["settlement", "person"], deadline.isoformat())] == [
+        (letter["kind"], letter["waits_for"], letter["expected"]) for letter in acknowledged]
+    assert (["manual-kalibrert-as"], "settlement-1") == (confirmed, pause_key(run))
+    assert [("acknowledgment", None), ("delay", deadline.isoformat())] == [
+        (letter["kind"], letter["sent"] if letter["kind"] == "delay" else None) for letter in sent]
+    assert (["settlement"], expected_after_wait(received, deadline).isoformat()) == (sent[1]["waits_for"],
+                                                                                      sent[1]["expected"])
+    assert "Sluttfakturaen din er ikke betalt." in text and "Datatilsynet" in text
