@@ -22,6 +22,7 @@ from flows.deadline_check import deadline_check
 from queries.history import latest_artifact
 from tests.evidence.conftest import create
 from tests.evidence.test_deadlines import set_created
+from tests.evidence.test_register import slett
 from tests.flows.conftest import Run, execute
 
 pytestmark = pytest.mark.slow
@@ -129,3 +130,21 @@ async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadl
     assert (deadline.isoformat(), deadline.isoformat()) == (sent[1]["sent"], sent[1]["deadline"])
     assert (True, True, True) == (before["requests"] >= 1, on_the_day["delay-letters"] >= 1, after["requests"] >= 1)
     assert "Your final invoice is not paid." in text
+
+
+async def test_letter_command_prints_the_acknowledgment_and_says_when_no_delay_letter_was_sent(
+        sandbox, run_erasure, capsys):
+    """`slett letter <request> --kind acknowledgment --lang en` prints the English acknowledgment the chain sends
+    the member; `--kind delay` for a request still within its deadline says none was sent."""
+    request_id = f"letters-cli-{uuid4().hex[:8]}"
+    run = await run_erasure("M1002", request_id=request_id)
+
+    printed = await slett("letter", request_id, "--kind", "acknowledgment", "--lang", "en")
+    english = capsys.readouterr().out
+    missing = await slett("letter", request_id, "--kind", "delay")
+    out = capsys.readouterr().out
+    await cancel(run)
+
+    assert (0, 1) == (printed, missing)
+    assert english.startswith("# We have received your request · Demo Trening AS") and "Vi har" not in english
+    assert f"no delay letter for request {request_id}: none was sent" in out
