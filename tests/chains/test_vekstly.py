@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from prefect import get_client
@@ -10,10 +10,13 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from config.dates import bookkeeping_last_day, withdrawal_last_day
+from config.workdays import add_working_days
 from domain.values import OSLO, artifact_key
+from evidence.letter import words
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
 from tests.flow_driver import release_runs
+from tests.flows.test_letters import cancel, letters, shown
 
 
 def today() -> date:
@@ -120,3 +123,24 @@ async def letter_of(request_id: str) -> str:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key("letter", request_id)])),
             sort=ArtifactSort.CREATED_DESC, limit=1)
     return str(letter.data)
+
+
+async def test_vekstly_acknowledges_a_request_with_its_answer_due_in_14_virkedager(sandbox, flows):
+    """"innen 14 virkedager ... etter forespørsler": a participant whose course payment is pending is sent the
+    acknowledgment before the run waits: the newsletter stopped, the payment waited for, and the answer
+    promised by the 14th working day (Saturdays counted, Sundays and holidays not), in both languages."""
+    member = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL, open_invoice=True)
+    deadline = add_working_days(datetime.now(UTC).date(), 14)
+
+    waiting = await flows.erase("vekstly", member.member_id, kind="erasure")
+    request_id = waiting.flow_run.parameters["request_id"]
+
+    sent = await letters(request_id)
+    text = await shown("acknowledgment", request_id)
+    await cancel(waiting)
+    assert "SUSPENDED" == waiting.state_name
+    assert [("acknowledgment", ["settlement"], deadline.isoformat(), [("mailchimp", "erased")])] == [
+        (letter["kind"], letter["waits_for"], letter["expected"],
+         [(step["system"], step["status"]) for step in letter["stopped"]]) for letter in sent]
+    assert f"Du får svar fra oss innen {words('nb').day(deadline)}." in text
+    assert f"You will have our answer by {words('en').day(deadline)}." in text
