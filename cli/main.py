@@ -14,7 +14,7 @@ COMMANDS = {
     "worker": "run a work pool's flow runs inside this process (production)",
     "settle": "resume a member's runs waiting for settlement",
     "evidence": "the DPO's register (json, csv, html), one request's evidence, or --verify the ledger's chains",
-    "letter": "print a request's letter to the member (nb and en)",
+    "letter": "print a request's letter to the member (nb and en): the answer, or --kind acknowledgment or delay",
     "ledger": "import what slett wrote before the ledger (evidence artifacts, scheduled release runs)",
     "hold": "set, lift or list a legal hold on a member's category at a processor (the police, a legal claim)",
     "extend": "extend a request's deadline by two months with its reason (GDPR Art. 12(3))",

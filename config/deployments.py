@@ -73,7 +73,8 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
                why="also started on every crash by `slett setup-automations`; the interval catches crashes no "
                    "event announced (a dead machine, a server restart)"),
     Deployment(DEADLINE_CHECK, "flows.deadline_check:deadline_check",
-               "Mark and announce the requests within 7 days of their GDPR deadline or past it.", "reports",
+               "Mark and announce the requests within 7 days of their GDPR deadline or past it; send each "
+               "request still waiting on its deadline its delay letter (GDPR Art. 12(4)).", "reports",
                ("deadlines",), cron="0 6 * * *", why="every morning, before the DPO starts the day"),
     Deployment(EVIDENCE_REPORT, "flows.evidence_report:evidence_report",
                "The DPO's register of erasure requests, deadlines, holds, manual steps and failures.", "reports",

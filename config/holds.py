@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
-from config.dates import MonthDay, after_financial_year, latest_action_day
+from config.dates import MonthDay, after_financial_year, journal_review_day, latest_action_day
 from config.policy import FINANCIAL_YEAR_CLOCKS, ActionName, Policy, RetentionRule
 
 
@@ -41,6 +41,12 @@ class Hold:
         """The day the sweep takes the hold: its check day or its last day, not before a legal hold's end."""
         day = min(self.check_on, self.retain_until) if self.check_on else self.retain_until
         return max(day, self.legal_until) if self.legal_until else day
+
+    @property
+    def review_day(self) -> date | None:
+        """The day a clinician reviews what a review-only hold keeps (a journal): the day the daily sweep takes it,
+        which the member's letter states; None for a hold that is released."""
+        return self.release_day if self.review_only else None
 
     @property
     def key(self) -> str:
@@ -78,6 +84,8 @@ def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
     """The last day a record is kept under `rule`, its clock started by `start` (the record's date)."""
     if rule.clock in FINANCIAL_YEAR_CLOCKS:
         return after_financial_year(start, rule.period, year_end)
+    if rule.review_only:
+        return journal_review_day(start, rule.period)
     return rule.period.after(start)
 
 

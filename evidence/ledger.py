@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -219,7 +219,7 @@ class NewRecord:
     """What is to be sealed into a controller's chain: the evidence, and the hold rows it writes."""
 
     controller: str
-    kind: str  # erasure, extension, release, import
+    kind: str  # erasure, extension, release, import, letter
     request_id: str
     flow_run_id: str | None
     evidence: dict[str, Any]
@@ -260,11 +260,16 @@ def sealed_hold(row: Mapping[str, Any]) -> dict[str, Any]:
             for k, v in row.items() if k not in ("id", "record_id")}
 
 
+async def _lock_chain(connection: AsyncConnection, controller: str) -> None:
+    """PostgreSQL: one writer per chain until commit (SQLite's BEGIN IMMEDIATE locks the whole file already)."""
+    if connection.dialect.name == "postgresql":
+        # Released by the server if the writer dies; taken again in the same transaction, it is held twice.
+        await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 0))"), {"c": controller})
+
+
 async def append(connection: AsyncConnection, new: NewRecord, now: datetime | None = None) -> StoredRecord:
     """Seal a record after its controller's head, within the caller's transaction; its hold rows with it."""
-    if connection.dialect.name == "postgresql":
-        # One writer per chain until commit; released by the server if the writer dies.
-        await connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 0))"), {"c": new.controller})
+    await _lock_chain(connection, new.controller)
     head = (await connection.execute(
         select(records.c.sequence, records.c.digest).where(records.c.controller == new.controller)
         .order_by(records.c.sequence.desc()).limit(1))).first()
@@ -317,6 +322,17 @@ class Ledger:
     async def seal(self, new: NewRecord) -> StoredRecord:
         """Seal one record (and its hold rows) in a transaction of its own."""
         async with self.transaction() as connection:
+            return await append(connection, new)
+
+    async def seal_once(self, new: NewRecord, same: Callable[[Sealed], bool]) -> StoredRecord | None:
+        """Seal a record unless its request already has one of its kind that `same` matches (a letter sent once):
+        looked for under the chain's write lock, so two writers never both seal it; None when it was there."""
+        async with self.transaction() as connection:
+            await _lock_chain(connection, new.controller)
+            found = (await connection.execute(select(records).where(
+                records.c.request_id == new.request_id, records.c.kind == new.kind))).all()
+            if any(same(_stored(row, []).sealed) for row in found):
+                return None
             return await append(connection, new)
 
     async def records(self, controller: str | None = None, request_id: str | None = None,

@@ -43,6 +43,9 @@ class Words:
     actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
     withdrawal: dict[str, Any] = field(default_factory=dict)  # the answer to a withdrawal of marketing consent
     while_member: str = ""  # an erasure request while the membership runs: why the rest is kept, until when
+    # The letters sent while a request waits (evidence/interim.py): their sentences by name.
+    acknowledgment: dict[str, str] = field(default_factory=dict)
+    delay: dict[str, str] = field(default_factory=dict)
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""

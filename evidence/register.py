@@ -291,8 +291,9 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
                                    controller=controller) if verify else []
     newest: dict[str, dict[str, Any]] = {}
     # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
-    # A suppression entry and a re-added member's removal are no answer to their request: the answer stays its own.
-    answers = (r for r in stored if r.kind not in ("release", "suppression", "readded"))
+    # A suppression entry, a re-added member's removal and a letter sent while the request waits
+    # (evidence/interim.py) are no answer to their request: the answer stays its own.
+    answers = (r for r in stored if r.kind not in ("release", "suppression", "readded", "letter"))
     for record in sorted(answers, key=lambda r: r.kind != "extension"):
         newest[record.request_id] = {**record.sealed.body, "digest": record.sealed.digest}
         documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]

@@ -17,6 +17,7 @@ from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
+from evidence.interim import SETTLEMENT
 from evidence.recipients import recipients_told
 from flows.manual_steps import ManualConfirmation, confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
@@ -35,6 +36,7 @@ from tasks.erasure import (
 )
 from tasks.evidence import record_evidence, with_holds
 from tasks.legal_holds import member_legal_holds
+from tasks.letters import acknowledge, tell_if_late
 from tasks.marketing import stop_marketing
 from tasks.suppression import enter_suppression
 
@@ -88,6 +90,9 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
                                       settings)
                  for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()} and scope is None]
+    # The member hears within the deadline, before any wait: received, marketing stopped, what waits and why.
+    await acknowledge(request, policy, [*map(Step.of, marketing, erased), *withdrawn], found[-1].holdings.facts,
+                      settings)
     stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
     runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
     notes = []
@@ -190,6 +195,8 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
             return facts
         log.info("Subject %s owes %d invoice(s); suspending until settlement (round %d)",
                  request.subject_ref, facts.open_invoices, round_)
+        # Art. 12(4): a wait that runs past the deadline is told to the member, with why and until when.
+        await tell_if_late(request, policy.name, (SETTLEMENT,), settings)
         # A resumed run starts from the top: an answered key returns its input at once, so the
         # loop checks again and only a new key suspends again.
         await suspend_for(Settlement, f"settlement-{round_}")

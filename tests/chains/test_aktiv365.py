@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from prefect import get_client
 
 from config.dates import add_years
+from config.workdays import add_working_days, expected_after_wait
 from domain.values import OSLO, Step
+from flows.deadline_check import deadline_check
 from tests.chains.releases import releases_of
 from tests.flow_driver import execute, pause_key, release_runs
+from tests.flows.test_letters import cancel, letters, shown
 
 AS_OF = date(2026, 11, 23)
 GUEST_SYSTEMS = ("exceline", "ibooking", "fixit")
@@ -175,3 +178,30 @@ async def test_aktiv365_active_member_request_is_answered_after_the_marketing_ag
     assert ({"manual-kalibrert-as", "exceline-marketing"}, []) == (set(rows(evidence)),
                                                                    sandbox.destructive_calls_for(member.member_id))
     assert (False, [False, False]) == (record.anonymised, [c["granted"] for c in record.consents])
+async def test_aktiv365_answers_within_2_virkedager_and_says_why_when_the_run_waits_longer(sandbox, flows):
+    """"henvendelser vil bli besvart innen 2 virkedager": a member who owes the final invoice is acknowledged
+    before anything waits (Kalibrert stopped by a person, the invoice), the answer promised by the second working
+    day; still waiting on that day, the daily deadline check sends one delay letter saying why and by when."""
+    member = sandbox.add_member(chain="aktiv365", open_invoice=True)
+    received = datetime.now(UTC).date()
+    deadline = add_working_days(received, 2)
+
+    first = await flows.erase("aktiv365", member.member_id)
+    request_id = first.flow_run.parameters["request_id"]
+    acknowledged = await letters(request_id)
+    run, confirmed = await flows.confirm_all(first, by="Ola Drift", what="deleted from the CRM")
+    await deadline_check(today=deadline)
+    await deadline_check(today=deadline + timedelta(days=1))
+
+    sent = await letters(request_id)
+    text = await shown("delay", request_id)
+    await cancel(run)
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (first.state_name, pause_key(first))
+    assert [("acknowledgment", ["settlement", "person"], deadline.isoformat())] == [
+        (letter["kind"], letter["waits_for"], letter["expected"]) for letter in acknowledged]
+    assert (["manual-kalibrert-as"], "settlement-1") == (confirmed, pause_key(run))
+    assert [("acknowledgment", None), ("delay", deadline.isoformat())] == [
+        (letter["kind"], letter["sent"] if letter["kind"] == "delay" else None) for letter in sent]
+    assert (["settlement"], expected_after_wait(received, deadline).isoformat()) == (sent[1]["waits_for"],
+                                                                                      sent[1]["expected"])
+    assert "Sluttfakturaen din er ikke betalt." in text and "Datatilsynet" in text

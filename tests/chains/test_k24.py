@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from config.dates import add_years
+from config.settings import load_settings
+from evidence.ledger import open_ledger
+from evidence.letter import words
 from sandbox.people import JOURNAL_LAST_ENTRY
 from tests.flow_driver import release_runs
+from tests.flows.test_letters import shown
 
 
 def statuses(evidence) -> dict[str, str]:
@@ -138,3 +142,33 @@ async def test_k24_active_member_request_stops_marketing_and_keeps_the_membershi
     assert (member.first_name, 3, {"email": False, "sms": False}) == (record.first_name, len(record.checkins),
                                                                       record.marketing_consent)
     assert ["(assumption)" in note for note in evidence.notes] == [True]
+
+
+async def test_k24_journal_review_comes_due_on_the_day_the_letter_states(sandbox, flows):
+    """The member's letter states the day a clinician reviews the Physica journal and the Eziteq journal notes
+    (ten years after the last entry, in both languages); the ledger makes each review due on that very day, and
+    the daily sweep hands it to a clinician on it: not the day before, not the day after."""
+    member = sandbox.add_member(chain="k24", journal=True)
+    run = await flows.erase("k24", member.member_id)
+    request_id = run.flow_run.parameters["request_id"]
+    review = date(2035, 11, 20)  # ten years after the last entry (sandbox JOURNAL_LAST_ENTRY)
+    ledger = await open_ledger(load_settings().ledger_url)
+
+    letter = await shown("letter", request_id)
+    due = {(s.hold.system, s.hold.rule) for s in await ledger.due_holds(review, request_id=request_id)}
+    early = {(s.hold.system, s.hold.rule) for s in await ledger.due_holds(review - timedelta(days=1),
+                                                                         request_id=request_id)}
+    scheduled = await release_runs(request_id)
+    swept = {}
+    for key in ("physica-journal", "eziteq-journal"):
+        before = await flows.release(scheduled[key], review - timedelta(days=1))
+        on_the_day = await flows.release(scheduled[key], review)
+        swept[key] = (await before.result(), await on_the_day.result())
+
+    nb, en = words("nb"), words("en")
+    assert "COMPLETED" == run.state_name
+    assert 2 == letter.count(f"behandler vurderer journalen {nb.day(review)}")
+    assert 2 == letter.count(f"a clinician reviews the journal on {en.day(review)}")
+    assert {("physica", "journal"), ("eziteq", "journal")} <= due
+    assert set() == {hold for hold in early if hold[1] == "journal"}
+    assert {key: ("nothing due", "review") for key in swept} == swept

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,10 +19,13 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort
 
 from config.deployments import member_tag
+from config.workdays import add_working_days
 from domain.values import OSLO, artifact_key
+from evidence.letter import words
 from sandbox.people import COURSE_ENDED, COURSE_RUNNING_UNTIL
 from sandbox.stripe import unix
 from tests.flow_driver import execute, release_runs
+from tests.flows.test_letters import cancel, letters, shown
 
 
 @pytest.fixture
@@ -194,3 +197,24 @@ async def erasure_runs(member_id: str) -> list[FlowRun]:
         found = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
             tags=FlowRunFilterTags(all_=[member_tag("vekstly", member_id)])))
     return [run for run in found if run.parameters.get("kind") == "course_over"]
+
+
+async def test_vekstly_acknowledges_a_request_with_its_answer_due_in_14_virkedager(sandbox, flows):
+    """"innen 14 virkedager ... etter forespørsler": a participant whose course payment is pending is sent the
+    acknowledgment before the run waits: the newsletter stopped, the payment waited for, and the answer
+    promised by the 14th working day (Saturdays counted, Sundays and holidays not), in both languages."""
+    member = sandbox.add_member(chain="vekstly", course_end=COURSE_RUNNING_UNTIL, open_invoice=True)
+    deadline = add_working_days(datetime.now(UTC).date(), 14)
+
+    waiting = await flows.erase("vekstly", member.member_id, kind="erasure")
+    request_id = waiting.flow_run.parameters["request_id"]
+
+    sent = await letters(request_id)
+    text = await shown("acknowledgment", request_id)
+    await cancel(waiting)
+    assert "SUSPENDED" == waiting.state_name
+    assert [("acknowledgment", ["settlement"], deadline.isoformat(), [("mailchimp", "erased")])] == [
+        (letter["kind"], letter["waits_for"], letter["expected"],
+         [(step["system"], step["status"]) for step in letter["stopped"]]) for letter in sent]
+    assert f"Du får svar fra oss innen {words('nb').day(deadline)}." in text
+    assert f"You will have our answer by {words('en').day(deadline)}." in text
