@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 
 # M1001 is in two Mailchimp audiences and pays the invoice: Nets holds their payments (no stored card, no mandate).
 # Exceline and Nets are erased per category (their data maps): each category one call, the held ones restricted.
-ONE_ERASURE_OF_M1001 = Counter({("mailchimp", "delete"): 2, ("ibooking", "delete"): 1,
+# Ibooking per category: the bookings, then the customer (its profile).
+ONE_ERASURE_OF_M1001 = Counter({("mailchimp", "delete"): 2, ("ibooking", "delete:bookings"): 1,
+                                ("ibooking", "delete"): 1,
                                 ("nets", "restrict:transactions"): 1, ("exceline", "restrict:invoices"): 1,
                                 ("exceline", "restrict:contracts"): 1, ("exceline", "delete:photo"): 1,
                                 ("exceline", "delete:visits"): 1, ("exceline", "delete:consents"): 1,
