@@ -11,9 +11,10 @@ from domain.values import Step, Told
 API, PERSON, NOT_TOLD = "api", "person", "not told"
 
 
-def recipients_told(policy: Policy, steps: tuple[Step, ...], finished: date) -> tuple[Told, ...]:
+def recipients_told(policy: Policy, steps: tuple[Step, ...], finished: date,
+                    unreached: str = "not reached in this request") -> tuple[Told, ...]:
     """Each processor of the policy, as the request's steps told it: by the erasure call itself (an API), by a
-    person's notice (no API: who confirmed it, and the day), or not, and why."""
+    person's notice (no API: who confirmed it, and the day), or not, and why (`unreached`, for one with no step)."""
     by_step = {step.system: step for step in steps}
     told = []
     for processor in policy.processors:
@@ -21,7 +22,7 @@ def recipients_told(policy: Policy, steps: tuple[Step, ...], finished: date) -> 
         step = by_step.get(processor.key)
         if step is None:
             why = ("only for a claim in debt collection; the member had none" if processor.when == "in_collection"
-                   else "not reached in this request")
+                   else unreached)
             told.append(Told(name, "", NOT_TOLD, detail=why))
         elif processor.system in OFFLINE:
             done = step.status == Status.CONFIRMED

@@ -13,7 +13,7 @@ from pydantic import Field
 from config.holds import Hold, clocks_of, holds_for, latest_erasure_day, live_holds, membership_runs_until
 from config.legal_holds import RULE as LEGAL_HOLD_RULE
 from config.legal_holds import case_hold, kept_by_legal_holds
-from config.policy import Policy
+from config.policy import Policy, WhileMember
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
@@ -97,10 +97,10 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
     notes = []
     if request.kind is Kind.ERASURE and runs_until:
-        if policy.while_member:
+        if rule := policy.while_member:
             # The chain keeps what the membership needs while it runs: the member is answered, never erased silently.
-            return await answer_while_member(request, policy, marketing, stopped, confirmed, withdrawn, runs_until,
-                                             settings)
+            return await answer_while_member(request, policy, rule, marketing, stopped, confirmed, withdrawn,
+                                             runs_until, settings)
         notes.append(f"the membership still ran until {runs_until} when the member asked to be forgotten; "
                      "the chain's policy keeps nothing for it, so it was ended and erased as asked")
     facts = await wait_for_settlement(request, policy, settings)
@@ -133,17 +133,17 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     return evidence
 
 
-async def answer_while_member(request: Request, policy: Policy, marketing: list[SystemPlan], stopped: list[Outcome],
-                              confirmed: dict[str, ManualConfirmation], withdrawn: list[Step], runs_until: date,
-                              settings: Settings) -> Evidence:
+async def answer_while_member(request: Request, policy: Policy, rule: WhileMember, marketing: list[SystemPlan],
+                              stopped: list[Outcome], confirmed: dict[str, ManualConfirmation], withdrawn: list[Step],
+                              runs_until: date, settings: Settings) -> Evidence:
     """Answer an erasure request while the membership runs, as the chain's policy says: marketing has stopped,
     the rest is kept until the membership ends, and the member is told why."""
-    rule = policy.while_member
-    assert rule is not None
     steps = with_confirmations(await verify_each(request, marketing, stopped, settings), confirmed)
     note = (f"the membership runs until {runs_until}: only marketing was erased now, the rest is kept while it runs "
             f"({rule.law}); the policy: \"{rule.citation}\"" + (" (assumption)" if rule.assumption else ""))
-    evidence = replace(_evidence(request, policy, [*steps, *withdrawn], [], [note]), kept_while_member=runs_until)
+    answered = _evidence(request, policy, [*steps, *withdrawn], [], [note],
+                         f"nothing erased there: the membership runs until {runs_until}")
+    evidence = replace(answered, kept_while_member=runs_until)
     await record_evidence(evidence, settings, policy)
     if evidence.status != "done":
         raise ErasureIncomplete(f"request {request.request_id}: marketing not stopped at "
@@ -226,10 +226,10 @@ def _with_buffer(evidence: Evidence, act_by: date | None) -> Evidence:
 
 
 def _evidence(request: Request, policy: Policy, steps: list[Step], holds: list[Hold],
-              notes: list[str] | None = None) -> Evidence:
+              notes: list[str] | None = None, unreached: str = "not reached in this request") -> Evidence:
     status = "done" if all(_finished(s) for s in steps) else "failed"
     finished = datetime.now(UTC)
     # GDPR Art. 19: every recipient the policy names, and how and when the erasure reached it.
-    told = recipients_told(policy, tuple(steps), finished.astimezone(OSLO).date())
+    told = recipients_told(policy, tuple(steps), finished.astimezone(OSLO).date(), unreached)
     return Evidence(request, status, tuple(steps), tuple(holds), finished, str(runtime.flow_run.id),
                     tuple(notes or ()), told=told)

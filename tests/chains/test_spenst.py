@@ -215,6 +215,8 @@ async def test_spenst_active_member_request_is_answered_and_nothing_is_deleted(s
     assert (False, member.first_name, 3, [False, False]) == (record.anonymised, record.first_name, len(record.visits),
                                                               [c["granted"] for c in record.consents])
     assert {"lifevision", "exceline-marketing"} == {s.system for s in evidence.steps}
+    assert {f"nothing erased there: the membership runs until {until}"} == {
+        t.detail for t in evidence.told if t.recipient in ("ibooking", "nets")}
     letter = await letter_of(run.flow_run.parameters["request_id"])
     assert [True, True, True] == [words in letter for words in (
         f"Medlemskapet ditt løper til og med {until:%d.%m.%Y}", "Så lenge ditt medlemskap består",
