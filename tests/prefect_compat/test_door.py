@@ -107,10 +107,12 @@ def test_a_suspension_is_marked_only_for_a_run_this_process_runs():
 
 async def test_get_client_hands_out_the_shared_client_within_and_its_own_outside():
     """Within sharing_client every get_client() is the one client given; outside, a new one."""
-    async with PrefectClient("http://127.0.0.1:9/api") as client:  # entered: bound to this event loop
-        with sharing_client(client):
-            within = get_client()
-        outside = get_client()
+    # An address, so that get_client() outside makes a client for it instead of starting a temporary server.
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        async with PrefectClient("http://127.0.0.1:9/api") as client:  # entered: bound to this event loop
+            with sharing_client(client):
+                within = get_client()
+            outside = get_client()
 
     assert within is client
     assert outside is not client
