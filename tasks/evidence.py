@@ -12,7 +12,7 @@ from config.holds import Hold
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import CategoryResult
-from domain.values import Evidence, Extension, Step, artifact_key
+from domain.values import Evidence, Extension, Request, Step, artifact_key
 from evidence.chain import Sealed, record_markdown
 from evidence.documents import plain, sha256
 from evidence.ledger import HELD, NewRecord, hold_row, open_ledger
@@ -113,10 +113,15 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
     await acreate_table_artifact(key=key, table=rows, description=describe(evidence, record, extension))
     await acreate_table_artifact(key=artifact_key("told", request.request_id), table=told_rows(evidence),
                                  description=f"GDPR Art. 19: who was told of {request.request_id}, how and when")
+    await show_letter_and_record(request, letter_key, letter, record)
+    return key
+
+
+async def show_letter_and_record(request: Request, letter_key: str, letter: str, record: Sealed) -> None:
+    """The member's letter and the sealed record as artifacts of the run: the view in Prefect's UI."""
     await acreate_markdown_artifact(key=letter_key, markdown=letter,
                                     description=f"Letter to {request.subject_ref} (nb, en)")
     await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),
                                     markdown=record_markdown(record),
                                     description=f"Evidence record #{record.sequence} of {request.controller}, "
                                     f"sha256 {record.digest}")
-    return key

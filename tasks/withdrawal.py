@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from config.settings import Settings
 from domain.values import Evidence, artifact_key
-from evidence.chain import record_markdown
 from evidence.documents import sha256
 from evidence.ledger import NewRecord, open_ledger
 from evidence.letter import render_withdrawal_letter
-from tasks.evidence import evidence_document, evidence_rows
+from tasks.evidence import evidence_document, evidence_rows, show_letter_and_record
 
 
 @task(name="record-withdrawal", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -37,10 +36,5 @@ async def record_withdrawal(evidence: Evidence, chain: str, untouched: list[tupl
         f"status {evidence.status}; suppressed by keyed reference ({', '.join(channels) or 'no contact'}); "
         f"untouched: {', '.join(system for _, system in untouched)}. "
         f"Sealed as record #{record.sequence}, sha256 {record.digest}."))
-    await acreate_markdown_artifact(key=letter_key, markdown=letter,
-                                    description=f"Letter to {request.subject_ref} (nb, en)")
-    await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),
-                                    markdown=record_markdown(record),
-                                    description=f"Evidence record #{record.sequence} of {request.controller}, "
-                                    f"sha256 {record.digest}")
+    await show_letter_and_record(request, letter_key, letter, record)
     return key
