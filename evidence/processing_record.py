@@ -28,7 +28,7 @@ ROLE_DATA = {
                                        "invoices")),
     "booking": ("members, guests", ("bookings", "attendance")),
     "marketing": ("members, subscribers", ("e-mail address or phone number", "consents")),
-    "payment": ("members", ("payment mandates", "card tokens", "transactions")),
+    "payment": ("members", ("payment mandates", "stored cards", "transactions")),
     "journal": ("patients", ("health data in the patient journal (GDPR Art. 9)",)),
     "invoicing": ("members, debtors", ("invoices", "claims")),
     "manual": ("members", ("the data the supplier holds under its agreement",)),
