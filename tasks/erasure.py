@@ -13,7 +13,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 
 from config.holds import clocks_of, holds_for, planned_action
 from config.legal_holds import LegalHold
-from config.policy import Policy, check_categories, load_policy
+from config.policy import OFFLINE, Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
 from connectors.contract import (
@@ -173,7 +173,7 @@ async def verify_everywhere(request: Request, plans: list[SystemPlan], outcomes:
 async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) -> Outcome:
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
-    if outcome.status is Status.CONFIRMED:
+    if outcome.status is Status.CONFIRMED and plan.system in OFFLINE:
         # A person's confirmation is the only read-back a processor with no API has.
         return outcome.with_(categories=outcome.categories or as_block(plan, outcome.status, True))
     if not plan.holdings.found:

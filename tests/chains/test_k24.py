@@ -127,8 +127,8 @@ async def test_k24_magy_media_newsletter_contact_is_deleted_in_the_first_step(sa
 async def test_k24_active_member_request_stops_marketing_and_keeps_the_membership_record_an_assumption(sandbox,
                                                                                                      flows):
     """"behandler disse ut fra ... inngåelse av avtale (kontrakt)": the seed says nothing of erasure while the
-    membership runs; as assumed in its policy, the LifeVision contact and Eziteq's consents go at once and the
-    Eziteq record stays until the contract's last day, which the evidence states."""
+    membership runs; as assumed in its policy, the newsletter and LifeVision contacts and Eziteq's consents go at
+    once and the Eziteq record stays until the contract's last day, which the evidence states."""
     until = date.today() + timedelta(days=120)
     member = sandbox.add_member(chain="k24", member_until=until)
 
@@ -136,8 +136,8 @@ async def test_k24_active_member_request_stops_marketing_and_keeps_the_membershi
 
     evidence = await run.result()
     record = sandbox.eziteq.members[member.member_id]
-    assert ("COMPLETED", until, ["lifevision", "eziteq"]) == (run.state_name, evidence.kept_while_member,
-                                                              sandbox.destructive_calls_for(member.member_id))
+    assert ("COMPLETED", until, ["mailchimp", "lifevision", "eziteq"]) == (
+        run.state_name, evidence.kept_while_member, sandbox.destructive_calls_for(member.member_id))
     assert [True] == ["consents" in c.target for c in sandbox.applied_calls(member.member_id) if c.system == "eziteq"]
     assert (member.first_name, 3, {"email": False, "sms": False}) == (record.first_name, len(record.checkins),
                                                                       record.marketing_consent)

@@ -111,18 +111,19 @@ async def letter_of(request_id: str) -> str:
 
 
 async def test_a_withdrawal_at_k24_deletes_the_lifevision_contact_and_withdraws_eziteq_consents_only(sandbox, flows):
-    """K24: the LifeVision contact (SMS, e-mail) is deleted with its suppression entry there, the Eziteq marketing
-    consents withdrawn; the journal, Nets and the rest of the Eziteq record are untouched."""
+    """K24: the newsletter contact at Mailchimp (run by Magy Media) and the LifeVision contact (SMS, e-mail) are
+    deleted, with LifeVision's suppression entry, the Eziteq marketing consents withdrawn; the journal, Nets and the
+    rest of the Eziteq record are untouched."""
     member = sandbox.add_member(chain="k24", journal=True)
 
     run = await flows.withdraw("k24", member.member_id)
 
     assert "COMPLETED" == run.state_name
-    assert {"lifevision", "eziteq"} == {call.system for call in sandbox.applied_calls(member.member_id)}
+    assert {"mailchimp", "lifevision", "eziteq"} == {call.system for call in sandbox.applied_calls(member.member_id)}
     assert [] == [c for c in sandbox.lifevision.contacts.values() if c.external_id == member.member_id]
     assert sandbox.lifevision.suppressed(member.email, member.phone)
     [evidence] = await sealed(run.flow_run.parameters["request_id"], "withdrawal")
-    assert ["lifevision", "eziteq-marketing"] == [s["system"] for s in evidence["steps"]]
+    assert ["mailchimp", "lifevision", "eziteq-marketing"] == [s["system"] for s in evidence["steps"]]
     assert ["physica", "nets", "manual-inkassoselskapet", "eziteq"] == evidence["untouched"]
 
 
@@ -231,7 +232,8 @@ async def test_lifevision_refuses_a_resync_of_a_withdrawn_member_and_the_sweep_s
     assert (409, "SUPPRESSED") == (resync.status_code, resync.json()["error"]["code"])
     assert "COMPLETED" == sweep.state_name
     rows = await artifacts(artifact_key("readded", f"k24-{date.today().isoformat()}"))
-    assert [("lifevision", "cannot list contacts")] == [(r["system"], r["status"]) for r in rows]
+    # Mailchimp (Magy Media's newsletter) is read; LifeVision cannot be.
+    assert [("mailchimp", "read"), ("lifevision", "cannot list contacts")] == [(r["system"], r["status"]) for r in rows]
 
 
 async def test_slett_evidence_prints_a_withdrawal_and_the_removal_of_its_member_after_a_resync(sandbox, flows, capsys):

@@ -31,7 +31,6 @@ class AsyncJobs:
     """A processor with no HTTP whose erasure is a job: accepted, running for JOB_POLLS polls, then done."""
 
     system = "async-jobs"
-    offline = True
     polls: Counter[str] = Counter()
 
     def __init__(self, client: ProcessorClient) -> None:
@@ -70,6 +69,9 @@ def chain_with_a_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         "  - system: exceline", "  - system: async-jobs\n    role: payment\n    action: delete\n"
                                 "  - system: exceline", 1))
     monkeypatch.setenv("SLETT_CONTROLLERS_DIR", str(controllers))
+    # It has an API, in the test's imagination: an address and a key, never called.
+    monkeypatch.setenv("SLETT_PROCESSORS__ASYNC-JOBS__BASE_URL", "http://async-jobs.invalid")
+    monkeypatch.setenv("SLETT_PROCESSORS__ASYNC-JOBS__API_KEY", "test")
     flow_settings.cache_clear()
     yield
     flow_settings.cache_clear()
