@@ -25,7 +25,7 @@ from benchmarks.ack import Load, hammer, handed_over, new_secret, start_receiver
 from benchmarks.cpu import CpuLoad, cpu_section
 from benchmarks.erasure import single_erasures
 from benchmarks.ledger_scale import scale_figure
-from benchmarks.profile import summary
+from benchmarks.profile import cpu_summary, summary
 from benchmarks.purge import Bulk, baseline_purge, slett_purge
 from benchmarks.rows import prefect_rows
 from benchmarks.stack import postgres_reachable, proof_stack, register
@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=SECTIONS,
                         help="run one section; its figures are printed, and written only to an --out given")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--into-results", action="store_true",
+                        help="with --only: put the section's figures into results.json, the other figures kept")
     parser.add_argument("--profile", type=Path, help="profile receiver and flow runs (pyinstrument) into this folder")
     parser.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md's table alone")
     args = parser.parse_args(argv)
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                                     Bulk(args.guests, args.rate), args.profile))
     if args.only in (None, "cpu"):
         say(f"cpu_s_per_erasure: {args.cpu_erasures} settled members, {args.cpu_at_once} at a time, no faults")
-        results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once))
+        results["cpu"] = cpu_section(args.db, CpuLoad(args.cpu_erasures, args.cpu_at_once), args.profile)
         say(f"cpu_s_per_erasure: {results['cpu']['cpu_s_per_erasure']} ({results['cpu']['by_role']})")
     if args.only in (None, "ledger"):
         if postgres_reachable():
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             results["ledger_scale"] = {"not measured": "PostgreSQL is not reachable at 127.0.0.1:5432"}
     if args.profile:
         results["profiles"] = {path.stem: summary(path) for path in sorted(args.profile.glob("*.txt"))}
+        results["profiles"].update({path.stem: cpu_summary(path) for path in sorted(args.profile.glob("*.prof"))})
     results["targets"] = TARGETS
     results["took_s"] = round(time.monotonic() - started, 1)
     results["prefect"] = prefect.__version__
@@ -206,6 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (None if args.only else HERE / "results.json")
     if out is not None:
         out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.only and args.into_results:
+        kept = json.loads((HERE / "results.json").read_text())
+        measured = {k: v for k, v in results.items()
+                    if k not in ("targets", "took_s", "prefect", "command", "finished_at")}
+        kept.update({**measured, "targets": TARGETS})
+        kept.setdefault("sections_measured_alone", {})[args.only] = {
+            "command": results["command"], "finished_at": results["finished_at"], "took_s": results["took_s"]}
+        (HERE / "results.json").write_text(json.dumps(kept, indent=2) + "\n")
     if args.readme and not args.only:
         write_table(results)
     say(json.dumps(results, indent=2) if args.only else table(results))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -18,6 +19,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from benchmarks.ack import new_secret, start_receiver
 from benchmarks.erasure import single_erasures
 from benchmarks.procs import cpu_seconds, descendants
+from benchmarks.rows import prefect_rows
 from benchmarks.stack import ProofStack, proof_stack, register
 from sandbox.world import Sandbox
 
@@ -68,10 +70,12 @@ def per_erasure(used: dict[str, float], idle: dict[str, float], idle_s: float, w
             "cpu_s_per_erasure_above_idle": round(max(0.0, total - idle_rate * window_s) / erasures, 3)}
 
 
-def cpu_section(db: str, load: CpuLoad) -> dict[str, Any]:
-    """Erasures through receiver and workers on the scale stack; CPU seconds per erasure across its processes."""
+def cpu_section(db: str, load: CpuLoad, profiles: Path | None = None) -> dict[str, Any]:
+    """Erasures through receiver and workers on the scale stack; CPU seconds per erasure across its processes
+    (with `profiles`, the server, services and workers run under cProfile into that folder: slower, for shares)."""
     secret, sandbox = new_secret(), Sandbox()
-    with proof_stack(sandbox, workers=2, worker_limit=8, db=db, messaging="auto") as stack, \
+    with proof_stack(sandbox, workers=2, worker_limit=8, db=db, messaging="auto", profiles=profiles,
+                     cprofile=profiles is not None) as stack, \
             temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         asyncio.run(register(("erase-member", "release-holds", "recover-crashed"), 90))
         url = start_receiver(stack, secret)
@@ -84,6 +88,9 @@ def cpu_section(db: str, load: CpuLoad) -> dict[str, Any]:
         time.sleep(load.settle_s)
         after, window_s = cpu_by_role(stack), time.monotonic() - began
         figures = per_erasure(spent(before, after), spent(rested, before), load.idle_s, window_s, load.erasures)
-        return {**figures, "erasures": load.erasures, "at_once": load.at_once, "completed": runs["completed"],
+        # What the erasures (warm-up included) and the stack's own runs left in Prefect, per erasure.
+        rows = asyncio.run(prefect_rows(stack.api_url, WARM_UP + load.erasures))["per_request"]
+        return {**figures, "prefect_rows_per_erasure": rows,
+                "erasures": load.erasures, "at_once": load.at_once, "completed": runs["completed"],
                 "states": runs["states"], "database": stack.database_url.split(":", 1)[0].split("+", 1)[0],
                 "server": "api and services over redis" if stack.split else "one process"}

@@ -8,6 +8,8 @@ line that awaits, so a profile shows which call the time went to: Prefect's API,
 
 from __future__ import annotations
 
+import io
+import pstats
 import sys
 from pathlib import Path
 
@@ -32,3 +34,12 @@ def summary(path: Path, lines: int = 40) -> list[str]:
     if not path.exists():
         return []
     return [line.rstrip() for line in path.read_text().splitlines() if line.strip()][:lines]
+
+
+def cpu_summary(path: Path, lines: int = 40) -> list[str]:
+    """The functions a cProfile profile (benchmarks/cprofiled.py) spent most time in, callees included."""
+    if not path.exists():
+        return []
+    out = io.StringIO()
+    pstats.Stats(str(path), stream=out).sort_stats("cumulative").print_stats(lines)
+    return [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]

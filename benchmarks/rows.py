@@ -1,4 +1,4 @@
-"""What one request leaves in Prefect's database: flow runs, task runs, artifacts, log lines, scheduled runs."""
+"""What one request leaves in Prefect's database: flow runs, task runs, artifacts, log lines, events, scheduled runs."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ async def prefect_rows(api_url: str, requests: int) -> dict[str, Any]:
             if len(page) < PAGE:
                 break
         counts["logs"] = logs
+        # The events of the last day (the API's default window): what the event persister wrote.
+        counts["events"] = int((await api.post("/events/filter", json={"limit": 1})).json()["total"])
     per = {name: round(count / requests, 2) for name, count in counts.items()}
     return {"requests": requests, "total": counts, "per_request": per,
             "scheduled_flow_runs_per_request_for_holds": per["scheduled_release_runs"]}

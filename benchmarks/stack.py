@@ -58,6 +58,7 @@ class ProofStack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     killed: set[str] = field(default_factory=set)  # workers kill_worker took down, for the supervisor to start
     profiles: Path | None = None  # where profiled workers write their profiles
+    cprofile: bool = False  # with profiles: server, services and workers under cProfile (profiles/<name>.prof)
 
     @property
     def api_url(self) -> str:
@@ -85,10 +86,10 @@ class ProofStack:
 
     def start_server(self, timeout_s: float = 240) -> None:
         """Start the Prefect server (its API and, when split, its services) and wait until it answers."""
-        server = self.start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+        server = self.start("server", *self.prefect("server"), "server", "start", "--host", "127.0.0.1",
                             "--port", str(self.api_port), *(["--no-services"] if self.split else []))
         if self.split:
-            self.start("services", str(BIN / "prefect"), "server", "services", "start")
+            self.start("services", *self.prefect("services"), "server", "services", "start")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if server.poll() is not None:
@@ -98,6 +99,13 @@ class ProofStack:
                     return
             time.sleep(0.5)
         raise RuntimeError(f"the Prefect server did not answer within {timeout_s:.0f} s")
+
+    def prefect(self, name: str) -> list[str]:
+        """The `prefect` command for a stack process, under cProfile into profiles/<name>.prof when asked."""
+        if self.cprofile and self.profiles:
+            self.profiles.mkdir(parents=True, exist_ok=True)
+            return [sys.executable, "-m", "benchmarks.cprofiled", str(self.profiles / f"{name}.prof"), "prefect"]
+        return [str(BIN / "prefect")]
 
     def restart_server(self) -> float:
         """kill -9 the Prefect server (API and services) and start it again on the same port and database; seconds
@@ -110,8 +118,12 @@ class ProofStack:
 
     def start_worker(self, name: str, stage: str = "") -> None:
         """Start a slett worker on the pool (profiled into profiles/[<stage>-]<name>.txt when profiling)."""
-        out = self.profiles / f"{stage}{'-' if stage else ''}{name}.txt" if self.profiles else None
-        self.start(name, *wrapped("cli.main", out), "worker", "--pool", POOL, "--name", name,
+        label = f"{stage}{'-' if stage else ''}{name}"
+        if self.cprofile and self.profiles:
+            command = [sys.executable, "-m", "benchmarks.cprofiled", str(self.profiles / f"{label}.prof"), "cli.main"]
+        else:
+            command = wrapped("cli.main", self.profiles / f"{label}.txt" if self.profiles else None)
+        self.start(name, *command, "worker", "--pool", POOL, "--name", name,
                    "--limit", str(self.worker_limit))
 
     def stop_worker(self, name: str) -> None:
@@ -331,7 +343,7 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
 @contextlib.contextmanager
 def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: str = "sqlite",
                 settings: dict[str, str] | None = None, keep_home: bool = False,
-                profiles: Path | None = None, messaging: str = "none") -> Iterator[ProofStack]:
+                profiles: Path | None = None, messaging: str = "none", cprofile: bool = False) -> Iterator[ProofStack]:
     """Serve the sandbox, start the server on a fresh database and `workers` workers on one pool; stop all after.
 
     `messaging` "auto" or "redis" splits a PostgreSQL-backed server into API and services with Redis between
@@ -345,7 +357,7 @@ def proof_stack(sandbox: Sandbox, workers: int = 2, worker_limit: int = 8, db: s
             api_port = free_port()
             env = stack_env(home, api_port, database_url, urls, settings or {})
             env.update(redis_env(redis_db) if redis_db is not None else {})
-            stack = ProofStack(home, api_port, env, database_url, worker_limit, profiles=profiles)
+            stack = ProofStack(home, api_port, env, database_url, worker_limit, profiles=profiles, cprofile=cprofile)
             try:
                 stack.start_server()
                 for number in range(workers):

@@ -3,8 +3,8 @@
 1. A run whose heartbeats stop (its process or machine died) is marked Crashed by the zombie automation;
    a worker marks a run Crashed itself when the run's process exits badly; recover-crashed marks a run
    Crashed that stayed Pending too long (its process died before it started).
-2. Each Crashed erase-member or release-holds run starts the recover-crashed deployment, which sweeps
-   every crashed run: rerun within the budget, escalate beyond it.
+2. Each Crashed erase-member, withdraw-marketing or release-holds run starts the recover-crashed deployment, which
+   sweeps every crashed run: rerun within the budget, escalate beyond it.
 3. The recover-crashed deployment's own interval schedule (config/deployments.py, and so prefect.yaml) is the
    backstop. It is a schedule, not an automation: after a server restart Prefect holds back events that
    follow ones it saw before (up to 15 minutes) and forgets the zombie watch of the last seconds, and a

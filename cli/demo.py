@@ -1,5 +1,5 @@
-"""`slett demo`: one request per chain, sent in by the sandbox's membership system as signed webhooks,
-erased end to end on a local stack; evidence printed."""
+"""`slett demo`: one request per chain (and a withdrawal of marketing consent), sent in by the sandbox's membership
+system as signed webhooks, carried out end to end on a local stack; evidence printed."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from triggers.dispatch import run_of_webhook
 
 COLUMNS = ("system", "action", "status", "verified", "retain_until", "reference", "attempts")
 HOLD_COLUMNS = ("system", "rule", "category", "fields", "retain_until", "check_on", "status")
-WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested"}
+WEBHOOK = {"termination": "member.terminated", "erasure": "erasure.requested", "withdrawal": "marketing.withdrawn"}
+SENDS = {"termination": "terminate", "erasure": "forget", "withdrawal": "withdraw-marketing"}  # sandbox endpoints
+ANSWERS = ("erasure", "withdrawal")  # the ledger's record kinds that answer a request
 
 
 def table(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str:
@@ -68,8 +70,7 @@ async def run_demo(stack: Stack) -> int:
     async with httpx.AsyncClient(base_url=stack.sandbox_url, timeout=10) as sandbox:
         runs: dict[str, tuple[DemoRequest, str, UUID]] = {}
         for asked in demo_requests():
-            event = "forget" if asked.kind == "erasure" else "terminate"
-            sent = await sandbox.post(f"/_sandbox/members/{asked.member_id}/{event}",
+            sent = await sandbox.post(f"/_sandbox/members/{asked.member_id}/{SENDS[asked.kind]}",
                                       json={"controller": asked.controller})
             status, request_id, run_id = await started_by(sandbox, sent.raise_for_status().json()["webhookId"])
             runs[asked.member_id] = (asked, request_id, run_id)
@@ -82,6 +83,9 @@ async def run_demo(stack: Stack) -> int:
             print(f"\n== {request_id} ({asked.controller}, member {member_id}): {finished}")
             steps, holds = await sealed(stack.env["SLETT_LEDGER_URL"], request_id)
             print(table(steps))
+            if asked.kind == "withdrawal":
+                print(await suppression(stack.env["SLETT_LEDGER_URL"], request_id))
+                continue
             print("holds in the ledger (the daily release-holds sweep releases each on its day):")
             print(table(holds, HOLD_COLUMNS))
     return failures
@@ -91,7 +95,7 @@ async def sealed(ledger_url: str, request_id: str) -> tuple[list[dict[str, str]]
     """A request's evidence as its ledger sealed it, per processor and category, and its holds' newest rows."""
     ledger = await open_ledger(ledger_url)
     try:
-        erasures = [r for r in await ledger.records(request_id=request_id) if r.kind == "erasure"]
+        erasures = [r for r in await ledger.records(request_id=request_id) if r.kind in ANSWERS]
         states = await ledger.hold_states([request_id])
     finally:
         await ledger.dispose()
@@ -103,6 +107,21 @@ async def sealed(ledger_url: str, request_id: str) -> tuple[list[dict[str, str]]
               "fields": ", ".join(s.hold.fields) or "(whole)", "retain_until": str(s.hold.retain_until),
               "check_on": _cell(s.hold.check_on), "status": s.status} for s in states]
     return rows, holds
+
+
+async def suppression(ledger_url: str, request_id: str) -> str:
+    """A withdrawal's suppression entry and what it left untouched, as the ledger sealed them."""
+    ledger = await open_ledger(ledger_url)
+    try:
+        rows = await ledger.suppressed(request_id=request_id)
+        withdrawals = [r for r in await ledger.records(request_id=request_id) if r.kind == "withdrawal"]
+    finally:
+        await ledger.dispose()
+    untouched = withdrawals[-1].sealed.body["evidence"].get("untouched", []) if withdrawals else []
+    entered = ", ".join(f"{row.channel} {row.reference}" for row in rows) or "none"
+    return (f"suppression entry in the ledger (keyed HMAC references, never the address or number): {entered}\n"
+            f"not touched: {', '.join(untouched)}; the nightly sweep-readded run removes the member if a re-sync "
+            "adds them again")
 
 
 def _cell(value: object) -> str:

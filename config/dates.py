@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+WARN_DAYS = 7  # an open request this near its deadline is flagged
+OVERDUE = "overdue"
+DUE_SOON = "due-soon"
 _MONTH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})")
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
 
@@ -127,54 +130,21 @@ def after_financial_year(entry: date, period: Period, year_end: MonthDay = DEC_3
     return year_end.in_year(end.year + period.years)
 
 
-BOOKKEEPING_PERIOD = Period(years=5)  # bokføringsloven § 13: primary documentation
-SECONDARY_PERIOD = Period(years=3, months=6)  # bokføringsloven § 13: contracts, material correspondence
+def journal_review_day(last_entry: date, period: Period) -> date:
+    """The day a clinician reviews a patient journal: `period` after its last entry.
 
-
-def bookkeeping_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
-    """Last day primary bookkeeping documentation must be kept (bokføringsloven §13)."""
-    return after_financial_year(entry, BOOKKEEPING_PERIOD, year_end)
-
-
-def secondary_documentation_last_day(entry: date, year_end: MonthDay = DEC_31) -> date:
-    """Last day secondary documentation (contracts, correspondence) must be kept (bokføringsloven §13)."""
-    return after_financial_year(entry, SECONDARY_PERIOD, year_end)
-
-
-def journal_review_day(last_entry: date) -> date:
-    """The day a clinician reviews a patient journal, ten years after its last entry."""
-    # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed;
-    # ten years after the last entry is the practice. A person decides; nothing is deleted by date.
-    return Period(years=10).after(last_entry)
+    The one day both the member's letter states and the daily sweep hands the journal to a clinician on
+    (config/holds.py gives it to the hold as its date and its release day).
+    """
+    # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed; a person
+    # decides on that day, nothing is deleted by date.
+    return period.after(last_entry)
 
 
 def gdpr_deadline(received: date, extended: bool = False) -> date:
     """The day a data subject's request must be answered by: one month, or three when extended."""
     # GDPR Art. 12(3): one month from receipt, extendable by two further months.
     return add_months(received, 3 if extended else 1)
-
-
-def claim_last_day(due: date) -> date:
-    """Last day a settled claim's records are kept: the limitation period from its due date."""
-    # Foreldelsesloven § 2: three years; § 3: counted from the day the creditor could demand payment.
-    return Period(years=3).after(due)
-
-
-def purchase_last_day(purchased: date) -> date:
-    """Last day a chain that keeps purchase data two years keeps a purchase (Spenst's policy)."""
-    return Period(years=2).after(purchased)
-
-
-def withdrawal_last_day(paid: date) -> date:
-    """Last day of the 14-day right of withdrawal counted from the payment (angrerettloven)."""
-    return Period(days=14).after(paid)
-
-
-def footage_last_day(recorded: date) -> date:
-    """Last day camera footage is kept so that it is gone within a week of the recording."""
-    # The daily sweep releases a hold on its date: footage from any hour of day 0 goes on day 6, inside
-    # the week MOVA promises and Datatilsynet's practice allows.
-    return Period(days=6).after(recorded)
 
 
 def latest_action_day(start: date, buffer: Period) -> date:
@@ -186,3 +156,10 @@ def stale_before(as_of: date, kept: Period) -> date:
     """The cut-off for a rolling purge on `as_of`: what was last active before it has reached `kept` by `as_of`."""
     # "Deleted after 6 months" is kept on the day six months after the last visit, never the day after it.
     return kept.earliest_start_not_over_by(as_of + timedelta(days=1))
+
+
+def deadline_flag(deadline: date, today: date, warn_days: int = WARN_DAYS) -> str | None:
+    """'overdue' past the deadline, 'due-soon' within `warn_days` of it, else None."""
+    if today > deadline:
+        return OVERDUE
+    return DUE_SOON if (deadline - today).days <= warn_days else None

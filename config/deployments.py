@@ -20,6 +20,9 @@ DEADLINE_CHECK = "deadline-check"
 EVIDENCE_REPORT = "evidence-report"
 PURGE_GUESTS = "purge-guests"
 RECONCILE_SETTLEMENTS = "reconcile-settlements"
+WITHDRAW_MARKETING = "withdraw-marketing"
+SWEEP_READDED = "sweep-readded"
+LEGAL_HOLD = "legal-hold"
 
 RECOVERY_QUEUE = "recovery"
 # The pool's work queues and their priorities (1 is served first). The sweep comes first: with the pool's
@@ -70,7 +73,8 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
                why="also started on every crash by `slett setup-automations`; the interval catches crashes no "
                    "event announced (a dead machine, a server restart)"),
     Deployment(DEADLINE_CHECK, "flows.deadline_check:deadline_check",
-               "Mark and announce the requests within 7 days of their GDPR deadline or past it.", "reports",
+               "Mark and announce the requests within 7 days of their GDPR deadline or past it; send each "
+               "request still waiting on its deadline its delay letter (GDPR Art. 12(4)).", "reports",
                ("deadlines",), cron="0 6 * * *", why="every morning, before the DPO starts the day"),
     Deployment(EVIDENCE_REPORT, "flows.evidence_report:evidence_report",
                "The DPO's register of erasure requests, deadlines, holds, manual steps and failures.", "reports",
@@ -82,6 +86,20 @@ DEPLOYMENTS: dict[str, Deployment] = {d.name: d for d in (
     Deployment(RECONCILE_SETTLEMENTS, "flows.reconcile_settlements:reconcile_settlements",
                "Resume suspended erasures whose member has settled; escalate manual steps left too long.", "erasure",
                ("erasure",), cron="0 5 * * *", why="daily, so a lost invoice.settled webhook costs a day at most"),
+    Deployment(WITHDRAW_MARKETING, "flows.withdraw_marketing:withdraw_marketing",
+               "Stop all marketing to one member everywhere at once and keep them from being added again; nothing "
+               "else is touched.", "erasure", ("withdrawal",),
+               why="started by the webhook receiver (marketing.withdrawn), the UI or the API: controller, member_id, "
+                   "request_id"),
+    Deployment(SWEEP_READDED, "flows.sweep_readded:sweep_readded",
+               "Remove again every withdrawn or erased member a re-sync added back to a marketing processor.",
+               "purges", ("suppression",), cron="15 4 * * *",
+               why="nightly, after the processors' own nightly syncs: a member added again is removed by morning"),
+    Deployment(LEGAL_HOLD, "flows.legal_hold:legal_hold",
+               "Set or lift a legal hold on one member's category at one processor (the police, a legal claim).",
+               "holds", ("holds", "legal-hold"),
+               why="a person's form in the UI (custom run), as `slett hold`: controller, member_id, system, "
+                   "category, reason, set_by, until, lift"),
 )}
 
 

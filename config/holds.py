@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 
-from config.dates import MonthDay, after_financial_year, latest_action_day
+from config.dates import MonthDay, after_financial_year, journal_review_day, latest_action_day
 from config.policy import FINANCIAL_YEAR_CLOCKS, ActionName, Policy, RetentionRule
 
 
@@ -31,11 +32,21 @@ class Hold:
     fields: tuple[str, ...] = ()
     # A hold that ends once nothing is owed (a claim): the day to look whether it was paid, before retain_until.
     check_on: date | None = None
+    # A legal hold a person set keeps the records past their own date: the sweep takes them on neither day before
+    # this one (config/legal_holds.py).
+    legal_until: date | None = None
 
     @property
     def release_day(self) -> date:
-        """The last day before the hold's release run looks again: its check day, or its last day."""
-        return min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        """The day the sweep takes the hold: its check day or its last day, not before a legal hold's end."""
+        day = min(self.check_on, self.retain_until) if self.check_on else self.retain_until
+        return max(day, self.legal_until) if self.legal_until else day
+
+    @property
+    def review_day(self) -> date | None:
+        """The day a clinician reviews what a review-only hold keeps (a journal): the day the daily sweep takes it,
+        which the member's letter states; None for a hold that is released."""
+        return self.release_day if self.review_only else None
 
     @property
     def key(self) -> str:
@@ -73,6 +84,8 @@ def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
     """The last day a record is kept under `rule`, its clock started by `start` (the record's date)."""
     if rule.clock in FINANCIAL_YEAR_CLOCKS:
         return after_financial_year(start, rule.period, year_end)
+    if rule.review_only:
+        return journal_review_day(start, rule.period)
     return rule.period.after(start)
 
 
@@ -154,3 +167,41 @@ def latest_erasure_day(policy: Policy, settled: date | None, relationship_ended:
         return None
     start = settled if buffer.clock == "settlement" else relationship_ended
     return latest_action_day(start, buffer.period) if start else None
+
+
+class RetentionDates(Protocol):
+    """The dates and flags a processor reports for retention (connectors.contract.RetentionFacts)."""
+
+    @property
+    def invoice_dates(self) -> tuple[date, ...]: ...
+    @property
+    def transaction_dates(self) -> tuple[date, ...]: ...
+    @property
+    def contract_end_dates(self) -> tuple[date, ...]: ...
+    @property
+    def purchase_dates(self) -> tuple[date, ...]: ...
+    @property
+    def recording_dates(self) -> tuple[date, ...]: ...
+    @property
+    def exclusion_end_dates(self) -> tuple[date, ...]: ...
+    @property
+    def last_journal_entry(self) -> date | None: ...
+    @property
+    def claim_due(self) -> date | None: ...
+    @property
+    def last_payment_date(self) -> date | None: ...
+
+
+def clocks_of(facts: RetentionDates) -> Clocks:
+    """The dates a processor reported, as the clocks retention rules count from: each record's own."""
+    return Clocks(bookkeeping_entries=tuple(sorted({*facts.invoice_dates, *facts.transaction_dates})),
+                  contract_ends=facts.contract_end_dates, purchases=facts.purchase_dates,
+                  recordings=facts.recording_dates, exclusion_ends=facts.exclusion_end_dates,
+                  last_journal_entry=facts.last_journal_entry, claim_due=facts.claim_due,
+                  last_payment=facts.last_payment_date)
+
+
+def membership_runs_until(contract_ends: tuple[date, ...], today: date) -> date | None:
+    """The day the member's membership ends, if a contract still runs after today; None once every one has ended."""
+    last = max(contract_ends, default=None)
+    return last if last is not None and last > today else None

@@ -18,11 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-from config.dates import BOOKKEEPING_PERIOD, SECONDARY_PERIOD, MonthDay, Period
+from config.dates import MonthDay, Period
 from config.yaml_lines import LinedYaml, load_lined
 from config.yaml_lines import Path as DataPath
 
-Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual"]
+Role = Literal["membership", "booking", "marketing", "payment", "journal", "invoicing", "manual", "access", "app"]
 ActionName = Literal["delete", "anonymise", "restrict", "notify"]
 # What happens to one category of a member's data at erasure: erased (deleted, or anonymised where the record
 # must stay for statistics), held restricted under a rule, or, for a journal, held for a clinician's review.
@@ -36,8 +36,8 @@ Clock = Literal["financial_year_end", "contract_year_end", "last_journal_entry",
 FINANCIAL_YEAR_CLOCKS = frozenset({"financial_year_end", "contract_year_end"})
 BufferClock = Literal["settlement", "relationship_end"]
 PurgeKind = Literal["guests", "course_participants"]
-# Processors with no API: a person acts there, so the policy names the real supplier and how long
-# the person may take before the step is escalated.
+# Processors with no API, the one list: a person acts there, so the policy names the real supplier and how long
+# the person may take before the step is escalated, and their connectors are given no address or credential.
 OFFLINE = frozenset({"manual", "credicare"})
 
 
@@ -69,8 +69,9 @@ BASIS_TEXT = {
 }
 
 
-# The least a rule under each bookkeeping basis may keep, from the end of the financial year (bokføringsloven § 13).
-LEGAL_MINIMUM = {Basis.BOOKKEEPING: BOOKKEEPING_PERIOD, Basis.BOOKKEEPING_SECONDARY: SECONDARY_PERIOD}
+# The least a rule under each bookkeeping basis may keep, from the end of the financial year (bokføringsloven § 13:
+# primary documentation five years, secondary such as contracts three and a half); a chain's YAML states its own.
+LEGAL_MINIMUM = {Basis.BOOKKEEPING: Period(years=5), Basis.BOOKKEEPING_SECONDARY: Period(years=3, months=6)}
 
 
 def _period(value: object) -> Period:
@@ -170,6 +171,11 @@ class ProcessorRule(BaseModel):
     action: ActionName
     holds: tuple[str, ...] = ()
     supplier: str | None = Field(None, description="the real supplier, for a processor slett reaches by a person")
+    operated_by: str | None = Field(None, description="the processor that runs this system for the chain, when "
+                                    "it is not the chain itself (K24's newsletter: Magy Media AS at Mailchimp)")
+    dates_from: Literal["membership"] | None = Field(
+        None, description="a processor with no API whose records are copies of the membership system's (Credicare "
+        "invoices for the chain): its holds count from the membership system's dates")
     confirm_within: Period | None = Field(None, description="how long a person may take before escalation")
     when: Literal["always", "in_collection"] = "always"
     assumption: bool = Field(False, description="the seed names no system for this role; we chose one")
@@ -196,6 +202,8 @@ class ProcessorRule(BaseModel):
             raise ValueError(f"supplier is required: {self.system} has no API, so name who a person contacts")
         if self.system in OFFLINE and self.confirm_within is None:
             raise ValueError("confirm_within is required: how long a person may take before escalation")
+        if self.dates_from and self.system not in OFFLINE:
+            raise ValueError("dates_from is for a processor with no API: one with an API reports its own dates")
         if self.assumption and not self.reason:
             raise ValueError("an assumption needs a reason")
         if self.role == "journal" and self.action != "restrict":
@@ -242,11 +250,34 @@ class PurgeRule(BaseModel):
     systems: tuple[str, ...] = Field(min_length=1)
     period: Period
     citation: str = Field(min_length=3)
+    erase_at: tuple[str, ...] = Field((), description="processors that cannot list the people past the limit but "
+                                      "hold their data: each person found by the listing is erased there by an "
+                                      "erase-member run of their own (kind course_over), with its holds and evidence")
 
     @field_validator("period", mode="before")
     @classmethod
     def _parse_period(cls, value: object) -> Period:
         return _period(value)
+
+
+class WhileMember(BaseModel):
+    """What a chain does with an erasure request while the member's membership still runs: what goes now, and why
+    the rest is kept until the membership ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    erases_now: Literal["marketing"] = Field("marketing", description="what goes at once: marketing consents and "
+                                             "channels (GDPR Art. 7(3), 21(3))")
+    law: str = Field(min_length=3, description="why the rest is kept (GDPR Art. 17(1)(a)-(b), 6(1)(b))")
+    citation: str = Field(min_length=3, description="the seed sentence this comes from")
+    assumption: bool = Field(False, description="the seed says nothing on it; we chose this")
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> WhileMember:
+        if self.assumption and not self.reason:
+            raise ValueError("an assumption needs a reason")
+        return self
 
 
 class Policy(BaseModel):
@@ -261,6 +292,7 @@ class Policy(BaseModel):
     retention: tuple[RetentionRule, ...] = ()
     buffer: Buffer | None = None
     purges: tuple[PurgeRule, ...] = ()
+    while_member: WhileMember | None = Field(None, description="an erasure request while the membership runs")
     answer_within_working_days: int | None = Field(
         None, ge=1, description="the chain's own promise to answer a request, in working days; "
         "the deadline is the earlier of this and GDPR's one month")
@@ -320,6 +352,9 @@ class Policy(BaseModel):
                 if system not in systems:
                     found.append((("purges", i, "systems", j),
                                   f"{system!r} is not a processor of the chain"))
+            for j, system in enumerate(purge.erase_at):
+                if system not in systems:
+                    found.append((("purges", i, "erase_at", j), f"{system!r} is not a processor of the chain"))
         return found
 
     @property
@@ -334,6 +369,11 @@ class Policy(BaseModel):
     def processor(self, key: str) -> ProcessorRule:
         """The processor whose step is called `key` (its system, or system-supplier)."""
         return next(p for p in self.processors if p.key == key)
+
+    def course_over(self) -> frozenset[str]:
+        """The processors a course's end erases a participant at, besides the purge's bulk deletion."""
+        return frozenset(system for purge in self.purges if purge.kind == "course_participants"
+                         for system in purge.erase_at)
 
     def marketing(self) -> tuple[ProcessorRule, ...]:
         """Processors whose data goes at once, without waiting for settlement."""

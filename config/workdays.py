@@ -7,7 +7,7 @@ from functools import cache
 
 import holidays
 
-from config.dates import gdpr_deadline
+from config.dates import add_months, gdpr_deadline
 
 ONE_MONTH = "GDPR Art. 12(3): one month from receipt"
 # In Norwegian law a "virkedag" is every day but Sundays and public holidays: Saturday counts
@@ -49,3 +49,24 @@ def answer_deadline(received: date, promised_working_days: int | None = None,
         return legal, ONE_MONTH
     return promised, (f"{chain}'s own promise: answered within {promised_working_days} working days "
                       f"(virkedager, Saturdays included; earlier than {ONE_MONTH})")
+
+
+def tell_of_delay(deadline: date, today: date) -> bool:
+    """Whether a request still waiting today must be told now that it will be answered late (GDPR Art. 12(4)).
+
+    On its deadline, or after it: the member must hear by the deadline why the request waits, and a run still
+    waiting on that day (the daily check runs at 06:00 Oslo) is taken to wait past it.
+    """
+    return today >= deadline
+
+
+def expected_after_wait(received: date, today: date) -> date:
+    """The day a request waiting past its deadline is expected to be answered: the longest GDPR allows.
+
+    Art. 12(3) lets a request take two further months, three from receipt, where necessary. Assumption: a run
+    waiting for its final invoice finishes by then (a daily sweep resumes it the morning after payment, and an
+    unpaid invoice goes to debt collection, which the chains hold as a claim instead of waiting); once that
+    day has passed, one month from today.
+    """
+    longest = gdpr_deadline(received, extended=True)
+    return longest if longest > today else add_months(today, 1)

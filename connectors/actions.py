@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,11 @@ from connectors.contract import Action, CategoryCheck, CategoryErasure, Outcome,
 from connectors.http import ProcessorClient
 
 Unwrap = Callable[[Any], dict[str, Any]]  # a processor's answer to its body (Eziteq wraps it in "data")
+
+# A patient journal is never deleted, anonymised or de-identified by slett, whatever a policy says
+# (helsepersonelloven §§ 39-40; § 43 sets the only conditions): only restricted as written, for a clinician.
+JOURNALS = frozenset({"journal", "journal notes", "physiotherapy journal"})
+JOURNAL_LAW = "a patient journal is kept by law (helsepersonelloven §§ 39-40, pasientjournalloven § 25)"
 
 CATEGORY_STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED,
                    Action.RESTRICT: Status.RESTRICTED, Action.RELEASE: Status.ERASED}
@@ -60,9 +66,21 @@ def category_read_back(system: str, erasure: CategoryErasure, checks: list[Categ
                    detail=f"read-back of {erasure.category}: {'; '.join(wrong)}")
 
 
+def as_journal_allows(system: str, erasure: CategoryErasure) -> CategoryErasure:
+    """The erasure as the law allows it: a journal only restricted as written (refused before any call), the rest
+    as planned."""
+    if erasure.category not in JOURNALS:
+        return erasure
+    if erasure.action is not Action.RESTRICT:
+        raise Permanent(system, f"{erasure.category} is never {erasure.action.value}d by slett: {JOURNAL_LAW}; "
+                                "it is restricted for a clinician's review")
+    return replace(erasure, review=True)
+
+
 async def erase_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
                             key: str, unwrap: Unwrap = dict) -> Outcome:
     """POST one category's action (a journal's review by name) and kept fields to each member's category."""
+    erasure = as_journal_allows(system, erasure)
     body = {"action": "review" if erasure.review else erasure.action.value, "keeps": list(erasure.keeps)}
     changed = 0
     for member in members:
@@ -75,6 +93,7 @@ async def erase_by_category(client: ProcessorClient, system: str, members: list[
 async def verify_by_category(client: ProcessorClient, system: str, members: list[str], erasure: CategoryErasure,
                              unwrap: Unwrap = dict) -> Outcome:
     """GET each member's category back and check it against what its erasure planned."""
+    erasure = as_journal_allows(system, erasure)
     checks = []
     for member in members:
         found = await client.get(f"{member}/categories/{quote(erasure.category)}")

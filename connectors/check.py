@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from config.policy import OFFLINE
 from config.settings import Settings, SettingsError
 from connectors.contract import ConnectorError, GuestPurger, Subject
 from connectors.http import RetryPolicy
-from connectors.registry import CONNECTORS, connect, known_systems
+from connectors.registry import connect
 
 # A member no processor can hold: the lookup reads nothing real. The e-mail's domain is reserved (RFC 2606).
 NOBODY = Subject("check-processors", "slett-check-processors", email="check-processors@slett.invalid")
@@ -39,8 +40,7 @@ def reason_of(system: str, error: ConnectorError) -> str:
 
 async def check_processor(system: str, settings: Settings) -> Check:
     """Read the processor once (a guest listing of nobody, else a lookup of a member no one is) with one try."""
-    known_systems()
-    if getattr(CONNECTORS.get(system), "offline", False):
+    if system in OFFLINE:
         return Check(system, True, "no API: its steps are a person's, nothing to reach")
     try:
         async with connect(system, settings, ONE_TRY) as (connector, _):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
@@ -293,6 +293,28 @@ class ConsentKeeper(Protocol):
         """Read back that no marketing consent is granted any more."""
 
 
+@dataclass(frozen=True)
+class ListedContact:
+    """One contact a marketing processor lists: its id there and its channels; lives only inside one task."""
+
+    system: str
+    id: str
+    email: str | None = None
+    phone: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ListedContact(system={self.system!r}, id={self.id!r}, <contact redacted>)"
+
+    __str__ = __repr__
+
+
+class ContactLister(Protocol):
+    """A marketing processor that lists every contact it holds, so a sweep can find one added again."""
+
+    def contacts(self) -> AsyncIterator[ListedContact]:
+        """Every contact, a page at a time behind the iterator; ids as `lookup` gives them."""
+
+
 class Releaser(Protocol):
     """A processor that keeps records under a hold and can delete them once the hold expires."""
 
@@ -307,6 +329,7 @@ class GuestPage:
 
     ids: tuple[str, ...]
     next_cursor: str | None
+    members: tuple[str, ...] = ()  # the members' ids at the chain, where the listing names them (course participants)
 
 
 class GuestPurger(Protocol):

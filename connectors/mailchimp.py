@@ -6,12 +6,16 @@ e-mail address is found again by hashing guessed addresses, and holdings are per
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 from connectors import mailchimp_api
 from connectors.actions import done, read_back, require
-from connectors.contract import Action, Holdings, Outcome, Permanent, Status, Subject
+from connectors.contract import Action, Holdings, ListedContact, Outcome, Permanent, Status, Subject
 from connectors.http import ProcessorClient
 from connectors.registry import register
 
+PAGE = 1000  # Mailchimp's largest `count`
 HASH = "{subscriber_hash}"  # what errors and logs show for the hash (an md5 of an e-mail is found by guessing)
 
 
@@ -61,6 +65,26 @@ class MailchimpConnector:
         for held in holdings.ids:
             left += await self._subscriber_hash(held) is not None
         return read_back(self.system, action, Status.ERASED, left, "audience membership(s)")
+
+    async def contacts(self) -> AsyncIterator[ListedContact]:
+        """Every member of every audience, with the id `lookup` gives ("list_id/unique_email_id")."""
+        async for audience in self._pages("lists", "lists", "lists.id"):
+            fields = "members.email_address,members.unique_email_id"
+            async for member in self._pages(f"lists/{audience['id']}/members", "members", fields):
+                yield ListedContact(self.system, f"{audience['id']}/{member['unique_email_id']}",
+                                    email=member.get("email_address"))
+
+    async def _pages(self, path: str, items: str, fields: str) -> AsyncIterator[dict[str, Any]]:
+        """A listing's items, a page at a time (count and offset, until total_items)."""
+        offset = 0
+        while True:
+            page = (await self._client.get(path, params={"count": PAGE, "offset": offset,
+                                                         "fields": f"{fields},total_items"})).json()
+            for item in page[items]:
+                yield item
+            offset += len(page[items])
+            if not page[items] or offset >= int(page["total_items"]):
+                return
 
     async def _subscriber_hash(self, held: str) -> str | None:
         """The audience member's hash for API paths, asked of Mailchimp by unique_email_id; None once gone."""

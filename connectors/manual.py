@@ -12,7 +12,6 @@ class ManualConnector:
     """Never calls anyone: every step is a person's, confirmed in the Prefect UI (the policy names the supplier)."""
 
     system = "manual"
-    offline = True  # no HTTP: there is no API to reach
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from pydantic import HttpUrl, SecretStr
 
+from config.policy import OFFLINE
 from config.settings import ProcessorSettings, Settings
 from connectors.contract import Connector
 from connectors.http import ProcessorClient, RetryPolicy, processor_client
@@ -20,8 +21,8 @@ CONNECTORS: dict[str, ConnectorFactory] = {}
 DESCRIBED: dict[str, ConnectorFactory] = {}
 # Coded connectors: processors with real logic (jobs to wait for, anonymisation with rules, no API at all).
 MODULES = ("exceline", "mailchimp", "nets", "eziteq", "stripe", "credicare", "manual")
-# Processors with no API (their connector says `offline = True`) need no address or credential.
-OFFLINE = ProcessorSettings(base_url=HttpUrl("http://offline.invalid"), api_key=SecretStr("none"))
+# Processors with no API (config/policy.py, OFFLINE) need no address or credential: their client is given this.
+NO_ADDRESS = ProcessorSettings(base_url=HttpUrl("http://offline.invalid"), api_key=SecretStr("none"))
 
 
 def register(system: str) -> Callable[[C], C]:
@@ -45,14 +46,18 @@ def known_systems() -> frozenset[str]:
     return frozenset(CONNECTORS)
 
 
+def erases_by_category(system: str) -> bool:
+    """Whether the processor's connector erases and reads back one category of a member's data at a time."""
+    return system in known_systems() and hasattr(CONNECTORS[system], "erase_category")
+
+
 @contextlib.asynccontextmanager
 async def connect(system: str, settings: Settings,
                   policy: RetryPolicy | None = None) -> AsyncIterator[tuple[Connector, ProcessorClient]]:
     """The connector for `system` with its HTTP client, closed on exit."""
     if system not in known_systems():
         raise KeyError(f"no connector for processor {system!r}; known: {sorted(CONNECTORS)}")
-    offline = getattr(CONNECTORS[system], "offline", False)
-    reached = OFFLINE if offline else settings.processor(system)
+    reached = NO_ADDRESS if system in OFFLINE else settings.processor(system)
     # A processor that is not reached by a base URL and a bearer key says how (connector.address).
     address = getattr(CONNECTORS[system], "address", None)
     async with processor_client(system, reached, policy, address(reached) if address else None) as client:

@@ -8,6 +8,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -29,12 +30,36 @@ class Kind(enum.StrEnum):
 
     TERMINATION = "termination"
     ERASURE = "erasure"
+    WITHDRAWAL = "withdrawal"  # marketing consent withdrawn, or direct marketing objected to: nothing else goes
+    COURSE_OVER = "course_over"  # a course ended: its data goes at the processors its purge names, nothing else
 
 
 def subject_reference(key: SecretStr, controller: str, member_id: str) -> str:
     """A pseudonymous, stable reference to the member for evidence: keyed HMAC-SHA256."""
     digest = hmac.new(key.get_secret_value().encode(), f"{controller}:{member_id}".encode(), hashlib.sha256)
     return "sr-" + digest.hexdigest()[:24]
+
+
+def normal_email(email: str) -> str:
+    """An e-mail address as compared: trimmed, lower case."""
+    return email.strip().lower()
+
+
+def normal_phone(phone: str) -> str:
+    """A phone number as compared: digits with the country code, +47 when none is given."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+"):
+        return f"+{digits}"
+    return f"+47{digits}" if len(digits) == 8 else f"+{digits.removeprefix('00')}"
+
+
+def contact_reference(key: SecretStr, controller: str, channel: str, value: str) -> str:
+    """A keyed HMAC-SHA256 reference to one contact value (channel "email" or "phone") at one controller: what a
+    suppression entry keeps instead of the address or number, and what a sweep compares a contact with."""
+    normal = normal_email(value) if channel == "email" else normal_phone(value)
+    digest = hmac.new(key.get_secret_value().encode(), f"contact:{controller}:{channel}:{normal}".encode(),
+                      hashlib.sha256)
+    return "cr-" + digest.hexdigest()[:32]
 
 
 def artifact_key(prefix: str, request_id: str) -> str:
@@ -118,6 +143,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Told:
+    """A recipient of the member's data told of the erasure (GDPR Art. 19): who, how, when, by whom."""
+
+    recipient: str  # the supplier, or the processor's system
+    step: str  # the request's step at that recipient; "" for one not involved in this request
+    how: str  # "api": the erasure call itself; "person": a notice a person sent and confirmed; "not told": why not
+    on: date | None = None
+    by: str | None = None  # the person who sent a notice
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What a DPO shows Datatilsynet for one request."""
 
@@ -129,3 +166,28 @@ class Evidence:
     flow_run_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     act_by: date | None = None  # the last day the chain's own buffer allows ("within 3 months after ...")
+    # An erasure request while the membership runs (the chain's `while_member`): marketing stopped, the rest kept
+    # until this day, the membership's end; nothing else was erased.
+    kept_while_member: date | None = None
+    told: tuple[Told, ...] = ()  # every recipient the policy names, told of the erasure or why not (Art. 19)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """An Art. 12(3) extension: the new deadline, why, who decided and when."""
+
+    request_id: str
+    original_deadline: date
+    deadline: date
+    reason: str
+    recorded_by: str
+    recorded: datetime
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> Extension | None:
+        """The extension recorded in an `extension-<request>` artifact, if it holds one."""
+        if not document or "reason" not in document:
+            return None
+        return cls(document["request_id"], date.fromisoformat(document["original_deadline"]),
+                   date.fromisoformat(document["deadline"]), document["reason"], document["recorded_by"],
+                   datetime.fromisoformat(document["recorded"]))

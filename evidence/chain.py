@@ -8,8 +8,9 @@ The records live in the ledger (evidence/ledger.py); this module is the arithmet
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ class Sealed:
     body: dict[str, Any]
     digest: str
     created: datetime | None = None
+    text: str | None = field(default=None, compare=False, repr=False)  # the body as the ledger stores it
 
     @classmethod
     def of(cls, document: dict[str, Any] | None, created: datetime | None = None) -> Sealed | None:
@@ -63,6 +65,9 @@ class Sealed:
     @property
     def intact(self) -> bool:
         """Whether the body still has the digest it was sealed with."""
+        # The ledger stores the canonical text the digest was taken over: hashing it spares its re-serialising.
+        if self.text is not None and hashlib.sha256(self.text.encode("utf-8")).hexdigest() == self.digest:
+            return True
         return sha256(self.body) == self.digest
 
     def document(self) -> dict[str, Any]:

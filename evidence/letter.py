@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from domain.values import Evidence
+from config.policy import WhileMember
+from domain.values import Evidence, Extension
 from evidence.templates import TEMPLATES, render
-from tasks.deadlines import Extension
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class Words:
     only: str = "{fields}"  # what a hold keeps of its category, and nothing more
     fields: dict[str, str] = field(default_factory=dict)  # a kept field in this language; else its name
     actions: dict[str, str] = field(default_factory=dict)  # what was done to a category
+    withdrawal: dict[str, Any] = field(default_factory=dict)  # the answer to a withdrawal of marketing consent
+    while_member: str = ""  # an erasure request while the membership runs: why the rest is kept, until when
+    # The letters sent while a request waits (evidence/interim.py): their sentences by name.
+    acknowledgment: dict[str, str] = field(default_factory=dict)
+    delay: dict[str, str] = field(default_factory=dict)
 
     def day(self, when: date) -> str:
         """A date as this language writes it."""
@@ -61,10 +66,12 @@ DONE = {"erased", "anonymised", "already_absent", "confirmed"}
 KEPT = {"restricted", "refused"}
 
 
-def render_letter(evidence: Evidence, chain: str | None = None, extension: Extension | None = None) -> str:
+def render_letter(evidence: Evidence, chain: str | None = None, extension: Extension | None = None,
+                  while_member: WhileMember | None = None) -> str:
     """The letter in Norwegian, then English, addressed by reference: it names no personal data."""
     steps = evidence.steps
     return render("letter.md.jinja", nb=words("nb"), en=words("en"), chain=chain or evidence.request.controller,
+                  kept_while_member=getattr(evidence, "kept_while_member", None), while_member=while_member,
                   request=evidence.request, extension=extension,
                   deadline=extension.deadline if extension else evidence.request.deadline,
                   answered=evidence.finished.date() if evidence.finished and evidence.status == "done" else None,
@@ -73,3 +80,14 @@ def render_letter(evidence: Evidence, chain: str | None = None, extension: Exten
                   limited=[s for s in steps if s.status in KEPT and s.retain_until is None],
                   holds=evidence.holds, steps={s.system: s for s in steps},
                   unfinished=[s for s in steps if s.status not in DONE | KEPT])
+
+
+def render_withdrawal_letter(evidence: Evidence, chain: str, untouched: list[tuple[str, str]],
+                             channels: tuple[str, ...]) -> str:
+    """The answer to a withdrawal of marketing consent, in Norwegian, then English: where marketing stopped, the
+    suppression entry, and the systems (role, system) left as they were; it names no personal data."""
+    steps = evidence.steps
+    return render("withdrawal.md.jinja", nb=words("nb"), en=words("en"), chain=chain, request=evidence.request,
+                  answered=evidence.finished.date() if evidence.finished and evidence.status == "done" else None,
+                  stopped=[s for s in steps if s.status in DONE], untouched=untouched, channels=channels,
+                  unfinished=[s for s in steps if s.status not in DONE])

@@ -19,16 +19,21 @@ ROLE_PURPOSE = {
                 "GDPR Art. 6(1)(c) and Art. 9(2)(h); helsepersonelloven § 39"),
     "invoicing": ("invoicing and collection of unpaid claims", "GDPR Art. 6(1)(b) contract; Art. 6(1)(f) claims"),
     "manual": ("services from a supplier slett reaches through a person", "as agreed in the data processing agreement"),
+    "access": ("access control at the centres: cards, codes and the door log", "GDPR Art. 6(1)(b) contract"),
+    "app": ("the chain's app: bookings, push notifications and error logs", "GDPR Art. 6(1)(b) contract; "
+            "Art. 6(1)(a) consent for push notifications"),
 }
 ROLE_DATA = {
     "membership": ("members, guests", ("identity and contact details", "membership and contract", "visit history",
                                        "invoices")),
     "booking": ("members, guests", ("bookings", "attendance")),
     "marketing": ("members, subscribers", ("e-mail address or phone number", "consents")),
-    "payment": ("members", ("payment mandates", "card tokens", "transactions")),
+    "payment": ("members", ("payment mandates", "stored cards", "transactions")),
     "journal": ("patients", ("health data in the patient journal (GDPR Art. 9)",)),
     "invoicing": ("members, debtors", ("invoices", "claims")),
     "manual": ("members", ("the data the supplier holds under its agreement",)),
+    "access": ("members", ("access cards and codes", "door log")),
+    "app": ("members", ("push tokens", "app traffic", "app logs")),
 }
 CLOCKS = {"financial_year_end": "the end of the financial year of the entry",
           "contract_year_end": "the end of the financial year the contract ended",
@@ -51,8 +56,11 @@ def _activity(processor: ProcessorRule, policy: Policy) -> dict[str, Any]:
     subjects, categories = ROLE_DATA.get(processor.role, ("members", ()))
     held = [policy.rule(name) for name in processor.holds]
     return {"processor": processor.system, "supplier": processor.supplier, "role": processor.role,
+            "operated_by": processor.operated_by,
             "purpose": purpose, "lawful_basis": basis, "data_subjects": subjects,
-            "data_categories": sorted({*categories, *(c for rule in held for c in rule.categories)}),
+            # The data map's categories are what the processor holds; the role's words say it for one without.
+            "data_categories": sorted({*(c.category.replace("_", " ") for c in processor.data)} or
+                                      {*categories, *(c for rule in held for c in rule.categories)}),
             "at_erasure": processor.action, "only_when": None if processor.when == "always" else processor.when,
             "kept_under": list(processor.holds),
             "assumption": processor.reason if processor.assumption else None}
@@ -73,7 +81,9 @@ def processing_record(policy: Policy, source: Path) -> dict[str, Any]:
         "source": str(source),
         "controller": {"key": policy.controller, "name": policy.name},
         "activities": [_activity(p, policy) for p in policy.processors],
-        "recipients": [{"processor": p.system, "supplier": p.supplier, "role": p.role} for p in policy.processors],
+        # Every one a processor under the chain's data processing agreement, not a controller of its own.
+        "recipients": [{"processor": p.system, "supplier": p.supplier, "operated_by": p.operated_by, "role": p.role,
+                        "as": "processor"} for p in policy.processors],
         "transfers_to_third_countries": None,
         "time_limits": {
             "requests": "answered within one month of receipt, extendable by two months (GDPR Art. 12(3))",
@@ -102,6 +112,7 @@ def processing_record_markdown(record: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|"]
     for a in record["activities"]:
         processor = f"{a['processor']} ({a['supplier']})" if a["supplier"] else a["processor"]
+        processor += f", run by {a['operated_by']}" if a.get("operated_by") else ""
         erasure = a["at_erasure"] + (f", kept under {', '.join(a['kept_under'])}" if a["kept_under"] else "")
         erasure += f" (only when {a['only_when'].replace('_', ' ')})" if a["only_when"] else ""
         lines.append(f"| {processor} | {a['role']} | {a['purpose']} | {a['lawful_basis']} | {a['data_subjects']} | "

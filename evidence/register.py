@@ -11,19 +11,18 @@ from typing import Any
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 
-from config.dates import gdpr_deadline
+from config.dates import deadline_flag, gdpr_deadline
 from config.deployments import ERASE_MEMBER
 from config.policy import PolicyError, load_policy
 from config.workdays import ONE_MONTH
 from connectors.contract import DONE as DONE_STEPS
 from connectors.registry import known_systems
-from domain.values import artifact_key
+from domain.values import Extension, artifact_key
 from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
-from evidence.verify import verify_ledger
+from evidence.verify import verify_stretch
 from queries.history import flow_runs, latest_artifacts, request_id_of
-from tasks.deadlines import Extension, deadline_flag
 
 IN_PROGRESS = "in progress"
 WAITING_SETTLEMENT = "waiting for settlement"
@@ -267,6 +266,12 @@ def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: d
                     tuple(active_holds(entries, holds)), reports)
 
 
+def _received_in(body: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
+    """Whether a sealed record's request was received in [since, until), or does not say when."""
+    received = _time(((body.get("evidence") or {}).get("request") or {}).get("received"))
+    return received is None or ((since is None or received >= since) and (until is None or received < until))
+
+
 async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, since: datetime | None = None,
                            until: datetime | None = None, controller: str | None = None,
                            verify: bool = True) -> Register:
@@ -280,17 +285,24 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
         for key, artifact in (await latest_artifacts(client, "request-")).items():
             documents[key] = unfenced(artifact.data) or {}
     start, end = since - timedelta(days=1) if since else None, until + ANSWERED_WITHIN if until else None
-    reports = await verify_ledger(ledger, controller=controller, since=start, until=end) if verify else []
-    stored = await ledger.records(controller=controller, since=start, until=end)
+    # Read once: the records verified are the records listed.
+    stored = await ledger.records(controller=controller, since=start, until=end, with_holds=verify)
+    reports = await verify_stretch(ledger, stored, whole=start is None and end is None,
+                                   controller=controller) if verify else []
     newest: dict[str, dict[str, Any]] = {}
     # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
-    for record in sorted((r for r in stored if r.kind != "release"), key=lambda r: r.kind != "extension"):
+    # A suppression entry, a re-added member's removal and a letter sent while the request waits
+    # (evidence/interim.py) are no answer to their request: the answer stays its own.
+    answers = (r for r in stored if r.kind not in ("release", "suppression", "readded", "letter"))
+    for record in sorted(answers, key=lambda r: r.kind != "extension"):
         newest[record.request_id] = {**record.sealed.body, "digest": record.sealed.digest}
         documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]
         if record.kind == "extension":
             documents[artifact_key("extension", record.request_id)] = record.sealed.body["evidence"]["extension"]
-    requests = {request_id_of(run) for run in erasures} | set(newest)
-    holds = await ledger.hold_states(sorted(requests))
+    # The stretch read reaches past the period (evidence sealed after it): holds only of requests received in it.
+    requests = {request_id_of(run) for run in erasures} | {
+        request_id for request_id, body in newest.items() if _received_in(body, since, until)}
+    holds = await ledger.hold_states(sorted(requests), unreleased_only=True)
     controllers = {str(run.parameters.get("controller", "")) for run in erasures}
     controllers |= {str(body.get("controller", "")) for body in newest.values()}
     controllers |= {controller} if controller else set()

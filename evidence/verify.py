@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from evidence.chain import ChainReport, Sealed, verify_chain
-from evidence.documents import plain
-from evidence.ledger import Ledger, StoredRecord
+from evidence.chain import GENESIS, ChainReport, Problem, Sealed, verify_chain
+from evidence.ledger import Ledger, StoredRecord, sealed_hold
 
 COLUMNS = ("controller", "sequence", "kind", "request_id", "flow_run_id", "previous")
 
@@ -23,9 +23,10 @@ def record_fault(record: StoredRecord) -> str | None:
         changed.append("digest")
     if changed:
         return f"its ledger row's {', '.join(changed)} differ from what it sealed"
-    written = [plain({k: v for k, v in row.items() if k not in ("id", "record_id")}) for row in record.holds]
-    if written != body.get("holds", []):
+    if [sealed_hold(row) for row in record.holds] != body.get("holds", []):
         return "its hold rows differ from the ones it sealed (changed, added or deleted after sealing)"
+    if [sealed_hold(row) for row in record.suppressions] != body.get("suppressions", []):
+        return "its suppression rows differ from the ones it sealed (changed, added or deleted after sealing)"
     return None
 
 
@@ -46,18 +47,33 @@ def verify_records(records: Iterable[StoredRecord], known_runs: set[str] | None 
     return reports
 
 
-async def verify_ledger(ledger: Ledger, runs_known: RunsKnown | None = None, controller: str | None = None,
-                        since: datetime | None = None, until: datetime | None = None) -> list[ChainReport]:
-    """Verify every chain in the ledger (or one controller's; or the stretch recorded in [since, until), linked
-    to the record before it), and count the records whose run was vacuumed."""
-    stored = await ledger.records(controller=controller, since=since, until=until, with_holds=True)
+async def verify_stretch(ledger: Ledger, stored: Sequence[StoredRecord], runs_known: RunsKnown | None = None,
+                         whole: bool = True, controller: str | None = None) -> list[ChainReport]:
+    """Verify records read from the ledger with their hold rows, in chain order: each chain from its start
+    (`whole`), or from the record before each chain's first one read. A whole verification also checks the
+    unreleased holds the sweep selects from against the hold rows."""
     anchors: dict[str, Sealed] = {}
-    if since is not None:
+    if not whole:
         firsts = {r.sealed.controller: r.sealed.sequence for r in reversed(stored)}  # records come in chain order
         for name, sequence in firsts.items():
             if sequence > 1:
                 anchors[name] = await ledger.record_at(name, sequence - 1) or Sealed({}, "")
     runs = {r.flow_run_id for r in stored if r.flow_run_id}
     known = await runs_known(runs) if runs_known is not None else None
-    return verify_records(stored, known, anchors)
+    reports = verify_records(stored, known, anchors)
+    if not whole:
+        return reports
+    faults: dict[str, list[Problem]] = {}
+    for name, request_id, reason in await ledger.unreleased_faults(controller):
+        faults.setdefault(name, []).append(Problem(0, request_id, reason))
+    reports += [ChainReport(name, 0, 0, GENESIS) for name in faults if name not in {r.controller for r in reports}]
+    return sorted((replace(report, problems=(*report.problems, *faults.get(report.controller, ())))
+                   for report in reports), key=lambda report: report.controller)
 
+
+async def verify_ledger(ledger: Ledger, runs_known: RunsKnown | None = None, controller: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None) -> list[ChainReport]:
+    """Verify every chain in the ledger (or one controller's; or the stretch recorded in [since, until), linked
+    to the record before it), and count the records whose run was vacuumed."""
+    stored = await ledger.records(controller=controller, since=since, until=until, with_holds=True)
+    return await verify_stretch(ledger, stored, runs_known, since is None and until is None, controller)

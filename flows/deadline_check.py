@@ -8,12 +8,14 @@ from prefect import flow, get_run_logger
 
 from domain.values import OSLO
 from flows.setup import flow_settings
+from tasks.letters import send_delay_letters
 from tasks.report import compile_register_task, mark_deadline, needs_mark, publish_deadline_check
 
 
 @flow(name="deadline-check", persist_result=False)
 async def deadline_check(today: date | None = None) -> dict[str, int]:
-    """Tag every request's newest run with its deadline state and emit an event for each one due soon or overdue.
+    """Tag every request's newest run with its deadline state, emit an event for each one due soon or overdue, and
+    send each request still waiting on its deadline its delay letter (once).
 
     Args:
         today: the day to check for; today in Oslo when empty.
@@ -23,8 +25,10 @@ async def deadline_check(today: date | None = None) -> dict[str, int]:
     register = await compile_register_task(settings, day, verify=False)
     flags = [await mark_deadline(entry, day) for entry in register.entries if needs_mark(entry, day)]
     flagged = register.near_deadline()
+    # Art. 12(4): a request still waiting on its deadline is told why and until when, once.
+    letters = await send_delay_letters(list(register.entries), day, settings)
     await publish_deadline_check(flagged, day)
-    get_run_logger().info("%d request(s) overdue, %d due within 7 days", flags.count("overdue"),
-                          flags.count("due-soon"))
+    get_run_logger().info("%d request(s) overdue, %d due within 7 days, %d delay letter(s) sent",
+                          flags.count("overdue"), flags.count("due-soon"), len(letters))
     return {"overdue": flags.count("overdue"), "due-soon": flags.count("due-soon"),
-            "requests": len(register.entries)}
+            "requests": len(register.entries), "delay-letters": len(letters)}

@@ -56,15 +56,27 @@ async def confirm_by_person(request: Request, policy: Policy, plans: list[System
         within = processor.confirm_within
         due = within.after(datetime.now(OSLO).date()) if within else None
         form = ManualConfirmation.with_initial_data(
-            description=f"**{plan.action.value} at {plan.supplier}** for member `{request.member_id}` "
+            description=f"**{plan.action.value} at {plan.supplier or plan.system}** for member `{request.member_id}` "
             f"(request `{request.request_id}`, {policy.name}).\n\n{outcome.detail}\n\n"
             f"Confirm once it is done{f', by {due}' if due else ''}. Name yourself, not the member.",
             done_on=datetime.now(OSLO).date())
-        log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier)
+        log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier or plan.system)
         answer = await _ask(form, plan.step)
         answers[plan.step] = answer
         confirmed.append(outcome.with_(status=Status.CONFIRMED, verified=True, detail=answer.what_was_done))
     return confirmed, answers
+
+
+async def confirm_release_by_person(request: Request, step: str, supplier: str, detail: str,
+                                   within: date | None) -> ManualConfirmation:
+    """Wait for a person to confirm they released a hold at a supplier with no API (its own suspension key)."""
+    form = ManualConfirmation.with_initial_data(
+        description=f"**release at {supplier}** for member `{request.member_id}` (request "
+        f"`{request.request_id}`).\n\n{detail}\n\nConfirm once it is done{f', by {within}' if within else ''}. "
+        "Name yourself, not the member.",
+        done_on=datetime.now(OSLO).date())
+    get_run_logger().info("Waiting for a person to confirm the release at %s", supplier)
+    return await _ask(form, f"release-{step}")
 
 
 async def _ask(form: type[ManualConfirmation], step: str) -> ManualConfirmation:
@@ -86,4 +98,5 @@ def with_confirmations(steps: list[Step], answers: dict[str, ManualConfirmation]
 
 
 # tests/evidence builds suspended runs with this key; queries/runs.py owns its format.
-__all__ = ["ManualConfirmation", "confirm_by_person", "confirmation_key", "with_confirmations"]
+__all__ = ["ManualConfirmation", "confirm_by_person", "confirm_release_by_person", "confirmation_key",
+           "with_confirmations"]

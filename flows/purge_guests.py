@@ -25,7 +25,8 @@ from config.policy import Policy, PolicyError, PurgeRule
 from config.settings import Settings
 from domain.values import OSLO
 from flows.setup import chain_policy, flow_settings
-from tasks.purge import batch_key, list_past_limit, purge_batch
+from tasks.legal_holds import held_at
+from tasks.purge import batch_key, list_past_limit, purge_batch, start_course_over_erasures
 
 
 @flow(name="purge-guests", persist_result=True)
@@ -45,7 +46,10 @@ async def purge_guests(controller: str | None = None, as_of: date | None = None)
     counts = await asyncio.gather(*(_purge(policy, rule, system, today, settings, gates[system])
                                     for policy, rule, system in work))
     result = {f"{policy.controller}/{rule.name}/{system}": count
-              for (policy, rule, system), count in zip(work, counts, strict=True)}
+              for (policy, rule, system), (count, _) in zip(work, counts, strict=True)}
+    # Processors that cannot list who is past the limit: one erase-member run per person the listing found.
+    result |= {f"{policy.controller}/{rule.name}/{'+'.join(rule.erase_at)}": started
+               for (policy, rule, _), (_, started) in zip(work, counts, strict=True) if started is not None}
     await acreate_table_artifact(
         key=f"purge-{today.isoformat()}",
         table=[{"purge": name, "deleted": str(count)} for name, count in result.items()],
@@ -55,11 +59,19 @@ async def purge_guests(controller: str | None = None, as_of: date | None = None)
 
 
 async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, settings: Settings,
-                 gate: asyncio.Semaphore) -> int:
-    """List one processor's people past the rule's limit, then purge them one batch per task."""
+                 gate: asyncio.Semaphore) -> tuple[int, int | None]:
+    """List one processor's people past the rule's limit, then purge them one batch per task; how many, and how
+    many erase-member runs were started for them at the rule's `erase_at` (None: it names none, or not here)."""
     before = stale_before(today, rule.period)
     async with gate:
-        ids = await list_past_limit(rule.kind, system, before, settings)
+        listed = await list_past_limit(rule.kind, system, before, settings)
+    # A legal hold a person set (a guest in a case, footage for the police) keeps the person at that processor.
+    held = await held_at(policy.controller, system, today, settings)
+    ids = tuple(i for i in listed.ids if i not in held)
+    started = None
+    if rule.erase_at and system == rule.systems[0]:
+        # Before the bulk delete: the erase-member runs find the participant at the membership system.
+        started = await start_course_over_erasures(policy.controller, listed.members, today)
     size = settings.purge_batch_size
     batches = [ids[start:start + size] for start in range(0, len(ids), size)]
 
@@ -68,7 +80,7 @@ async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, sett
             key = batch_key(f"{policy.controller}-{rule.name}", system, today, batch)
             return await purge_batch(rule.kind, system, batch, key, settings)
 
-    return sum(await asyncio.gather(*(one(batch) for batch in batches)))
+    return sum(await asyncio.gather(*(one(batch) for batch in batches))), started
 
 
 def _policies(controller: str | None, settings: Settings) -> list[Policy]:

@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.client.schemas.objects import StateType
 from prefect.settings import get_current_settings
 
-from config.deployments import ERASE_MEMBER, RELEASE_HOLDS
+from config.deployments import ERASE_MEMBER, RELEASE_HOLDS, WITHDRAW_MARKETING
 from tasks.recovery import (
     escalate,
     finish_cancelling,
@@ -19,7 +19,7 @@ from tasks.recovery import (
     silent,
 )
 
-RECOVERABLE = (ERASE_MEMBER, RELEASE_HOLDS)
+RECOVERABLE = (ERASE_MEMBER, RELEASE_HOLDS, WITHDRAW_MARKETING)
 
 
 @flow(name="recover-crashed", persist_result=False)

@@ -8,18 +8,30 @@ from typing import Any
 
 from prefect import flow, get_run_logger, runtime
 
-from config.holds import Hold, ended_by_settlement, holds_for, moved_hold, planned_action
+from config.holds import Hold, clocks_of, ended_by_settlement, holds_for, moved_hold, planned_action
+from config.legal_holds import KEPT, LegalHold, kept_by_legal_holds, lasting
+from config.legal_holds import RULE as LEGAL_HOLD_RULE
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
 from domain.values import OSLO, Kind, Request, SystemPlan
 from evidence.ledger import FAILED, HELD, RELEASED, REVIEW, HoldState, hold_row
 from flows.erase_member import verify_each
+from flows.manual_steps import confirm_release_by_person
 from flows.setup import chain_policy, flow_settings
+from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
-from tasks.holds import clocks_of
+from tasks.legal_holds import legal_holds_on
 from tasks.migration import import_request
-from tasks.release import Release, due_holds, left_after_release, record_release, release_in_system, show_sweep
+from tasks.release import (
+    Release,
+    ask_a_person,
+    due_holds,
+    left_after_release,
+    record_release,
+    release_in_system,
+    show_sweep,
+)
 
 
 class ReleaseFailed(Exception):
@@ -55,7 +67,11 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
     groups: dict[tuple[str, str, str], list[HoldState]] = {}
     for state in due:
         groups.setdefault((state.request_id, state.hold.system, state.hold.rule), []).append(state)
-    releases = [await _release_group(states, today, settings) for states in groups.values()]
+    # Narrowed to one hold, the run may wait for a person (a processor with no API); the daily sweep never does.
+    narrowed = bool(request_id and system and rule)
+    # A legal hold a person set (the police, a legal claim) keeps its category past the hold's own date.
+    legal = await legal_holds_on(due, today, settings) if due else []
+    releases = [await _release_group(states, today, settings, narrowed, legal) for states in groups.values()]
     await show_sweep(today, releases)
     failures = [r for r in releases if r.status == "failed"]
     log.info("release-holds as of %s: %d due hold(s), %d taken, %d failed", today, len(due), len(releases),
@@ -67,32 +83,56 @@ async def release_holds(as_of: date | None = None, controller: str | None = None
 
 
 def _outcome(release: Release) -> str:
-    """What became of a hold, in a word: released, held_again, review or already_absent."""
+    """What became of a hold, in a word: released, held_again, review, already_absent or asked_a_person."""
     if release.action == "review":
         return "review"
+    if release.status == "manual":
+        return "asked_a_person"
     if release.status in ("already_absent", "pending"):
         return "already_absent" if release.status == "already_absent" else "held_again"
     return "released"
 
 
-async def _release_group(states: list[HoldState], today: date, settings: Settings) -> Release:
+async def _release_group(states: list[HoldState], today: date, settings: Settings, narrowed: bool,
+                         legal: list[LegalHold] | None = None) -> Release:
     """Take one request's due holds under one processor and rule; seal what became of each."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
     run_id = str(runtime.flow_run.id)
+    mine = [h for h in legal or [] if (h.controller, h.member_id) == (first.controller, first.member_id)]
     try:
-        release, rows = await _release(states, today, settings)
+        if lasting(mine, system, first.hold.categories, today):
+            release, rows = _kept(states, mine, today, run_id)
+        else:
+            release, rows = await _release(states, today, settings, narrowed)
     except Exception as error:
         # Whatever went wrong is this hold's: sealed as its failure, and the sweep fails at its end.
         release = Release(request_id, system, rule, first.hold.categories, first.hold.citation,
                           max(s.hold.retain_until for s in states), today, "release", "failed", False,
                           detail=f"{type(error).__name__}: {error}")
         rows = [s.row(FAILED, run_id, release.detail) for s in states]
-    await record_release(release, rows, run_id, settings)
+    if rows:  # none while a person is asked in a run of its own, which seals the release
+        await record_release(release, rows, run_id, settings)
     return release
 
 
-async def _release(states: list[HoldState], today: date, settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+def _kept(states: list[HoldState], legal: list[LegalHold], today: date,
+          run_id: str) -> tuple[Release, list[dict[str, Any]]]:
+    """Not released: a legal hold keeps the category, restricted, until it ends (or is lifted); nothing is asked of
+    the processor."""
+    first = states[0]
+    kept = [kept_by_legal_holds(s.hold, legal, today) for s in states]
+    detail = f"{KEPT}: " + "; ".join(h.words() for h in lasting(legal, first.hold.system, first.hold.categories,
+                                                                   today))
+    until = max(h.legal_until or h.retain_until for h in kept)
+    release = Release(first.request_id, first.hold.system, first.hold.rule, first.hold.categories,
+                      first.hold.citation, max(s.hold.retain_until for s in states), today, "none", "pending",
+                      None, until, detail, first.hold.records_through, first.hold.fields)
+    return release, [s.row(HELD, run_id, detail, hold) for s, hold in zip(states, kept, strict=True)]
+
+
+async def _release(states: list[HoldState], today: date, settings: Settings,
+                   narrowed: bool = False) -> tuple[Release, list[dict[str, Any]]]:
     """Check the holds again at the processor, then release the due records or move the hold's date."""
     first = states[0]
     request_id, system, rule = first.request_id, first.hold.system, first.hold.rule
@@ -101,6 +141,10 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     release = await open_request(first.controller, first.member_id, Kind.ERASURE,
                                  f"{request_id}-release-{system}-{rule}", settings)
     [plan] = await plan_in(release, policy, [system], f"release-{today.isoformat()}", settings)
+    if plan.by_person:
+        return await _release_by_person(states, release, policy, plan, today, settings, narrowed)
+    if rule == LEGAL_HOLD_RULE:
+        return await _after_legal_hold(states, release, plan, today, settings)
     facts = plan.holdings.facts
     # With today: a hold that ends when its claim is paid is given its next day to look again.
     every = holds_for(policy, system, clocks_of(facts), today)
@@ -130,7 +174,7 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
                          detail=f"review due since {hold.retain_until}: a clinician decides; never deleted by slett")
         return _row(request_id, hold, today, "review", review), [s.row(REVIEW, run_id, review.detail) for s in states]
     if hold.holds_record:
-        outcome = await _carry_out(release, policy, plan, [h for h in every if h.rule != rule], today, settings)
+        outcome = await _carry_out(release, policy, plan, rule, [h for h in every if h.rule != rule], today, settings)
     else:
         outcome = await _release_records(release, policy, plan, hold, today, settings)
     finished = outcome.status.is_done and bool(outcome.verified)
@@ -146,11 +190,60 @@ async def _release(states: list[HoldState], today: date, settings: Settings) -> 
     return row, [*(s.row(RELEASED, run_id, row.detail) for s in states), *newer]
 
 
-async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, others: list[Hold], today: date,
+async def _release_by_person(states: list[HoldState], release: Request, policy: Policy, plan: SystemPlan,
+                             today: date, settings: Settings, narrowed: bool) -> tuple[Release, list[dict[str, Any]]]:
+    """A hold at a processor with no API (Credicare's copy): its date is the ledger's, as there is nothing to
+    look at again; a person deletes the records and confirms. The daily sweep starts a run of its own for that
+    (one per hold and date) and goes on; that run waits for the person and seals the release."""
+    first = states[0]
+    hold = max((s.hold for s in states), key=lambda h: h.retain_until)
+    if not narrowed:
+        asked = await ask_a_person(first, today)
+        detail = f"a person is asked to release it at {plan.supplier} in flow run {asked}"
+        return _row(first.request_id, hold, today, "release", Outcome(plan.system, Status.MANUAL), detail=detail), []
+    outcome = await release_in_system(release, plan, hold, today, settings)
+    if outcome.status is not Status.MANUAL:
+        raise RuntimeError(f"{plan.system}: a release by a person ended {outcome.status.value}: {outcome.detail}")
+    within = policy.processor(plan.step).confirm_within
+    answer = await confirm_release_by_person(release, plan.step, plan.supplier or plan.system, outcome.detail,
+                                             within.after(today) if within else None)
+    detail = (f"released at {plan.supplier}: {answer.what_was_done}; confirmed by {answer.confirmed_by} "
+              f"on {answer.done_on}")
+    done = Outcome(plan.system, Status.CONFIRMED, Action.RELEASE, verified=True)
+    row = _row(first.request_id, hold, today, "release", done, detail=detail)
+    return row, [s.row(RELEASED, str(runtime.flow_run.id), detail) for s in states]
+
+
+async def _after_legal_hold(states: list[HoldState], release: Request, plan: SystemPlan, today: date,
+                            settings: Settings) -> tuple[Release, list[dict[str, Any]]]:
+    """Categories only a legal hold kept: now that it has ended, erased as the data map says."""
+    first = states[0]
+    run_id = str(runtime.flow_run.id)
+    held = {category for s in states for category in s.hold.categories}
+    erasure = replace(plan, erasures=tuple(e for e in plan.erasures if e.category in held))
+    if not plan.holdings.found or not erasure.erasures:
+        detail = "the processor holds nothing the legal hold kept any more"
+        return (_row(first.request_id, first.hold, today, "none", Outcome(plan.system, Status.ALREADY_ABSENT),
+                     detail=detail), [s.row(RELEASED, run_id, detail) for s in states])
+    erased = await erase_in_system(release, erasure, settings)
+    [step] = await verify_each(release, [erasure], [erased], settings)
+    outcome = erased.with_(verified=step.verified, detail=step.detail)
+    row = _row(first.request_id, first.hold, today, outcome.action.value if outcome.action else "release", outcome)
+    if not (outcome.status.is_done and step.verified):
+        return (replace(row, status="failed", detail=f"{outcome.status.value}: {outcome.detail or 'no read-back'}"),
+                [s.row(FAILED, run_id, outcome.detail or "no read-back") for s in states])
+    return row, [s.row(RELEASED, run_id, row.detail) for s in states]
+
+
+async def _carry_out(release: Request, policy: Policy, plan: SystemPlan, rule: str, others: list[Hold], today: date,
                      settings: Settings) -> Outcome:
-    """The record was kept whole (a claim, a withdrawal period): now do what the policy asked at erasure."""
+    """The record was kept whole (a claim, a withdrawal period): now do what the policy asked at erasure, per
+    category where the processor erases by category (what other rules hold is restricted, keeping its fields)."""
     action = Action(planned_action(policy, plan.step, others, today))
-    erasure = replace(plan, action=action)
+    # Only a rule that still keeps a whole record: an old claim hold (whole then, per category now) stays a block.
+    whole = action.value == policy.processor(plan.step).action and policy.rule(rule).holds_record
+    erasure = replace(plan, action=action,
+                      erasures=erasures_for(policy, plan.step, plan.holdings, frozenset({rule})) if whole else ())
     outcome = await await_job(release, await erase_in_system(release, erasure, settings), settings)
     [step] = await verify_each(release, [erasure], [outcome], settings)
     return outcome.with_(verified=step.verified, detail=step.detail)

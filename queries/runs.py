@@ -22,7 +22,16 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.input import Keyset, keyset_from_base_key
 from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 
-from config.deployments import DEPLOYMENTS, ERASE_MEMBER, TAG, controller_tag, member_tag
+from config.deployments import (
+    DEPLOYMENTS,
+    ERASE_MEMBER,
+    RELEASE_HOLDS,
+    TAG,
+    WITHDRAW_MARKETING,
+    controller_tag,
+    member_tag,
+    request_tag,
+)
 from queries.pages import PAGE, every_page
 
 log = structlog.get_logger("slett.runs")
@@ -41,13 +50,37 @@ async def start_erasure(controller: str, member_id: str, kind: str, request_id: 
                   *dict.fromkeys([member_tag(controller, member_id), *tags])])
 
 
-async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE) -> list[FlowRun]:
-    """Every erase-member run the filter matches, read a page at a time (the API returns at most 200)."""
-    deployments = DeploymentFilter(name=DeploymentFilterName(any_=[ERASE_MEMBER]))
+async def start_withdrawal(controller: str, member_id: str, request_id: str, tags: tuple[str, ...] = ()) -> FlowRun:
+    """Create a withdraw-marketing run; the request id is its idempotency key, so a repeat starts nothing."""
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(DEPLOYMENTS[WITHDRAW_MARKETING].full_name)
+        return await client.create_flow_run_from_deployment(
+            deployment.id, idempotency_key=request_id,
+            parameters={"controller": controller, "member_id": member_id, "request_id": request_id},
+            tags=[TAG, controller_tag(controller), *dict.fromkeys([member_tag(controller, member_id), *tags])])
+
+
+async def start_release_by_person(controller: str, request_id: str, system: str, rule: str, as_of: date,
+                                  retain_until: date) -> FlowRun:
+    """Create a release-holds run for one hold a person releases (a processor with no API); one per hold and
+    date, whichever sweep asks first (the idempotency key), so a daily sweep never asks twice."""
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name(DEPLOYMENTS[RELEASE_HOLDS].full_name)
+        return await client.create_flow_run_from_deployment(
+            deployment.id, idempotency_key=f"release-by-person:{request_id}:{system}:{rule}:{retain_until}",
+            parameters={"as_of": as_of.isoformat(), "request_id": request_id, "system": system, "rule": rule},
+            tags=[TAG, controller_tag(controller), request_tag(request_id)])
+
+
+async def erasure_runs(run_filter: FlowRunFilter, page: int = PAGE,
+                       deployments: tuple[str, ...] = (ERASE_MEMBER,)) -> list[FlowRun]:
+    """Every run of these deployments (erase-member) the filter matches, read a page at a time (the API returns
+    at most 200)."""
+    deployment_filter = DeploymentFilter(name=DeploymentFilterName(any_=list(deployments)))
     async with get_client() as client:
         found = await every_page(lambda limit, offset: client.read_flow_runs(
             flow_run_filter=run_filter, sort=FlowRunSort.ID_DESC, limit=limit, offset=offset,
-            deployment_filter=deployments), page)
+            deployment_filter=deployment_filter), page)
     # A run that changes state between two pages may be read twice: keep one per id.
     return list({run.id: run for run in found}.values())
 
@@ -131,9 +164,11 @@ async def settle(member_id: str, controller: str | None, confirmed_by: str,
     return resumed
 
 
-async def member_runs(controller: str, member_id: str, page: int = PAGE) -> list[FlowRun]:
-    """The erase-member runs of one member: started by a webhook, or started by hand and begun."""
-    return await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[member_tag(controller, member_id)])), page)
+async def member_runs(controller: str, member_id: str, page: int = PAGE,
+                      deployment: str = ERASE_MEMBER) -> list[FlowRun]:
+    """The erase-member (or another deployment's) runs of one member: started by a webhook, or by hand and begun."""
+    return await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[member_tag(controller, member_id)])), page,
+                              (deployment,))
 
 
 CONFIRM = "confirm-"

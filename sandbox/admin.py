@@ -1,4 +1,5 @@
-"""The sandbox's own control endpoints (never subject to faults): settle, terminate, forget, faults, journal, reset."""
+"""The sandbox's own control endpoints (never subject to faults): settle, terminate, forget, withdraw marketing,
+faults, journal, reset."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def admin_app(sandbox: Sandbox) -> Starlette:
     async def terminate(request: Request) -> Response:
         member_id = request.path_params["member_id"]
         options: dict[str, Any] = await request.json() if await request.body() else {}
-        event = sandbox.forget if request.url.path.endswith("/forget") else sandbox.terminate
+        events = {"forget": sandbox.forget, "withdraw-marketing": sandbox.withdraw_marketing}
+        event = events.get(request.url.path.rsplit("/", 1)[-1], sandbox.terminate)
         try:
             sent = event(member_id, options.get("controller"))
         except KeyError:
@@ -71,6 +73,7 @@ def admin_app(sandbox: Sandbox) -> Starlette:
         Route("/members/{member_id}/settle", settle, methods=["POST"]),
         Route("/members/{member_id}/terminate", terminate, methods=["POST"]),
         Route("/members/{member_id}/forget", terminate, methods=["POST"]),
+        Route("/members/{member_id}/withdraw-marketing", terminate, methods=["POST"]),
         Route("/webhooks", webhooks),
         Route("/faults/{system}", faults, methods=["POST"]),
         Route("/calls/{member_id}", calls),

@@ -84,8 +84,10 @@ Respond = Callable[[dict[str, Any], int], Response]
 
 
 def category_routes(base: str, members: dict[str, Any], specs: dict[str, Spec], journal: Journal, system: str,
-                    respond: Respond, on_apply: Callable[[Any, str, str], None] | None = None) -> list[Route]:
-    """`POST {base}/categories/{category}` with {"action", "keeps"} (idempotent by key) and its `GET` read-back."""
+                    respond: Respond, on_apply: Callable[[Any, str, str], None] | None = None,
+                    member_of: Callable[[str, Any], str] | None = None) -> list[Route]:
+    """`POST {base}/categories/{category}` with {"action", "keeps"} (idempotent by key) and its `GET` read-back;
+    the journal names the member `member_of` says (default: the id in the path)."""
 
     def find(request: Request) -> tuple[str, Any, Spec | None]:
         member_id = request.path_params[next(iter(request.path_params))]
@@ -108,7 +110,8 @@ def category_routes(base: str, members: dict[str, Any], specs: dict[str, Spec], 
                 on_apply(member, category, action)
             return respond({"category": category, "action": action, "changed": changed}, 200), bool(changed)
 
-        return journal.once(system, request, member_id, f"{action}:{category}", run)
+        owner = member_of(member_id, member) if member_of else member_id
+        return journal.once(system, request, owner, f"{action}:{category}", run)
 
     async def check(request: Request) -> Response:
         _, member, spec = find(request)

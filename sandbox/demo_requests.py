@@ -25,8 +25,10 @@ class DemoRequest:
 
 DEMO_REQUESTS: list[DemoRequest] = [
     DemoRequest("aktiv365", "M1201", "termination",
-                "Kalibrert, Apility and Relisec have no API: the run suspends with a form for each, and who "
-                "confirmed what, when, goes into the evidence; Exceline is anonymised last", confirms=True),
+                "Kalibrert, Apility and Relisec have no API, and an AvtaleGiro mandate at Nets is ended by a person "
+                "(no call ends one; the payments are held, restricted, with what bookkeeping needs): the run "
+                "suspends with a form for each, and who confirmed what, when, goes into the evidence; Exceline is "
+                "anonymised last", confirms=True),
     DemoRequest("aktiv365", "M1202", "termination",
                 "a claim is in collection at Credicare: the run does not wait; the claim and the debtor's name, "
                 "address and birth date are held, restricted, until it is paid or time-barred (GDPR 17(3)(e)), "
@@ -44,5 +46,9 @@ DEMO_REQUESTS: list[DemoRequest] = [
     DemoRequest("vekstly", "M1301", "erasure",
                 "the course is paid and the 14-day withdrawal period is over: the Stripe customer and the "
                 "course booking are deleted, the e-mail list membership too"),
+    DemoRequest("k24", "M1103", "withdrawal",
+                "marketing.withdrawn: the LifeVision contact is deleted and Eziteq's marketing consents withdrawn "
+                "at once; a suppression entry of keyed references keeps the member from being added again; the "
+                "membership, the journal and the payments are not touched"),
 ]
 

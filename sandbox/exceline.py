@@ -150,7 +150,9 @@ class Exceline:
         self.members[member.member_id] = Member(
             member.member_id, member.first_name, member.last_name, member.email, member.phone,
             member.address, invoices_for(member, profile), visits, consents)
-        add_record(self.members[member.member_id], "contracts", CONTRACT_ENDED)
+        add_record(self.members[member.member_id], "contracts", profile.member_until or CONTRACT_ENDED)
+        if profile.member_until:  # the membership still runs: its contract ends on that day
+            self.members[member.member_id].status = "active"
         for kind, day in profile.records:
             add_record(self.members[member.member_id], kind, day)
 
@@ -189,7 +191,7 @@ SPECS = {
     "invoices": Spec(lambda m: m.invoices, BUYER),
     "claim": Spec(lambda m: [i.claim for i in m.invoices if i.claim], DEBTOR,
                   drop=lambda m: drop_paid_claims(m.invoices)),
-    **{kind: _records(kind) for kind in ("contracts", "purchases", "exclusions", "camera")},
+    **{kind: _records(kind) for kind in ("contracts", "purchases", "exclusions", "camera", "guardians")},
 }
 
 

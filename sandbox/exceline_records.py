@@ -1,5 +1,5 @@
 """Exceline's records that chains keep for a while after a member leaves: card purchases, exclusions, camera,
-the signed membership contract.
+the signed membership contract; and a minor's guardian, registered with the minor's record.
 
 Each kind is a list of records with the date its retention rule counts from. Anonymising a member keeps
 them, restricted; a release deletes those of one kind dated up to a day (`?through=`), or all of them.
@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from sandbox.exceline import Exceline, Member
 
 # kind -> the field holding the day its retention counts from
-RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn", "contracts": "endedOn"}
+RECORDS = {"purchases": "purchasedOn", "exclusions": "endsOn", "camera": "recordedOn", "contracts": "endedOn",
+           "guardians": "registeredOn"}
 DETAILS: dict[str, dict[str, Any]] = {"purchases": {"product": "Proteinbar", "amountOre": 3_900},
            "exclusions": {"reason": "brudd på adferdsreglene"},
            "camera": {"camera": "inngang", "kind": "snapshot at check-in"},
-           "contracts": {"signedOn": "2025-02-01", "terms": "medlemsavtale 12 mnd", "signature": "BankID"}}
+           "contracts": {"signedOn": "2025-02-01", "terms": "medlemsavtale 12 mnd", "signature": "BankID"},
+           "guardians": {"relation": "forelder", "guardian_name": "Foresatt Testesen",
+                         "guardian_phone": "+47 900 00 001", "guardian_email": "foresatt.testesen@example.no"}}
 # The fields of each kind that point to the person (filled from the member when the record is added).
 PERSONAL_RECORDS = {"contracts": ("signer_name",), "exclusions": ("excluded_name",), "camera": ("image",),
-                    "purchases": ()}
+                    "purchases": (), "guardians": ("guardian_name", "guardian_phone", "guardian_email")}
 
 
 def add_record(member: Member, kind: str, day: date) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def add_record(member: Member, kind: str, day: date) -> dict[str, Any]:
     record = {"recordId": f"R-{member.member_id}-{kind}-{len(held) + 1}", RECORDS[kind]: day.isoformat(),
               **DETAILS[kind], "restricted": member.anonymised or member.restricted,
               **{name: f"{member.first_name} {member.last_name}" if name.endswith("_name") else "jpeg:inngang"
-                 for name in PERSONAL_RECORDS[kind]}}
+                 for name in PERSONAL_RECORDS[kind] if name not in DETAILS[kind]}}
     held.append(record)
     return record
 

@@ -115,8 +115,8 @@ class Eziteq:
                       "author": "fysioterapeut", "restricted": False, "patient_name": member.name,
                       "patient_birth_date": member.birth_date, "patient_address": member.address}]
         contracts = [{"contract_id": f"K-{member.number}", "signed_on": "2025-02-01",
-                      "ended_on": CONTRACT_ENDED.isoformat(), "signature": "BankID", "restricted": False,
-                      "signer_name": member.name}]
+                      "ended_on": (profile.member_until or CONTRACT_ENDED).isoformat(), "signature": "BankID",
+                      "restricted": False, "signer_name": member.name}]
         self.members[member.member_id] = Member(
             member.member_id, member.first_name, member.last_name, member.email, member.phone, member.address,
             invoices, checkins, notes, contracts=contracts)

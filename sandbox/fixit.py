@@ -19,6 +19,8 @@ from sandbox.people import DemoMember, Profile
 
 TREATMENTS = (("Massasje 50 min", "2026-01-09T16:00:00"), ("Ansiktsbehandling", "2026-01-16T15:00:00"),
               ("Fotpleie", "2026-01-23T12:30:00"))
+# A treatment's fields that say who had what and when; a restriction clears those it is not told to keep.
+TREATMENT_FIELDS = ("Name", "StartTime", "CustomerName", "Mobile", "Notes")
 
 
 def failure(status: int, message: str, code: int) -> Response:
@@ -57,7 +59,9 @@ class Fixit:
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Add the member as a spa customer with three treatments."""
         customer_id = 80_000 + member.number
-        treatments = [{"TreatmentId": customer_id * 10 + n, "Name": name, "StartTime": starts, "Status": "Completed"}
+        treatments = [{"TreatmentId": customer_id * 10 + n, "Name": name, "StartTime": starts, "Status": "Completed",
+                       "CustomerName": member.name, "Mobile": member.phone, "Notes": "Ømme skuldre",
+                       "Restricted": False}
                       for n, (name, starts) in enumerate(TREATMENTS, 1)]
         self.customers[customer_id] = Customer(customer_id, member.member_id, member.first_name,
                                                member.last_name, member.email, member.phone, treatments)
@@ -107,6 +111,39 @@ def build(state: Fixit, journal: Journal) -> ASGIApp:
 
         return journal.once(state.system, request, state.member_of(customer_id), "delete", apply)
 
+    async def delete_treatments(request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+        found = state.customers.get(customer_id)
+
+        def apply() -> tuple[Response, bool]:
+            if not found:
+                return missing(), False
+            deleted = len(found.treatments)
+            found.treatments.clear()
+            return JSONResponse({"Success": True, "Deleted": deleted}), bool(deleted)
+
+        return journal.once(state.system, request, state.member_of(customer_id), "delete:treatments", apply)
+
+    async def restrict_treatments(request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+        found = state.customers.get(customer_id)
+        keep = (await request.json()).get("Keep")
+        if not isinstance(keep, list):
+            return failure(400, "Keep (a list of the fields the restriction keeps) is required", 1001)
+
+        def apply() -> tuple[Response, bool]:
+            if not found:
+                return missing(), False
+            changed = 0
+            for treatment in found.treatments:
+                for name in (n for n in TREATMENT_FIELDS if n not in keep and treatment.get(n)):
+                    treatment[name], changed = None, changed + 1
+                changed += not treatment["Restricted"]
+                treatment["Restricted"] = True
+            return JSONResponse({"Success": True, "Restricted": len(found.treatments)}), bool(changed)
+
+        return journal.once(state.system, request, state.member_of(customer_id), "restrict:treatments", apply)
+
     async def guests(request: Request) -> Response:
         query = request.query_params
         try:
@@ -145,6 +182,8 @@ def build(state: Fixit, journal: Journal) -> ASGIApp:
         Route("/api/customers/{customer_id:int}", customer),
         Route("/api/customers/{customer_id:int}", delete, methods=["DELETE"]),
         Route("/api/customers/{customer_id:int}/treatments", treatments),
+        Route("/api/customers/{customer_id:int}/treatments", delete_treatments, methods=["DELETE"]),
+        Route("/api/customers/{customer_id:int}/treatments/restriction", restrict_treatments, methods=["POST"]),
         Route("/api/guests", guests),
         Route("/api/guests/bulk-delete", bulk_delete, methods=["POST"]),
         Route("/api/guests/{customer_id:int}", guest),

@@ -21,6 +21,8 @@ from sandbox.people import DemoMember, Profile
 COURSE = "Vekstkurs: fra idé til bedrift"
 CLASSES = (("Spinning 45", "2026-01-06T18:00:00+01:00"), ("Yoga flyt", "2026-01-08T07:30:00+01:00"),
            ("Styrke sirkel", "2026-01-13T17:00:00+01:00"))
+# A booking's fields that say who booked what and when; a restriction clears those it is not told to keep.
+BOOKING_FIELDS = ("className", "startsAt", "participantName", "participantPhone", "participantEmail")
 
 
 def course_sessions(ends: date) -> list[tuple[str, str]]:
@@ -39,7 +41,7 @@ class Customer:
     last_name: str
     email: str
     phone: str
-    bookings: list[dict[str, str]]
+    bookings: list[dict[str, Any]]
     courses: list[dict[str, str]] = field(default_factory=list)
     keep_after_course: bool = False
 
@@ -69,8 +71,11 @@ class Ibooking:
         """Add the member as a customer with three bookings: classes, or the sessions of their course."""
         customer_id = str(70_000 + member.number)
         classes = CLASSES if profile.course_end is None else course_sessions(profile.course_end)
-        bookings = [{"id": f"B{customer_id}-{n}", "className": name, "startsAt": starts, "status": "attended"}
-                    for n, (name, starts) in enumerate(classes, 1)]
+        bookings: list[dict[str, Any]] = [
+            {"id": f"B{customer_id}-{n}", "className": name, "startsAt": starts, "status": "attended",
+             "participantName": member.name, "participantPhone": member.phone, "participantEmail": member.email,
+             "restricted": False}
+            for n, (name, starts) in enumerate(classes, 1)]
         courses = [] if profile.course_end is None else [
             {"courseId": f"K-{profile.course_end:%Y%m}", "name": COURSE, "endsOn": profile.course_end.isoformat()}]
         self.customers[customer_id] = Customer(customer_id, member.member_id, member.first_name,
@@ -120,12 +125,45 @@ def build(state: Ibooking, journal: Journal) -> ASGIApp:
 
         return journal.once(state.system, request, state.member_of(customer_id), "delete", apply)
 
+    async def delete_bookings(request: Request) -> Response:
+        found = state.customers.get(request.path_params["customer_id"])
+
+        def apply() -> tuple[Response, bool]:
+            if not found:
+                return not_found(), False
+            deleted = len(found.bookings)
+            found.bookings.clear()
+            return JSONResponse({"deleted": deleted}), bool(deleted)
+
+        return journal.once(state.system, request, found.external_id if found else None, "delete:bookings", apply)
+
+    async def restrict_bookings(request: Request) -> Response:
+        found = state.customers.get(request.path_params["customer_id"])
+        keep = (await request.json()).get("keep")
+        if not isinstance(keep, list):
+            return JSONResponse({"message": 'send {"keep": [field, ...]}: the fields the restriction keeps'}, 400)
+
+        def apply() -> tuple[Response, bool]:
+            if not found:
+                return not_found(), False
+            changed = 0
+            for booking in found.bookings:
+                for name in (n for n in BOOKING_FIELDS if n not in keep and booking.get(n)):
+                    booking[name], changed = None, changed + 1
+                changed += not booking["restricted"]
+                booking["restricted"] = True
+            return JSONResponse({"restricted": len(found.bookings), "cleared": changed}), bool(changed)
+
+        return journal.once(state.system, request, found.external_id if found else None, "restrict:bookings", apply)
+
     return BearerAuth(Starlette(routes=[
         *purge_routes(state, journal),
         Route("/customers", search),
         Route("/customers/{customer_id}", customer),
         Route("/customers/{customer_id}", delete, methods=["DELETE"]),
         Route("/customers/{customer_id}/bookings", bookings),
+        Route("/customers/{customer_id}/bookings", delete_bookings, methods=["DELETE"]),
+        Route("/customers/{customer_id}/bookings/restriction", restrict_bookings, methods=["POST"]),
     ]))
 
 
@@ -166,7 +204,7 @@ def purge_routes(state: Ibooking, journal: Journal) -> list[Route]:
         over = sorted((c for c in state.customers.values() if c.course_over(before)), key=lambda c: int(c.id))
         after = [c for c in over if int(c.id) > start]
         page = after[:size]
-        items = [{"customerId": c.id, "courseIds": [k["courseId"] for k in c.courses],
+        items = [{"customerId": c.id, "externalId": c.external_id, "courseIds": [k["courseId"] for k in c.courses],
                   "lastCourseEndsOn": max(k["endsOn"] for k in c.courses)} for c in page]
         return JSONResponse({"items": items, "nextCursor": page[-1].id if len(after) > size else None})
 

@@ -31,7 +31,7 @@ class Call:
 
 
 class Journal:
-    """Every delete, anonymise, restrict and mandate-deletion call, in the order they arrived."""
+    """Every delete, anonymise, restrict and release call, in the order they arrived."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []

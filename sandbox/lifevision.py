@@ -88,7 +88,8 @@ class Lifevision:
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Add the member as a contact with three messages sent."""
         contact_id = f"lv-{member.number:06d}"
-        messages = [{"messageId": f"{contact_id}-m{n}", "channel": channel, "sentAt": sent, "text": text}
+        messages = [{"messageId": f"{contact_id}-m{n}", "channel": channel, "sentAt": sent, "text": text,
+                     "to": member.phone if channel == "sms" else member.email}
                     for n, (channel, sent, text) in enumerate(MESSAGES, 1)]
         self.contacts[contact_id] = Contact(contact_id, member.member_id, member.first_name, member.last_name,
                                             member.email, member.phone, messages)

@@ -83,6 +83,9 @@ class Mailchimp:
     system = "mailchimp"
     members: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     member_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (list id, subscriber hash) permanently deleted: Mailchimp refuses to add such an address to that audience
+    # again by the API ("Forgotten Email Not Subscribed"); another audience takes it.
+    forgotten: set[tuple[str, str]] = field(default_factory=set)
     hold_s: float = 0.0  # how long each request keeps its connection (to see how many come at once)
     in_flight: int = 0
     most_at_once: int = 0
@@ -91,25 +94,43 @@ class Mailchimp:
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Subscribe the member to the first `profile.audiences` audiences."""
-        digest = subscriber_hash(member.email)
         # Mailchimp's own ids for the address, not derived from it (an md5 of an e-mail is found by guessing).
         unique = uuid.uuid5(uuid.NAMESPACE_URL, f"mailchimp-sandbox/{member.member_id}").hex
         for list_id in list(AUDIENCES)[: profile.audiences]:
-            self.members[list_id, digest] = {
-                "id": digest, "email_address": member.email, "unique_email_id": unique[:10],
-                "contact_id": unique[10:30],
-                "full_name": member.name, "web_id": 100_000 + member.number, "email_type": "html",
-                "status": "subscribed", "list_id": list_id, "timestamp_signup": "2025-02-01T10:00:00+00:00",
-                "merge_fields": {"FNAME": member.first_name, "LNAME": member.last_name,
-                                 "PHONE": member.phone},
-                "tags": [], "_links": [],
-            }
-            self.member_ids[list_id, digest] = member.member_id
+            self.subscribe(list_id, member.email, member.name, {"FNAME": member.first_name,
+                                                                 "LNAME": member.last_name, "PHONE": member.phone},
+                           member.member_id, unique, web_id=100_000 + member.number)
+
+    def subscribe(self, list_id: str, email: str, full_name: str, merge_fields: dict[str, str],
+                  member_id: str | None, unique: str | None = None, web_id: int = 0) -> dict[str, Any]:
+        """Add an address to an audience, as a signup or an import does; its new audience member."""
+        digest = subscriber_hash(email)
+        unique = unique or uuid.uuid5(uuid.NAMESPACE_URL, f"mailchimp-sandbox/{list_id}/{digest}/"
+                                      f"{len(self.members) + len(self.forgotten)}").hex
+        self.members[list_id, digest] = added = {
+            "id": digest, "email_address": email, "unique_email_id": unique[:10], "contact_id": unique[10:30],
+            "full_name": full_name, "web_id": web_id, "email_type": "html", "status": "subscribed",
+            "list_id": list_id, "timestamp_signup": "2025-02-01T10:00:00+00:00", "merge_fields": merge_fields,
+            "tags": [], "_links": [],
+        }
+        if member_id:
+            self.member_ids[list_id, digest] = member_id
+        return added
+
+    def resync(self, member: DemoMember, list_id: str) -> bool:
+        """Add the member to an audience again, as a re-sync from an old export does; False where Mailchimp
+        refuses (an address permanently deleted from that audience)."""
+        if (list_id, subscriber_hash(member.email)) in self.forgotten:
+            return False
+        self.subscribe(list_id, member.email, member.name, {"FNAME": member.first_name, "LNAME": member.last_name,
+                                                            "PHONE": member.phone}, member.member_id)
+        return True
 
     def clear(self) -> None:
         """Forget every audience member."""
         self.members.clear()
         self.member_ids.clear()
+        self.forgotten.clear()
         self.keys_seen.clear()
 
 
@@ -154,6 +175,16 @@ def _found(members: list[dict[str, Any]]) -> dict[str, Any]:
     return {"members": members, "total_items": len(members)}
 
 
+def _page(request: Request, items: list[Any]) -> list[Any]:
+    """One page of a listing, by Mailchimp's `count` (default 10, at most 1000) and `offset`."""
+    try:
+        count = min(1000, int(request.query_params.get("count", "10")))
+        offset = int(request.query_params.get("offset", "0"))
+    except ValueError:
+        return items
+    return items[offset:offset + count]
+
+
 def build(state: Mailchimp, journal: Journal) -> ASGIApp:
     """The parts of the Marketing API 3.0 slett uses."""
 
@@ -161,7 +192,7 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
         audiences = [{"id": list_id, "web_id": n, "name": name,
                       "stats": {"member_count": sum(1 for key in state.members if key[0] == list_id)}}
                      for n, (list_id, name) in enumerate(AUDIENCES.items(), 1)]
-        return JSONResponse({"lists": audiences, "total_items": len(audiences), "_links": []})
+        return JSONResponse({"lists": _page(request, audiences), "total_items": len(audiences), "_links": []})
 
     async def search(request: Request) -> Response:
         query = request.query_params.get("query", "").strip().lower()
@@ -181,7 +212,29 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
         wanted = request.query_params.get("unique_email_id")
         found = [m for (in_list, _), m in state.members.items()
                  if in_list == list_id and wanted in (None, m["unique_email_id"])]
-        return JSONResponse({"members": found, "list_id": list_id, "total_items": len(found), "_links": []})
+        return JSONResponse({"members": _page(request, found), "list_id": list_id, "total_items": len(found),
+                             "_links": []})
+
+    async def add_member(request: Request) -> Response:
+        list_id = request.path_params["list_id"]
+        if list_id not in AUDIENCES:
+            return not_found()
+        try:
+            body = await request.json()
+            email = str(body["email_address"])
+        except (ValueError, KeyError, TypeError):
+            return problem(400, "Invalid Resource", "The resource submitted could not be validated.")
+        digest = subscriber_hash(email)
+        if (list_id, digest) in state.members:
+            return problem(400, "Member Exists", "This address is already a list member.")
+        if (list_id, digest) in state.forgotten:
+            return problem(400, "Forgotten Email Not Subscribed", "This contact was permanently deleted and cannot "
+                           "be re-imported; they must re-subscribe by a signup form.")
+        known = next((m for (_, d), m in state.member_ids.items() if d == digest), None)
+        fields = body.get("merge_fields") or {}
+        added = state.subscribe(list_id, email, f"{fields.get('FNAME', '')} {fields.get('LNAME', '')}".strip(),
+                                fields, known)
+        return JSONResponse(added)
 
     async def member(request: Request) -> Response:
         found = state.members.get((request.path_params["list_id"], request.path_params["subscriber_hash"]))
@@ -193,6 +246,7 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
         def apply() -> tuple[Response, bool]:
             if state.members.pop(key, None) is None:
                 return not_found(), False
+            state.forgotten.add(key)
             return Response(status_code=204), True
 
         return journal.once(state.system, request, state.member_ids.get(key), "delete", apply)
@@ -202,6 +256,7 @@ def build(state: Mailchimp, journal: Journal) -> ASGIApp:
         Route("/3.0/lists", lists),
         Route("/3.0/search-members", search),
         Route("/3.0/lists/{list_id}/members", list_members),
+        Route("/3.0/lists/{list_id}/members", add_member, methods=["POST"]),
         Route(member_path, member),
         Route(f"{member_path}/actions/delete-permanent", delete_permanent, methods=["POST"]),
     ]), state)

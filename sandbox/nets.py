@@ -1,4 +1,17 @@
-"""Stand-in for Nets: card tokens, AvtaleGiro mandates (deleted by an asynchronous job), transactions."""
+"""Stand-in for Nets: stored cards at Nexi Checkout (real read calls), and a payee's records (an assumption).
+
+Nexi Checkout's Payment API v1 (developer.nexigroup.com/nexi-checkout/en-EU/api/payment-v1) is what this twin
+answers as Nexi does: `GET /v1/subscriptions?externalReference=`, `GET /v1/subscriptions/{id}`,
+`GET /v1/unscheduledsubscriptions?externalReference=`, `GET /v1/unscheduledsubscriptions/{id}`, with the secret
+key itself as the `Authorization` header (no scheme). Nexi publishes no call that ends or deletes a stored card;
+neither does this twin: `end_at_nexi` is what a person does with Nexi (its Portal or support), and an ended card
+reads back 404 (assumption: how an ended one reads back is not documented).
+
+Everything under `/v1/payers` is ASSUMED (no public Nets API was found): a payee's record of a member (its
+AvtaleGiro mandates by KID, read only, and the payments received), restricted per category and field, and the
+transactions an expired bookkeeping hold kept deleted. An AvtaleGiro mandate is between the payer and their
+bank: no call here ends one.
+"""
 
 from __future__ import annotations
 
@@ -7,184 +20,175 @@ from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.auth import BearerAuth
+from sandbox.categories import Spec, category_routes
 from sandbox.exceline import BILLED_MONTHS, MONTHLY_FEE_ORE
 from sandbox.exceline_records import through_of
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
 
+# The fields of a received payment that identify the payer; a bookkeeping hold keeps some of them.
+TRANSACTION_PERSONAL = ("kid", "payer_name", "payer_email", "payer_phone", "payer_address")
+
 
 @dataclass
-class Customer:
-    """A payer: card tokens, AvtaleGiro mandates and the transactions bookkeeping keeps."""
+class Payer:
+    """ASSUMED: the payee's record of one payer at Nets: AvtaleGiro mandates and the payments received."""
 
-    customer_id: str
+    payer_id: str
     member_ref: str
-    cards: dict[str, dict[str, str]]
     mandates: dict[str, dict[str, str]]
     transactions: list[dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
-        """The customer as the API shows it."""
-        return {"customerId": self.customer_id, "memberRef": self.member_ref,
-                "cardTokens": list(self.cards.values()), "avtaleGiroMandates": list(self.mandates.values()),
-                "transactions": self.transactions}
-
-    def restrict_transactions(self) -> None:
-        """Mark the transactions kept for bookkeeping as restricted (GDPR Art. 18)."""
-        for transaction in self.transactions:
-            transaction["restricted"] = True
+        """The payer as the (assumed) API shows it."""
+        return {"payerId": self.payer_id, "memberRef": self.member_ref,
+                "avtaleGiroMandates": list(self.mandates.values()), "transactions": self.transactions}
 
 
 @dataclass
-class Job:
-    """A mandate deletion running at Nets: done after a number of polls."""
+class StoredCard:
+    """A card stored at Nexi Checkout: a subscription (scheduled) or an unscheduled subscription."""
 
-    job_id: str
-    mandate_id: str
-    polls_left: int
+    subscription_id: str
+    external_reference: str
+    unscheduled: bool
+    end_date: str = "2099-12-31"
 
-    def as_json(self) -> dict[str, str]:
-        """The job as the API shows it."""
-        return {"jobId": self.job_id, "mandateId": self.mandate_id,
-                "status": "pending" if self.polls_left > 0 else "done"}
+    def as_json(self) -> dict[str, Any]:
+        """The stored card as Nexi's Payment API v1 retrieves it (card details masked, as Nexi masks them)."""
+        details = {"paymentType": "CARD", "paymentMethod": "Visa",
+                   "cardDetails": {"maskedPan": "492500******0004", "expiryDate": "0828"}}
+        if self.unscheduled:
+            return {"unscheduledSubscriptionId": self.subscription_id, "paymentDetails": details}
+        return {"subscriptionId": self.subscription_id, "frequency": 0, "interval": 0,
+                "endDate": f"{self.end_date}T00:00:00+00:00", "paymentDetails": details}
 
 
 @dataclass
 class Nets:
-    """Nets' state: customers, where each token and mandate lives, and the deletion jobs."""
+    """Nets' state: payers (assumed) and stored cards at Nexi Checkout."""
 
     system = "nets"
-    job_polls: int = 2
-    customers: dict[str, Customer] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
-    jobs: dict[str, Job] = field(default_factory=dict)
+    payers: dict[str, Payer] = field(default_factory=dict)
+    cards: dict[str, StoredCard] = field(default_factory=dict)
 
     def enrol(self, member: DemoMember, profile: Profile) -> None:
-        """Add the member as a payer: a card token and/or a mandate, and a year of payments."""
-        customer = Customer(f"NC-{member.number}", member.member_id, {}, {}, [])
-        if profile.card:
-            token = f"tok_{member.number:06d}a"
-            customer.cards[token] = {"token": token, "brand": "VISA", "last4": "4242", "expiry": "2028-08"}
+        """Add the member as a payer with a year of payments; a stored card and a mandate if they have them."""
+        payer = Payer(f"NC-{member.number}", member.member_id, {}, [])
+        kid = f"{member.number:08d}0"
         if profile.mandate:
-            mandate = f"AG-{member.number}"
-            customer.mandates[mandate] = {"mandateId": mandate, "status": "active", "createdAt": "2025-02-01"}
-        kind = "avtalegiro" if profile.mandate else "card"
-        customer.transactions = [
-            {"transactionId": f"T-{member.number}-{y}{m:02d}", "date": f"{y}-{m:02d}-15",
-             "amountOre": MONTHLY_FEE_ORE, "kind": kind, "restricted": False}
+            payer.mandates[kid] = {"kid": kid, "status": "active", "createdAt": "2025-02-01"}
+        if profile.card:
+            scheduled = StoredCard(f"{member.number:08x}aaaa4bbb8ccc000000000001", member.member_id, False)
+            unscheduled = StoredCard(f"{member.number:08x}aaaa4bbb8ccc000000000002", member.member_id, True)
+            self.cards.update({scheduled.subscription_id: scheduled, unscheduled.subscription_id: unscheduled})
+        kind = "avtalegiro" if profile.mandate else "card" if profile.card else "giro"
+        payer.transactions = [
+            {"transaction_id": f"T-{member.number}-{y}{m:02d}", "transaction_date": f"{y}-{m:02d}-15",
+             "amount": MONTHLY_FEE_ORE, "kind": kind, "kid": kid, "payer_name": member.name,
+             "payer_email": member.email, "payer_phone": member.phone, "payer_address": member.address,
+             "restricted": False}
             for y, m in BILLED_MONTHS if not (profile.open_invoice and (y, m) == BILLED_MONTHS[-1])]
-        self.customers[customer.customer_id] = customer
-        for resource in (customer.customer_id, *customer.cards, *customer.mandates):
-            self.owners[resource] = customer.customer_id
+        self.payers[payer.payer_id] = payer
 
-    def customer_of(self, resource: str) -> Customer | None:
-        """The customer a token, mandate or customer id belongs to."""
-        return self.customers.get(self.owners.get(resource, ""))
+    def cards_of(self, member_id: str) -> list[StoredCard]:
+        """The member's stored cards at Nexi Checkout."""
+        return [card for card in self.cards.values() if card.external_reference == member_id]
 
-    def poll(self, job_id: str) -> Job | None:
-        """Count one poll of a job; the job deletes its mandate when it finishes."""
-        job = self.jobs.get(job_id)
-        if job and job.polls_left > 0:
-            job.polls_left -= 1
-            owner = self.customer_of(job.mandate_id)
-            if job.polls_left == 0 and owner:
-                owner.mandates.pop(job.mandate_id, None)
-        return job
+    def end_at_nexi(self, member_id: str) -> int:
+        """What a person does with Nexi (Portal or support): the member's stored cards end; how many did."""
+        ended = self.cards_of(member_id)
+        for card in ended:
+            del self.cards[card.subscription_id]
+        return len(ended)
 
     def clear(self) -> None:
-        """Forget every customer and job."""
-        self.customers.clear()
-        self.owners.clear()
-        self.jobs.clear()
+        """Forget every payer and stored card."""
+        self.payers.clear()
+        self.cards.clear()
+
+
+class SecretKeyAuth:
+    """ASGI middleware: Nexi takes the secret key itself as `Authorization`; a request without one gets 401."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request with a key on; answer any other with 401."""
+        if scope["type"] == "http" and not Headers(scope=scope).get("authorization", "").strip():
+            await JSONResponse({"message": "Unauthorized"}, 401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def build(state: Nets, journal: Journal) -> ASGIApp:
-    """Nets' API for cards, AvtaleGiro and jobs."""
+    """Nexi Checkout's stored-card reads, and the assumed payee records."""
 
     def not_found(what: str) -> Response:
-        return JSONResponse({"error": {"code": "not_found", "message": f"{what} not found"}}, 404)
+        return JSONResponse({"message": f"{what} not found"}, 404)
 
-    def member_ref(resource: str) -> str | None:
-        owner = state.customer_of(resource)
-        return owner.member_ref if owner else None
+    def stored(unscheduled: bool) -> Any:
+        async def by_reference(request: Request) -> Response:
+            reference = request.query_params.get("externalReference", "")
+            found = [c for c in state.cards_of(reference) if c.unscheduled is unscheduled]
+            # Nexi answers one subscription per external reference.
+            return JSONResponse(found[0].as_json()) if found else not_found("subscription")
 
-    async def customers(request: Request) -> Response:
+        async def by_id(request: Request) -> Response:
+            card = state.cards.get(request.path_params["subscription_id"])
+            return JSONResponse(card.as_json()) if card and card.unscheduled is unscheduled else not_found(
+                "subscription")
+
+        return by_reference, by_id
+
+    async def payers(request: Request) -> Response:
         ref = request.query_params.get("memberRef")
-        found = [c.as_json() for c in state.customers.values() if c.member_ref == ref]
-        return JSONResponse({"data": found})
+        return JSONResponse({"data": [p.as_json() for p in state.payers.values() if p.member_ref == ref]})
 
-    async def customer(request: Request) -> Response:
-        found = state.customers.get(request.path_params["customer_id"])
-        return JSONResponse(found.as_json()) if found else not_found("customer")
-
-    async def delete_card(request: Request) -> Response:
-        token = request.path_params["token"]
-
-        def apply() -> tuple[Response, bool]:
-            owner = state.customer_of(token)
-            if not owner or owner.cards.pop(token, None) is None:
-                return not_found("card token"), False
-            owner.restrict_transactions()
-            return Response(status_code=204), True
-
-        return journal.once(state.system, request, member_ref(token), "delete", apply)
-
-    async def delete_mandate(request: Request) -> Response:
-        mandate_id = request.path_params["mandate_id"]
-
-        def apply() -> tuple[Response, bool]:
-            owner = state.customer_of(mandate_id)
-            mandate = owner.mandates.get(mandate_id) if owner else None
-            if not owner or not mandate:
-                return not_found("mandate"), False
-            running = next((j for j in state.jobs.values() if j.mandate_id == mandate_id), None)
-            job = running or Job(f"job_{len(state.jobs) + 1:05d}", mandate_id, state.job_polls)
-            state.jobs[job.job_id] = job
-            mandate["status"] = "deletion_requested"  # no further claims are sent to the bank
-            owner.restrict_transactions()
-            if job.polls_left == 0:
-                owner.mandates.pop(mandate_id)
-            return JSONResponse(job.as_json(), 202), running is None
-
-        return journal.once(state.system, request, member_ref(mandate_id), "mandate-deletion", apply)
+    async def payer(request: Request) -> Response:
+        found = state.payers.get(request.path_params["payer_id"])
+        return JSONResponse(found.as_json()) if found else not_found("payer")
 
     async def release_transactions(request: Request) -> Response:
-        customer_id = request.path_params["customer_id"]
+        payer_id = request.path_params["payer_id"]
         try:
             through = through_of(request)
         except ValueError:
-            return JSONResponse({"error": {"code": "invalid_through", "message": "through: YYYY-MM-DD"}}, 400)
+            return JSONResponse({"message": "through: YYYY-MM-DD"}, 400)
 
         def apply() -> tuple[Response, bool]:
-            found = state.customers.get(customer_id)
+            found = state.payers.get(payer_id)
             if not found:
-                return not_found("customer"), False
-            if found.cards or found.mandates:
-                # A payer with a live card or mandate still pays: their transactions are not held, they are in use.
-                return JSONResponse({"error": {"code": "payment_methods_active",
-                                               "message": "delete card tokens and mandates first"}}, 409), False
+                return not_found("payer"), False
+            if any(m["status"] == "active" for m in found.mandates.values()):
+                # A payer whose mandate still runs still pays: their payments are in use, not merely held.
+                return JSONResponse({"message": "an AvtaleGiro mandate is active"}, 409), False
             kept = [t for t in found.transactions
-                    if through is not None and date.fromisoformat(t["date"]) > through]
+                    if through is not None and date.fromisoformat(t["transaction_date"]) > through]
             deleted, found.transactions = len(found.transactions) - len(kept), kept
-            return JSONResponse({"customerId": customer_id, "deleted": deleted}), bool(deleted)
+            return JSONResponse({"payerId": payer_id, "deleted": deleted}), bool(deleted)
 
-        return journal.once(state.system, request, member_ref(customer_id), "release", apply)
+        owner = state.payers.get(payer_id)
+        return journal.once(state.system, request, owner.member_ref if owner else None, "release", apply)
 
-    async def job(request: Request) -> Response:
-        found = state.poll(request.path_params["job_id"])
-        return JSONResponse(found.as_json()) if found else not_found("job")
-
-    return BearerAuth(Starlette(routes=[
-        Route("/v1/customers", customers),
-        Route("/v1/customers/{customer_id}", customer),
-        Route("/v1/customers/{customer_id}/transactions", release_transactions, methods=["DELETE"]),
-        Route("/v1/card-tokens/{token}", delete_card, methods=["DELETE"]),
-        Route("/v1/avtalegiro/mandates/{mandate_id}/deletion-requests", delete_mandate, methods=["POST"]),
-        Route("/v1/jobs/{job_id}", job),
+    specs = {"transactions": Spec(lambda payer: payer.transactions, TRANSACTION_PERSONAL)}
+    scheduled, unscheduled = stored(False), stored(True)
+    return SecretKeyAuth(Starlette(routes=[
+        Route("/v1/subscriptions", scheduled[0]),
+        Route("/v1/subscriptions/{subscription_id}", scheduled[1]),
+        Route("/v1/unscheduledsubscriptions", unscheduled[0]),
+        Route("/v1/unscheduledsubscriptions/{subscription_id}", unscheduled[1]),
+        Route("/v1/payers", payers),
+        Route("/v1/payers/{payer_id}", payer),
+        Route("/v1/payers/{payer_id}/transactions", release_transactions, methods=["DELETE"]),
+        *category_routes("/v1/payers/{payer_id}", state.payers, specs, journal, state.system,
+                         lambda body, status: JSONResponse(body, status),
+                         member_of=lambda _, found: str(found.member_ref)),
     ]))

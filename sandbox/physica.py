@@ -24,13 +24,13 @@ class Patient:
     patient_id: str
     external_ref: str
     name: str
-    entries: list[dict[str, str]]
+    entries: list[dict[str, Any]]
     restricted: bool = False
 
     @property
     def last_entry(self) -> str:
         """The date of the newest journal entry."""
-        return max(entry["date"] for entry in self.entries)
+        return str(max(entry["date"] for entry in self.entries))
 
     def summary(self) -> dict[str, Any]:
         """The patient as the search lists them."""
@@ -47,8 +47,11 @@ class Physica:
     def enrol(self, member: DemoMember, profile: Profile) -> None:
         """Add the member as a patient with three entries, the last on the profile's date."""
         last = profile.journal_last_entry or date(2025, 11, 20)
-        entries = [{"date": (last - timedelta(weeks=weeks)).isoformat(), "author": "fysioterapeut"}
-                   for weeks in (4, 2, 0)]
+        entries: list[dict[str, Any]] = [
+            {"date": (last - timedelta(weeks=weeks)).isoformat(), "author": "fysioterapeut",
+             "patientName": member.name, "birthDate": member.birth_date, "address": member.address,
+             "note": note} for weeks, note in ((4, "Første konsultasjon: smerter i korsryggen."),
+                                               (2, "Øvelser justert; bedring."), (0, "Avsluttende kontroll."))]
         patient_id = f"P-{member.number}"
         self.patients[patient_id] = Patient(patient_id, member.member_id, member.name, entries)
 
@@ -73,6 +76,12 @@ def build(state: Physica, journal: Journal) -> ASGIApp:
             return not_found()
         return JSONResponse({**found.summary(), "name": found.name, "entryCount": len(found.entries)})
 
+    async def entries(request: Request) -> Response:
+        found = state.patients.get(request.path_params["patient_id"])
+        if not found:
+            return not_found()
+        return JSONResponse({"entries": [{**entry, "restricted": found.restricted} for entry in found.entries]})
+
     async def restrict(request: Request) -> Response:
         found = state.patients.get(request.path_params["patient_id"])
 
@@ -87,5 +96,6 @@ def build(state: Physica, journal: Journal) -> ASGIApp:
     return BearerAuth(Starlette(routes=[
         Route("/api/patients", search),
         Route("/api/patients/{patient_id}", patient),
+        Route("/api/patients/{patient_id}/journal", entries),
         Route("/api/patients/{patient_id}/restriction", restrict, methods=["POST"]),
     ]))

@@ -29,6 +29,8 @@ MAX_REDACTED = 10  # Stripe: at most 10 object ids in a new redaction job
 LOCKING = frozenset({"created", "validating", "ready", "redacting"})  # a job in these holds its objects
 OBJECT_KINDS = ("charges", "checkout_sessions", "customers", "identity_verification_sessions", "invoices",
                 "issuing_cardholders", "payment_intents", "radar_value_list_items", "setup_intents")
+UPDATABLE = frozenset({"email", "name", "phone", "description", "address", "shipping"})
+TEXT = frozenset({"email", "name", "phone", "description"})
 DEFAULT_PAGE = 10  # Stripe's page when no limit is asked for
 ALPHABET = string.digits + string.ascii_letters
 SEARCH = re.compile(r"^\s*(?:metadata\['(?P<key>[\w-]+)'\]|(?P<field>email))\s*:\s*'(?P<value>[^']*)'\s*$")
@@ -323,10 +325,11 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
             found = state.customers.get(customer_id)
             if not found:
                 return no_such("customer", customer_id), False
-            before = dict(found["metadata"])
-            found.update({k: v for k, v in fields.items() if k in ("email", "name", "phone", "description")})
-            found["metadata"] = {k: v for k, v in {**before, **metadata}.items() if v != ""}
-            return JSONResponse(found), found["metadata"] != before
+            before = {**found, "metadata": dict(found["metadata"])}
+            # Stripe sets a field to null when it is sent empty; address and shipping only so here.
+            found.update({k: v or None for k, v in fields.items() if k in UPDATABLE and (v == "" or k in TEXT)})
+            found["metadata"] = {k: v for k, v in {**before["metadata"], **metadata}.items() if v != ""}
+            return JSONResponse(found), found != before
 
         def apply() -> Response:
             if "gdpr_restricted" in metadata:
@@ -355,6 +358,34 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
     async def charge(request: Request) -> Response:
         found = next((c for c in state.charges if c["id"] == request.path_params["charge_id"]), None)
         return JSONResponse(found) if found else no_such("charge", request.path_params["charge_id"])
+
+    async def update_charge(request: Request) -> Response:
+        charge_id = request.path_params["charge_id"]
+        form = await form_of(request)
+        if isinstance(form, Response):
+            return form
+        fields, metadata = _params(form)
+        if unknown := sorted(set(fields) - {"description"}):
+            return error(400, "invalid_request_error", f"Received unknown parameter: {unknown[0]}", param=unknown[0])
+
+        def change() -> tuple[Response, bool]:
+            found = next((c for c in state.charges if c["id"] == charge_id), None)
+            if not found:
+                return no_such("charge", charge_id), False
+            before = {**found, "metadata": dict(found["metadata"])}
+            if "description" in fields:  # Stripe: an empty description is null
+                found["description"] = fields["description"] or None
+            found["metadata"] = {k: v for k, v in {**before["metadata"], **metadata}.items() if v != ""}
+            return JSONResponse(found), found != before
+
+        def apply() -> Response:
+            owner = next((c["metadata"].get("member_id") or state.member_of(c["customer"])
+                          for c in state.charges if c["id"] == charge_id), None)
+            if "gdpr_restricted" in metadata:
+                return journal.once(state.system, request, owner, "restrict:payments", change)
+            return change()[0]
+
+        return idempotent(request, form, apply)
 
     async def search_charges(request: Request) -> Response:
         query = SEARCH.match(request.query_params.get("query", ""))
@@ -446,6 +477,7 @@ def build(state: Stripe, journal: Journal) -> ASGIApp:
         Route("/v1/charges", charges),
         Route("/v1/charges/search", search_charges),
         Route("/v1/charges/{charge_id}", charge),
+        Route("/v1/charges/{charge_id}", update_charge, methods=["POST"]),
         Route("/v1/privacy/redaction_jobs", previewed(create_redaction), methods=["POST"]),
         Route("/v1/privacy/redaction_jobs/{job_id}", previewed(redaction)),
         Route("/v1/privacy/redaction_jobs/{job_id}/validation_errors", previewed(validation_errors)),

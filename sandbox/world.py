@@ -9,7 +9,7 @@ from typing import Protocol
 import httpx
 from starlette.types import ASGIApp
 
-from sandbox import exceline, eziteq, fixit, ibooking, lifevision, mailchimp, nets, physica, stripe
+from sandbox import exceline, eziteq, fixit, ibooking, lifevision, mailchimp, nets, physica, plain, stripe
 from sandbox.faults import FaultInjector, Faults
 from sandbox.guests import Guests
 from sandbox.journal import Call, Journal
@@ -43,19 +43,22 @@ class Processor(Protocol):
 class Sandbox:
     """Stand-in processors for demos, tests and benchmarks: stateful ASGI apps with fault switches."""
 
-    def __init__(self, seed: int = 2025, job_polls: int = 2) -> None:
+    def __init__(self, seed: int = 2025) -> None:
         self.seed = seed
         self.journal = Journal()
         self.webhooks: WebhookSender | None = None  # set to send member.terminated and invoice.settled
         self.exceline = exceline.Exceline()
         self.ibooking = ibooking.Ibooking()
         self.mailchimp = mailchimp.Mailchimp()
-        self.nets = nets.Nets(job_polls=job_polls)
+        self.nets = nets.Nets()
         self.physica = physica.Physica()
         self.eziteq = eziteq.Eziteq()
         self.fixit = fixit.Fixit()
         self.lifevision = lifevision.Lifevision()
         self.stripe = stripe.Stripe()
+        # Plain-REST stand-ins for systems the seeds name by role only (MOVA's CRM and image bank, Spenst's
+        # access control and app): one shape, each under its own name.
+        self.crm, self.imagebank, self.access, self.app = plain.crm(), plain.imagebank(), plain.access(), plain.app()
         self.faults = {system: Faults(seed=seed + n) for n, system in enumerate(SYSTEMS)}
         self.limits = {system: RateLimit() for system in SYSTEMS}
         built = {"exceline": exceline.build(self.exceline, self.journal),
@@ -66,7 +69,8 @@ class Sandbox:
                  "eziteq": eziteq.build(self.eziteq, self.journal),
                  "fixit": fixit.build(self.fixit, self.journal),
                  "lifevision": lifevision.build(self.lifevision, self.journal),
-                 "stripe": stripe.build(self.stripe, self.journal)}
+                 "stripe": stripe.build(self.stripe, self.journal),
+                 **{twin.system: plain.build(twin, self.journal) for twin in self.plain_twins}}
         refusals = {"stripe": stripe.rate_limited}
         fault_bodies = {"stripe": stripe.fault_body}
         self.apps: dict[str, ASGIApp] = {
@@ -80,7 +84,13 @@ class Sandbox:
         """Each processor's state, by system."""
         return {"exceline": self.exceline, "ibooking": self.ibooking, "mailchimp": self.mailchimp,
                 "nets": self.nets, "physica": self.physica, "eziteq": self.eziteq, "fixit": self.fixit,
-                "lifevision": self.lifevision, "stripe": self.stripe}
+                "lifevision": self.lifevision, "stripe": self.stripe,
+                **{twin.system: twin for twin in self.plain_twins}}
+
+    @property
+    def plain_twins(self) -> tuple[plain.PlainProcessor, ...]:
+        """The plain-REST stand-ins."""
+        return (self.crm, self.imagebank, self.access, self.app)
 
     @property
     def guests(self) -> dict[str, Guests]:
@@ -110,8 +120,10 @@ class Sandbox:
 
     def add_member(self, *, open_invoice: bool = False, journal: bool = False, in_collection: bool = False,
                    absent_from: Iterable[str] = (), chain: str = "demo", course_end: date | None = None,
-                   keep_after_course: bool = False) -> DemoMember:
-        """A new fake member in every processor of `chain` (physica only with a journal), except `absent_from`."""
+                   keep_after_course: bool = False, card: bool = False, mandate: bool = False,
+                   member_until: date | None = None) -> DemoMember:
+        """A new fake member in every processor of `chain` (physica only with a journal), except `absent_from`;
+        at Nets with a card stored at Nexi Checkout and an AvtaleGiro mandate only when asked."""
         absent = frozenset(absent_from)
         if unknown := absent - set(SYSTEMS):
             raise ValueError(f"absent_from names unknown systems {sorted(unknown)}; known: {list(SYSTEMS)}")
@@ -119,7 +131,8 @@ class Sandbox:
             raise ValueError(f"unknown chain {chain!r}; known: {sorted(CHAIN_SYSTEMS)}")
         profile = Profile(open_invoice=open_invoice, in_collection=in_collection, absent_from=absent,
                           journal_last_entry=JOURNAL_LAST_ENTRY if journal else None,
-                          systems=CHAIN_SYSTEMS[chain], course_end=course_end, keep_after_course=keep_after_course)
+                          systems=CHAIN_SYSTEMS[chain], course_end=course_end, keep_after_course=keep_after_course,
+                          card=card, mandate=mandate, member_until=member_until)
         return self._enrol(self._people.make(), profile)
 
     def add_guests(self, systems: str | Iterable[str], count: int, last_visit: date) -> dict[str, range]:
@@ -171,6 +184,13 @@ class Sandbox:
         self.member(member_id)
         chain = controller or self.chain_of(member_id)
         return self.webhooks.emit("erasure.requested", member_id, chain) if self.webhooks else None
+
+    def withdraw_marketing(self, member_id: str, controller: str | None = None) -> Delivery | None:
+        """The member withdraws marketing consent; with webhooks set, the membership system sends
+        marketing.withdrawn."""
+        self.member(member_id)
+        chain = controller or self.chain_of(member_id)
+        return self.webhooks.emit("marketing.withdrawn", member_id, chain) if self.webhooks else None
 
     def chain_of(self, member_id: str) -> str | None:
         """The chain a seeded member belongs to (None for the demo members and added ones)."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
+from config.legal_holds import RULE, LegalHold, lasting
 from config.policy import CategoryRule, Policy
 from connectors.actions import CATEGORY_STATUS
 from connectors.contract import (
@@ -25,12 +29,27 @@ def erasure_of(rule: CategoryRule) -> CategoryErasure:
     return CategoryErasure(rule.category, ACTIONS[rule.action], rule.keeps, rule.rule, rule.action == "review")
 
 
-def erasures_for(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
+def erasures_for(policy: Policy, key: str, holdings: Holdings,
+                 ended: frozenset[str] = frozenset()) -> tuple[CategoryErasure, ...]:
     """The categories the processor reported, as its data map plans them: held ones first, the profile last
-    (other processors look the member up by it)."""
-    found = [c for c in policy.processor(key).data if c.category in holdings.categories]
+    (other processors look the member up by it). A category held whole under a rule in `ended` (a withdrawal
+    period over) gets the processor's own action, as its hold's release would."""
+    processor = policy.processor(key)
+    found = [c if c.rule not in ended else CategoryRule(category=c.category, action=_erased(processor.action))
+             for c in processor.data if c.category in holdings.categories]
     order = sorted(found, key=lambda c: (not c.held, c.category == "profile"))
     return tuple(erasure_of(c) for c in order)
+
+
+def _erased(action: str) -> Literal["delete", "anonymise"]:
+    return "anonymise" if action == "anonymise" else "delete"
+
+
+def under_legal_holds(erasures: tuple[CategoryErasure, ...], system: str, legal: list[LegalHold],
+                      day: date) -> tuple[CategoryErasure, ...]:
+    """The erasures, with each category the data map erases at once but a legal hold keeps restricted as it is."""
+    return tuple(CategoryErasure(e.category, Action.RESTRICT, (), RULE, review=True)
+                 if e.rule is None and lasting(legal, system, [e.category], day) else e for e in erasures)
 
 
 def marketing_of(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:
@@ -54,29 +73,36 @@ def as_block(plan: SystemPlan, status: Status, verified: bool) -> tuple[Category
 
 def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
     """A category's evidence row from its outcome."""
-    action = "review" if erasure.review else erasure.action.value
+    action = "review" if erasure.review and erasure.rule != RULE else erasure.action.value
     return CategoryResult(erasure.category, action, outcome.status.value, outcome.verified, erasure.keeps,
                           erasure.rule, outcome.detail)
 
 
 async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
-    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor."""
+    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor:
+    a person's step (MANUAL, its words first) while any category is one no call can erase."""
     results = [result(e, await connector.erase_category(plan.holdings, e, f"{key}:{e.category}"))
                for e in plan.erasures]
     changed = any(r.status != Status.ALREADY_ABSENT for r in results)
     status = CATEGORY_STATUS.get(plan.action, Status.ERASED) if changed else Status.ALREADY_ABSENT
-    return Outcome(plan.system, status, plan.action, count=sum(r.status != Status.ALREADY_ABSENT for r in results),
-                   detail=summary(results), categories=tuple(results))
+    by_person = [r.detail for r in results if r.status == Status.MANUAL]
+    return Outcome(plan.system, Status.MANUAL if by_person else status, plan.action,
+                   count=sum(r.status != Status.ALREADY_ABSENT for r in results),
+                   detail="; ".join([*by_person, summary(results)]), categories=tuple(results))
 
 
 async def verify_categories(connector: CategoryConnector, plan: SystemPlan, outcome: Outcome) -> Outcome:
-    """Read every planned category back; verified only when each is as its erasure left it."""
+    """Read every planned category back; verified only when each is as its erasure left it. A category no call
+    reads back (verified None) rests on the person's confirmation of the step."""
     checks = [await connector.verify_category(plan.holdings, e) for e in plan.erasures]
-    results = tuple(CategoryResult(r.category, r.action, r.status, check.verified, r.fields, r.rule,
+    confirmed = outcome.status is Status.CONFIRMED
+    results = tuple(CategoryResult(r.category, r.action,
+                                   Status.CONFIRMED.value if confirmed and r.status == Status.MANUAL else r.status,
+                                   confirmed if check.verified is None else check.verified, r.fields, r.rule,
                                    check.detail or r.detail)
                     for r, check in zip(outcome.categories or [result(e, outcome) for e in plan.erasures], checks,
                                         strict=True))
-    wrong = [c.detail for c in checks if not c.verified]
+    wrong = [c.detail for c, r in zip(checks, results, strict=True) if not r.verified]
     return outcome.with_(verified=not wrong, categories=results,
                          detail="; ".join(wrong) if wrong else outcome.detail)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -15,42 +14,23 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.events import emit_event
 
-from config.dates import gdpr_deadline
+from config.dates import DUE_SOON, OVERDUE, gdpr_deadline
+
+# Moved to config/ and domain/ (evidence/ reads them and never imports tasks/); their old names stay here.
+from config.dates import WARN_DAYS as WARN_DAYS
+from config.dates import deadline_flag as deadline_flag
 from config.deployments import member_tag, request_tag
 from config.workdays import ONE_MONTH as ONE_MONTH
+from domain.values import Extension as Extension  # a result pickled before the move names it here
 from domain.values import Request, artifact_key
 from evidence.chain import record_markdown
 from evidence.documents import fenced, plain, sha256
 from evidence.ledger import Ledger, NewRecord, open_ledger
 from queries.history import latest_artifact, latest_document, runs_of_request
 
-WARN_DAYS = 7
 DEADLINE_PREFIX = "deadline:"
-OVERDUE = "overdue"
-DUE_SOON = "due-soon"
 FLAG_TAGS = {OVERDUE: "deadline-overdue", DUE_SOON: "deadline-due-soon"}
 EXTENDED_TAG = "deadline-extended"
-
-
-@dataclass(frozen=True)
-class Extension:
-    """An Art. 12(3) extension: the new deadline, why, who decided and when."""
-
-    request_id: str
-    original_deadline: date
-    deadline: date
-    reason: str
-    recorded_by: str
-    recorded: datetime
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> Extension | None:
-        """The extension recorded in an `extension-<request>` artifact, if it holds one."""
-        if not document or "reason" not in document:
-            return None
-        return cls(document["request_id"], date.fromisoformat(document["original_deadline"]),
-                   date.fromisoformat(document["deadline"]), document["reason"], document["recorded_by"],
-                   datetime.fromisoformat(document["recorded"]))
 
 
 class ExtensionRefused(Exception):
@@ -72,13 +52,6 @@ def plan_extension(request_id: str, received: date, reason: str, recorded_by: st
                                "must be decided and told to the member within one month of receipt")
     return Extension(request_id, original, gdpr_deadline(received, extended=True), reason.strip(), recorded_by,
                      datetime.now(UTC))
-
-
-def deadline_flag(deadline: date, today: date, warn_days: int = WARN_DAYS) -> str | None:
-    """'overdue' past the deadline, 'due-soon' within `warn_days` of it, else None."""
-    if today > deadline:
-        return OVERDUE
-    return DUE_SOON if (deadline - today).days <= warn_days else None
 
 
 def deadline_tags(tags: Iterable[str], deadline: date, flag: str | None = None,

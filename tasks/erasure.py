@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,8 +11,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 
-from config.holds import holds_for, planned_action
-from config.policy import Policy, check_categories, load_policy
+from config.holds import clocks_of, holds_for, planned_action
+from config.legal_holds import LegalHold
+from config.policy import OFFLINE, Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
 from connectors.contract import (
@@ -26,8 +28,14 @@ from connectors.contract import (
 )
 from connectors.registry import connect
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
-from tasks.categories import as_block, by_category, erase_categories, erasures_for, verify_categories
-from tasks.holds import clocks_of
+from tasks.categories import (
+    as_block,
+    by_category,
+    erase_categories,
+    erasures_for,
+    under_legal_holds,
+    verify_categories,
+)
 from tasks.retry import not_connector_error
 
 
@@ -75,23 +83,37 @@ async def _subject(policy: Policy, member_id: str, settings: Settings, must_exis
 @task(name="plan", cache_key_fn=request_key("plan", "stage", "keys"), persist_result=True,
       retries=1, retry_condition_fn=not_connector_error)
 async def plan_in(request: Request, policy: Policy, keys: list[str], stage: str,
-                  settings: Settings, member_must_exist: bool = False) -> list[SystemPlan]:
+                  settings: Settings, member_must_exist: bool = False,
+                  legal: list[LegalHold] | None = None) -> list[SystemPlan]:
     """Find what each named processor holds on the member, all at once, and plan the action there, holds
     considered; the plans in the order of `keys`. With `member_must_exist`, a member the membership system
-    does not know raises UnknownMember before any other processor is asked."""
+    does not know raises UnknownMember before any other processor is asked. A category a legal hold in `legal`
+    keeps is restricted as it is, not erased."""
     subject = await _subject(policy, request.member_id, settings, member_must_exist)
-    return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings) for key in keys)))
+    return list(await asyncio.gather(*(_plan_one(policy, subject, key, settings, legal or []) for key in keys)))
 
 
-async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settings) -> SystemPlan:
+async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settings,
+                    legal: list[LegalHold]) -> SystemPlan:
     rule = policy.processor(key)
     async with connect(rule.system, settings) as (connector, _):
         holdings = await connector.lookup(subject)
+    if rule.dates_from == "membership" and holdings.found:
+        # A copy at a processor with no API (Credicare's invoicing data): its records carry the membership
+        # system's dates, so its holds count from those.
+        async with connect(policy.membership, settings) as (membership, _):
+            holdings = replace(holdings, facts=(await membership.lookup(subject)).facts)
     check_categories(policy, key, holdings.categories)
     holds = holds_for(policy, key, clocks_of(holdings.facts))
-    action = planned_action(policy, key, holds, datetime.now(OSLO).date())
+    today = datetime.now(OSLO).date()
+    action = planned_action(policy, key, holds, today)
     # A record kept whole (a withdrawal period running) is restricted as a block, its categories after it.
-    erasures = erasures_for(policy, key, holdings) if action == rule.action else ()
+    # A rule that keeps the whole record whose hold is over (or never began) keeps nothing of its category.
+    ended = frozenset(name for name in rule.holds if policy.rule(name).holds_record) - {
+        h.rule for h in holds if h.holds_record and h.retain_until >= today}
+    erasures = erasures_for(policy, key, holdings, ended) if action == rule.action else ()
+    if by_category(connector):
+        erasures = under_legal_holds(erasures, rule.system, legal, datetime.now(OSLO).date())
     return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key, erasures)
 
 
@@ -151,11 +173,16 @@ async def verify_everywhere(request: Request, plans: list[SystemPlan], outcomes:
 async def _verify_one(plan: SystemPlan, outcome: Outcome, settings: Settings) -> Outcome:
     if not outcome.status.is_done:
         return outcome.with_(verified=False)
+    if outcome.status is Status.CONFIRMED and plan.system in OFFLINE:
+        # A person's confirmation is the only read-back a processor with no API has.
+        return outcome.with_(categories=outcome.categories or as_block(plan, outcome.status, True))
     if not plan.holdings.found:
         return outcome.with_(verified=True)
     try:
         async with connect(plan.system, settings) as (connector, _):
-            if plan.erasures and (categorised := by_category(connector)):
+            # Read back as it was erased: a block erasure (by the code before a processor erased per category,
+            # cached for a run in flight) is read back as a block.
+            if plan.erasures and outcome.categories and (categorised := by_category(connector)):
                 return await verify_categories(categorised, plan, outcome)
             check = await connector.verify(plan.holdings, plan.action)
     except Exception as error:  # one processor's silence must not hide the others' read-backs

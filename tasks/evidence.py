@@ -12,12 +12,12 @@ from config.holds import Hold
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import CategoryResult
-from domain.values import Evidence, Step, artifact_key
+from domain.values import Evidence, Extension, Request, Step, artifact_key
 from evidence.chain import Sealed, record_markdown
 from evidence.documents import plain, sha256
 from evidence.ledger import HELD, NewRecord, hold_row, open_ledger
 from evidence.letter import render_letter
-from tasks.deadlines import Extension, read_extension
+from tasks.deadlines import read_extension
 
 COLUMNS = ("system", "role", "action", "status", "basis", "retain_until", "reference", "verified",
            "attempts", "release_run", "detail", "supplier", "confirmed_by", "confirmed_on", "categories")
@@ -36,6 +36,11 @@ def _cell(value: object) -> str:
     if isinstance(value, tuple):  # per category: what happened, what a hold keeps, and the read-back
         return "; ".join(c.words() for c in value if isinstance(c, CategoryResult))
     return str(value)
+
+
+def told_rows(evidence: Evidence) -> list[dict[str, str]]:
+    """One row per recipient the policy names (GDPR Art. 19): who, the step, how, when, by whom, in words."""
+    return [{name: _cell(value) for name, value in told.__dict__.items()} for told in evidence.told]
 
 
 def with_holds(steps: list[Step], holds: list[Hold]) -> list[Step]:
@@ -67,6 +72,8 @@ def evidence_document(evidence: Evidence, extension: Extension | None = None) ->
         "steps": plain(evidence.steps),
         "holds": plain(evidence.holds),
         "notes": list(evidence.notes),
+        "kept_while_member": plain(evidence.kept_while_member),
+        "told": plain(evidence.told),
     }
 
 
@@ -94,7 +101,8 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
     ledger = await open_ledger(settings.ledger_url)
     extension = await read_extension(ledger, request.request_id)
     rows = evidence_rows(evidence)
-    letter = render_letter(evidence, policy.name if policy else None, extension)
+    letter = render_letter(evidence, policy.name if policy else None, extension,
+                           policy.while_member if policy else None)
     held = tuple(hold_row(hold, request.request_id, request.controller, request.member_id, HELD,
                           evidence.flow_run_id) for hold in evidence.holds)
     stored = await ledger.seal(NewRecord(
@@ -103,10 +111,17 @@ async def record_evidence(evidence: Evidence, settings: Settings, policy: Policy
         held))
     record = stored.sealed
     await acreate_table_artifact(key=key, table=rows, description=describe(evidence, record, extension))
+    await acreate_table_artifact(key=artifact_key("told", request.request_id), table=told_rows(evidence),
+                                 description=f"GDPR Art. 19: who was told of {request.request_id}, how and when")
+    await show_letter_and_record(request, letter_key, letter, record)
+    return key
+
+
+async def show_letter_and_record(request: Request, letter_key: str, letter: str, record: Sealed) -> None:
+    """The member's letter and the sealed record as artifacts of the run: the view in Prefect's UI."""
     await acreate_markdown_artifact(key=letter_key, markdown=letter,
                                     description=f"Letter to {request.subject_ref} (nb, en)")
     await acreate_markdown_artifact(key=artifact_key("evidence", request.request_id),
                                     markdown=record_markdown(record),
                                     description=f"Evidence record #{record.sequence} of {request.controller}, "
                                     f"sha256 {record.digest}")
-    return key

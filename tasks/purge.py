@@ -6,6 +6,7 @@ Results are counts only: ids are listed inside a task and never persisted, delet
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,17 @@ from config.policy import PurgeKind
 from config.settings import Settings
 from connectors.contract import CoursePurger, GuestPage, GuestPurger
 from connectors.registry import connect
+from domain.values import Kind
+from queries.runs import start_erasure
 from tasks.retry import not_connector_error
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Everyone past the limit at a processor: its ids, and the members' ids where the listing names them."""
+
+    ids: tuple[str, ...]
+    members: tuple[str, ...] = ()
 
 
 def batch_key(rule: str, system: str, as_of: date, ids: tuple[str, ...]) -> str:
@@ -28,17 +39,19 @@ def batch_key(rule: str, system: str, as_of: date, ids: tuple[str, ...]) -> str:
 
 @task(name="list-past-limit", cache_policy=NO_CACHE, persist_result=False, retries=1,
       retry_condition_fn=not_connector_error)
-async def list_past_limit(kind: PurgeKind, system: str, before: date, settings: Settings) -> tuple[str, ...]:
+async def list_past_limit(kind: PurgeKind, system: str, before: date, settings: Settings) -> Listed:
     """Every guest (or course participant) at the processor whose last visit (course) was before the day."""
     ids: list[str] = []
+    members: list[str] = []
     cursor: str | None = None
     async with connect(system, settings) as (connector, _):
         while True:
             page = await _page(connector, kind, before, settings.purge_page_size, cursor)
             ids += page.ids
+            members += page.members
             cursor = page.next_cursor
             if not cursor or not page.ids:
-                return tuple(ids)
+                return Listed(tuple(ids), tuple(members))
 
 
 async def _page(connector: Any, kind: PurgeKind, before: date, limit: int, cursor: str | None) -> GuestPage:
@@ -47,6 +60,16 @@ async def _page(connector: Any, kind: PurgeKind, before: date, limit: int, curso
         return await guests.stale_guests(before, limit, cursor)
     courses: CoursePurger = connector
     return await courses.expired_participants(before, limit, cursor)
+
+
+@task(name="start-course-over-erasures", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+async def start_course_over_erasures(controller: str, members: tuple[str, ...], as_of: date) -> int:
+    """Start an erase-member run (kind course_over) per participant whose course is over; how many. Each run's
+    request id is the participant's and the day's, so a rerun of the purge starts none twice."""
+    for member_id in members:
+        await start_erasure(controller, member_id, Kind.COURSE_OVER.value,
+                            f"course-over-{as_of.isoformat()}-{member_id}")
+    return len(members)
 
 
 def _batch_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:

@@ -10,14 +10,14 @@ from prefect import task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from config.holds import Hold, holds_for
+from config.holds import Hold, clocks_of, holds_for
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Releaser, Status
 from connectors.registry import connect
 from domain.values import STEP_KEY, Request, SystemPlan
 from evidence.ledger import HoldState, NewRecord, open_ledger
-from tasks.holds import clocks_of
+from queries.runs import start_release_by_person
 from tasks.retry import not_connector_error
 
 
@@ -75,6 +75,15 @@ async def release_in_system(request: Request, plan: SystemPlan, hold: Hold, as_o
                                          f"slett:{request.request_id}:{plan.step}:release:{hold.rule}{through}",
                                          hold.records_through)
     return outcome.with_(attempts=client.attempts)
+
+
+@task(name="ask-a-person-to-release", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+async def ask_a_person(state: HoldState, as_of: date) -> str:
+    """Start the run in which a person releases a hold at a processor with no API (it waits for their word,
+    so the day's sweep does not); the run's id. Asking again for the same hold and date starts nothing new."""
+    run = await start_release_by_person(state.controller, state.request_id, state.hold.system, state.hold.rule,
+                                        as_of, state.hold.retain_until)
+    return str(run.id)
 
 
 def left_after_release(hold: Hold, policy: Policy, found: SystemPlan) -> tuple[str, ...]:

@@ -8,7 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from prefect import get_client
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Scheduled
@@ -49,12 +55,28 @@ class Flows:
         return await self.start("erase-member", {"controller": controller, "member_id": member_id, "kind": kind,
                                                  "request_id": request_id}, key=request_id)
 
+    async def withdraw(self, controller: str, member_id: str, request_id: str | None = None) -> Run:
+        """Start withdraw-marketing for a chain's member."""
+        request_id = request_id or f"test-withdrawal-{controller}-{uuid4().hex[:10]}"
+        return await self.start("withdraw-marketing", {"controller": controller, "member_id": member_id,
+                                                       "request_id": request_id}, key=request_id)
+
+    async def sweep(self, controller: str, as_of: date | None = None) -> Run:
+        """Run the sweep-readded flow here for one chain."""
+        return await self.start("sweep-readded", {"controller": controller,
+                                                  **({"as_of": as_of.isoformat()} if as_of else {})})
+
     async def resume(self, run: Run, run_input: dict[str, Any]) -> Run:
-        """Resume a suspended erase-member run with input and run it again here."""
+        """Resume a suspended run (erase-member, withdraw-marketing) with input and run it again here."""
         async with get_client() as client:
             await client.resume_flow_run(run.flow_run.id, run_input=run_input)
             flow_run = await client.read_flow_run(run.flow_run.id)
-        return await execute("erase-member", flow_run)
+        return await execute(self.name_of(flow_run), flow_run)
+
+    def name_of(self, flow_run: FlowRun) -> str:
+        """The deployment a run was started from (erase-member for a run started without one)."""
+        return next((name for name, id_ in self.deployments.items() if id_ == flow_run.deployment_id),
+                    "erase-member")
 
     async def again(self, run: Run) -> Run:
         """Run an erase-member run again (after a reconcile resumed it, or an operator's retry)."""
@@ -74,6 +96,23 @@ class Flows:
             run = await self.resume(run, {"confirmed_by": by, "what_was_done": what,
                                           "done_on": (on or date.today()).isoformat()})
         return run, steps
+
+    async def resume_release(self, run: Run, run_input: dict[str, Any]) -> Run:
+        """Resume a suspended release-holds run (a person's confirmation) and run it again here."""
+        async with get_client() as client:
+            await client.resume_flow_run(run.flow_run.id, run_input=run_input)
+            flow_run = await client.read_flow_run(run.flow_run.id)
+        return await execute("release-holds", flow_run)
+
+    async def waiting_release_runs(self, request_id: str) -> list[FlowRun]:
+        """The release-holds runs a sweep started for a request's holds a person releases, not yet run."""
+        from config.deployments import request_tag
+
+        async with get_client() as client:
+            found = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[request_tag(request_id)]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+        return [run for run in found if run.deployment_id == self.deployments["release-holds"]]
 
     async def release(self, held: Held, as_of: date) -> ReleaseRun:
         """Run the release-holds sweep here, now, as of a day (the clock a worker injects), narrowed to one

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from config.settings import Settings, SettingsError
 from domain.values import subject_reference
 from triggers.dispatch import Dispatcher, DispatchUnavailable, dispatch
-from triggers.events import Event, MemberEvent, SettledEvent, typed
+from triggers.events import Event, MemberEvent, SettledEvent, WithdrawnEvent, typed
 from triggers.signature import SignatureError, verify
 
 PATH = "/webhooks/membership"
@@ -160,7 +160,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    body = TypeAdapter(MemberEvent | SettledEvent | Event).json_schema(ref_template="#/components/schemas/{model}")
+    body = TypeAdapter(MemberEvent | SettledEvent | WithdrawnEvent | Event).json_schema(
+        ref_template="#/components/schemas/{model}")
     document.setdefault("components", {}).setdefault("schemas", {}).update(body.pop("$defs", {}))
     document["paths"][PATH]["post"]["requestBody"] = {
         "required": True, "content": {"application/json": {"schema": body}}}

@@ -36,11 +36,11 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
-from config.deployments import member_tag, webhook_tag
+from config.deployments import ERASE_MEMBER, WITHDRAW_MARKETING, member_tag, webhook_tag
 from domain.values import subject_reference
 from prefect_compat import sharing_client
-from queries.runs import erasure_runs, member_runs, settle, start_erasure
-from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent
+from queries.runs import erasure_runs, member_runs, settle, start_erasure, start_withdrawal
+from triggers.events import MEMBER_EVENTS, MemberEvent, SettledEvent, Verified, WithdrawnEvent
 
 CLOSED = {StateType.COMPLETED, StateType.CANCELLED}
 WEBHOOK_CONFIRMS = "membership-webhook"
@@ -70,19 +70,26 @@ class Dispatcher(Protocol):
     async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
         """Resume the member's erasures that wait for settlement."""
 
+    async def withdraw_marketing(self, webhook_id: str, event: WithdrawnEvent) -> Receipt:
+        """Start the member's withdrawal of marketing, or answer with the request that already covers it."""
 
-async def dispatch(dispatcher: Dispatcher, webhook_id: str, event: MemberEvent | SettledEvent) -> Receipt:
+
+async def dispatch(dispatcher: Dispatcher, webhook_id: str, event: Verified) -> Receipt:
     """Hand a verified event to the dispatcher's method for its type."""
     if isinstance(event, SettledEvent):
         return await dispatcher.settle(webhook_id, event)
+    if isinstance(event, WithdrawnEvent):
+        return await dispatcher.withdraw_marketing(webhook_id, event)
     return await dispatcher.request_erasure(webhook_id, event)
 
 
 async def run_of_webhook(webhook_id: str, timeout_s: float, poll_s: float = 0.5) -> FlowRun:
-    """The erase-member run a queued delivery started, once the outbox has handed it to Prefect."""
+    """The erase-member or withdraw-marketing run a queued delivery started, once the outbox has handed it to
+    Prefect."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        tagged = await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[webhook_tag(webhook_id)])))
+        tagged = await erasure_runs(FlowRunFilter(tags=FlowRunFilterTags(all_=[webhook_tag(webhook_id)])),
+                                    deployments=(ERASE_MEMBER, WITHDRAW_MARKETING))
         if tagged:
             return tagged[0]
         if asyncio.get_running_loop().time() > deadline:
@@ -150,6 +157,23 @@ class PrefectDispatcher:
         async with self._prefect():
             resumed = await settle(paid.member_id, paid.controller, WEBHOOK_CONFIRMS, paid.invoice_id)
         return Receipt("resumed", resumed=tuple(resumed))
+
+    async def withdraw_marketing(self, webhook_id: str, event: WithdrawnEvent) -> Receipt:
+        """Steps 1 to 4 of the module's docstring, for the member's withdraw-marketing runs: request ids
+        `<controller>-<subject reference>-withdrawal-<n>`, so they never share an erasure's artifacts."""
+        member = event.data
+        subject = subject_reference(self._subject_key, member.controller, member.member_id)
+        async with self._prefect():
+            runs = await member_runs(member.controller, member.member_id, deployment=WITHDRAW_MARKETING)
+            found = covering_run(runs, webhook_id, event.timestamp)
+            if found is not None:
+                return Receipt(_pending_or_done(found), found.id, _request_id(found))
+            run = await start_withdrawal(
+                member.controller, member.member_id, next_request_id(member.controller, f"{subject}-withdrawal", runs),
+                tags=(member_tag(member.controller, member.member_id), webhook_tag(webhook_id)))
+        if webhook_tag(webhook_id) in run.tags:
+            return Receipt("started", run.id, _request_id(run))
+        return Receipt(_pending_or_done(run), run.id, _request_id(run))
 
     async def aclose(self) -> None:
         """Close the client (at the receiver's shutdown)."""

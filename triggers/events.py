@@ -13,6 +13,7 @@ INVOICE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # The types that start an erasure, and why the member's data is to go.
 MEMBER_EVENTS = {"member.terminated": Kind.TERMINATION, "erasure.requested": Kind.ERASURE}
 INVOICE_SETTLED = "invoice.settled"
+MARKETING_WITHDRAWN = "marketing.withdrawn"  # consent withdrawn or direct marketing objected to (GDPR 7(3), 21(2))
 
 
 class MemberData(BaseModel):
@@ -56,10 +57,22 @@ class SettledEvent(Event):
     data: InvoiceData  # type: ignore[assignment]
 
 
-def typed(event: Event) -> MemberEvent | SettledEvent | None:
+class WithdrawnEvent(Event):
+    """marketing.withdrawn: start withdraw-marketing for the member (marketing stops; nothing else is touched)."""
+
+    type: Literal["marketing.withdrawn"]
+    data: MemberData  # type: ignore[assignment]
+
+
+Verified = MemberEvent | SettledEvent | WithdrawnEvent
+
+
+def typed(event: Event) -> Verified | None:
     """The event with its data checked for its type; None for a type slett does not act on."""
     if event.type in MEMBER_EVENTS:
         return MemberEvent.model_validate(event.model_dump())
     if event.type == INVOICE_SETTLED:
         return SettledEvent.model_validate(event.model_dump())
+    if event.type == MARKETING_WITHDRAWN:
+        return WithdrawnEvent.model_validate(event.model_dump())
     return None

@@ -23,7 +23,7 @@ from pathlib import Path
 import structlog
 
 from triggers.dispatch import Dispatcher, DispatchUnavailable, Receipt, dispatch
-from triggers.events import Event, MemberEvent, SettledEvent, typed
+from triggers.events import Event, MemberEvent, SettledEvent, Verified, WithdrawnEvent, typed
 
 log = structlog.get_logger("slett.receiver")
 Sleep = Callable[[float], Awaitable[None]]
@@ -43,12 +43,12 @@ class Outbox:
         self._db.execute("CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                          "webhook_id TEXT UNIQUE NOT NULL, event TEXT NOT NULL)")
 
-    def put(self, webhook_id: str, event: MemberEvent | SettledEvent) -> None:
+    def put(self, webhook_id: str, event: Verified) -> None:
         """Keep the delivery (once per webhook id) until `remove`."""
         self._db.execute("INSERT OR IGNORE INTO deliveries (webhook_id, event) VALUES (?, ?)",
                          (webhook_id, event.model_dump_json()))
 
-    def waiting(self) -> list[tuple[str, MemberEvent | SettledEvent]]:
+    def waiting(self) -> list[tuple[str, Verified]]:
         """The deliveries kept, oldest first."""
         rows = self._db.execute("SELECT webhook_id, event FROM deliveries ORDER BY seq").fetchall()
         return [(webhook_id, event) for webhook_id, text in rows
@@ -79,7 +79,7 @@ class QueuedDispatcher:
         self._answer_within_s = answer_within_s
         self._retry_max_s = retry_max_s
         self._sleep = sleep
-        self._queue: asyncio.Queue[tuple[str, MemberEvent | SettledEvent]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, Verified]] = asyncio.Queue()
         self._answers: dict[str, asyncio.Future[Receipt]] = {}
         self._unreachable: str | None = None
         self._drainer: asyncio.Task[None] | None = None
@@ -90,6 +90,10 @@ class QueuedDispatcher:
 
     async def settle(self, webhook_id: str, event: SettledEvent) -> Receipt:
         """Queue the delivery; the resumed runs if Prefect gives them in time, else `queued`."""
+        return await self._accept(webhook_id, event)
+
+    async def withdraw_marketing(self, webhook_id: str, event: WithdrawnEvent) -> Receipt:
+        """Queue the delivery; the run's receipt if Prefect gives it in time, else `queued`."""
         return await self._accept(webhook_id, event)
 
     def start(self) -> None:
@@ -114,7 +118,7 @@ class QueuedDispatcher:
         if close is not None:
             await close()
 
-    async def _accept(self, webhook_id: str, event: MemberEvent | SettledEvent) -> Receipt:
+    async def _accept(self, webhook_id: str, event: Verified) -> Receipt:
         if self._unreachable is not None:
             raise DispatchUnavailable(self._unreachable)
         self.start()
@@ -130,7 +134,7 @@ class QueuedDispatcher:
         except TimeoutError:
             return Receipt("queued")
 
-    def _enqueue(self, webhook_id: str, event: MemberEvent | SettledEvent) -> asyncio.Future[Receipt]:
+    def _enqueue(self, webhook_id: str, event: Verified) -> asyncio.Future[Receipt]:
         answer = self._answers[webhook_id] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((webhook_id, event))
         return answer
@@ -142,7 +146,7 @@ class QueuedDispatcher:
             self._outbox.remove(webhook_id)
             self._answers.pop(webhook_id).set_result(receipt)
 
-    async def _hand_over(self, webhook_id: str, event: MemberEvent | SettledEvent) -> Receipt:
+    async def _hand_over(self, webhook_id: str, event: Verified) -> Receipt:
         """Give Prefect the delivery, waiting longer after each failure (never giving up: it is promised)."""
         wait = 1.0
         while True:

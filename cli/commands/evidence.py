@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def one_request(request_id: str) -> int:
-    """Print the request's evidence as the ledger sealed it: each processor's step, then each hold's state."""
+    """Print the request's evidence as the ledger sealed it: each processor's step, each hold's state, and each
+    removal of the member after a re-sync added them again."""
     from cli.demo import table
     from evidence.ledger import HoldState, StoredRecord
 
@@ -56,11 +57,16 @@ def one_request(request_id: str) -> int:
         return await ledger.records(request_id=request_id), await ledger.hold_states([request_id])
 
     stored, holds = asyncio.run(read())
-    erasures = [r for r in stored if r.kind == "erasure"]
+    erasures = [r for r in stored if r.kind in ("erasure", "withdrawal")]
     if not erasures:
         print(f"no evidence for request {request_id}")
         return 1
     print(table(erasures[-1].sealed.body["evidence"]["steps"]))
+    readded = [r.sealed.body["evidence"] for r in stored if r.kind == "readded"]
+    if readded:
+        print("\nadded again by a re-sync, and removed again:")
+        print(table([{**step, "found_on": found["found_on"]} for found in readded for step in found["steps"]],
+                     ("found_on", "system", "action", "status", "verified", "detail")))
     if holds:
         print()
         print(table([{"system": h.hold.system, "rule": h.hold.rule, "retain_until": h.hold.retain_until.isoformat(),

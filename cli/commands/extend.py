@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tasks.deadlines import Extension
+    from domain.values import Extension
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

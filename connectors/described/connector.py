@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import httpx
 
-from connectors.actions import done, read_back, require
+from connectors.actions import (
+    CATEGORY_STATUS,
+    as_journal_allows,
+    category_read_back,
+    done,
+    read_back,
+    require,
+)
 from connectors.contract import (
     Action,
+    CategoryCheck,
+    CategoryErasure,
     GuestPage,
     Holdings,
     Outcome,
@@ -18,11 +28,25 @@ from connectors.contract import (
     Status,
     Subject,
 )
-from connectors.described.model import Bulk, Call, Check, Description, Listing, Page, Purge
+from connectors.described.model import Bulk, Call, Check, DataCategory, Description, Listing, Page, Purge
 from connectors.http import ProcessorClient
 
 STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED, Action.RESTRICT: Status.RESTRICTED}
 Values = dict[str, Any]
+
+
+def _list_of(template: str, values: Values) -> list[Any] | None:
+    """The list a body value names on its own ("{ids}", "{keeps}"), sent as a JSON list; None otherwise."""
+    name = template[1:-1] if template.startswith("{") and template.endswith("}") else None
+    found = values.get(name) if name else None
+    return found if isinstance(found, list) else None
+
+
+def field_of(record: Any, path: str) -> Any:
+    """A record's field by the vendor's name, `a.b` for a nested one; None when it is not there."""
+    for part in path.split("."):
+        record = record.get(part) if isinstance(record, dict) else None
+    return record
 
 
 def filled(template: str, values: Values) -> str | None:
@@ -48,9 +72,10 @@ class DescribedConnector:
                   if (value := filled(template, values)) is not None}
         extra: dict[str, Any] = {"params": params} if params else {}
         if call.body is not None:
-            extra["json"] = {name: values["ids"] if template == "{ids}" else value
+            extra["json"] = {name: listed if (listed := _list_of(template, values)) is not None else value
                              for name, template in call.body.items()
-                             if template == "{ids}" or (value := filled(template, values)) is not None}
+                             if _list_of(template, values) is not None
+                             or (value := filled(template, values)) is not None}
         if call.idempotent and key is not None:
             extra["headers"] = {"Idempotency-Key": key if "id" not in values else f"{key}/{values['id']}"}
         path = filled(call.path, values)
@@ -79,9 +104,14 @@ class DescribedConnector:
     def _gone(self, answer: httpx.Response) -> bool:
         return answer.status_code in self.description.gone_when
 
-    async def _listed(self, listing: Listing, record_id: str) -> bool:
+    async def _records(self, listing: Listing, record_id: str) -> list[Any]:
+        """A category's records for one looked-up id: none when gone, one when the answer is a record."""
         answer = await self._send(listing, {"id": record_id})
-        return not self._gone(answer) and bool(self._items(answer.json(), listing))
+        if self._gone(answer):
+            return []
+        body = answer.json()
+        found = self._read(body, listing.items, listing) if listing.items else body
+        return [found] if isinstance(found, dict) else self._items(body, listing)
 
     async def lookup(self, subject: Subject) -> Holdings:
         """The member's records by the described lookup, each category present whose listing is not empty."""
@@ -91,9 +121,9 @@ class DescribedConnector:
         records = self._items((await self._send(found, values, allow=frozenset())).json(), found)
         ids = [str(self._read(record, found.id, found)) for record in records]
         categories = {found.category} if ids else set()
-        for category, listing in self.description.categories.items():
-            for record_id in ids:
-                if await self._listed(listing, record_id):
+        for category, described in self.description.categories.items():
+            for record_id in ids if category != found.category else ():
+                if await self._records(described.read, record_id):
                     categories.add(category)
         facts = RetentionFacts()
         if found.last_journal_entry:
@@ -130,6 +160,58 @@ class DescribedConnector:
             return self._gone(answer) == (check.expect == "gone")
         return self._gone(answer) or self._read(answer.json(), check.flag, check) is True
 
+    def _category(self, erasure: CategoryErasure) -> DataCategory:
+        found = self.description.categories.get(erasure.category)
+        if found is None:
+            raise Permanent(self.system, f"category {erasure.category!r} is not described; add it under "
+                                         f"categories in connectors/described/{self.system}.yaml")
+        return found
+
+    def _planned(self, described: DataCategory, erasure: CategoryErasure) -> CategoryErasure:
+        """The erasure as this processor may carry it out: a journal only restricted as written, before any call."""
+        erasure = as_journal_allows(self.system, erasure)
+        if described.review_only and erasure.action is not Action.RESTRICT:
+            raise Permanent(self.system, f"{erasure.category} is never {erasure.action.value}d by slett: "
+                                         f"{self.description.release_refused}")
+        if described.review_only or erasure.review:  # restricted as written: every field stays
+            return replace(erasure, keeps=tuple(described.fields), review=True)
+        return erasure
+
+    async def erase_category(self, holdings: Holdings, erasure: CategoryErasure, key: str) -> Outcome:
+        """One category's described call for each looked-up id; a hold names the vendor's fields it keeps."""
+        described = self._category(erasure)
+        planned = self._planned(described, erasure)
+        calls = described.calls()
+        require(self.system, planned.action, *(Action(name) for name in calls),
+                why=f"{erasure.category} in connectors/described/{self.system}.yaml")
+        call = calls[planned.action.value]
+        keeps = [described.fields[name] for name in planned.keeps if name in described.fields]
+        changed = 0
+        for record_id in holdings.ids:
+            changed += not self._gone(await self._send(call, {"id": record_id, "keeps": keeps}, key))
+        return done(self.system, planned.action, CATEGORY_STATUS[planned.action], changed, detail=call.detail)
+
+    async def verify_category(self, holdings: Holdings, erasure: CategoryErasure) -> Outcome:
+        """Read one category back field by field: erased, gone; held, restricted with only its kept fields."""
+        described = self._category(erasure)
+        planned = self._planned(described, erasure)
+        checks = []
+        for record_id in holdings.ids:
+            records = await self._records(described.read, record_id)
+            left = sorted({name for name, path in described.fields.items() for r in records if field_of(r, path)})
+            restricted = bool(records) and bool(described.restricted) and all(
+                field_of(r, described.restricted or "") is True for r in records)
+            checks.append(CategoryCheck(erasure.category, len(records), restricted, tuple(left),
+                                        tuple(described.fields)))
+        outcome = category_read_back(self.system, planned, checks)
+        if outcome.verified and planned.action is Action.DELETE:
+            missing = [f"{check.method} {check.path}" for record_id in holdings.ids for check in described.also
+                       if not await self._passes(check, record_id)]
+            if missing:
+                return outcome.with_(status=Status.FAILED, verified=False,
+                                     detail=f"read-back of {erasure.category}: {', '.join(missing)} not as expected")
+        return outcome
+
     async def poll(self, reference: str) -> Outcome:
         """A described processor acts at once; asynchronous jobs need a coded connector."""
         raise Permanent(self.system, f"no asynchronous jobs (asked for {reference})")
@@ -138,8 +220,10 @@ class DescribedConnector:
         values = {"before": before.isoformat(), "limit": limit, "cursor": cursor}
         answer = (await self._send(page, values, allow=frozenset())).json()
         following = self._read(answer, page.next, page)
-        return GuestPage(tuple(str(self._read(r, page.id, page)) for r in self._items(answer, page)),
-                         str(following) if following else None)
+        items = self._items(answer, page)
+        members = tuple(str(self._read(r, page.member, page)) for r in items) if page.member else ()
+        return GuestPage(tuple(str(self._read(r, page.id, page)) for r in items), str(following) if following else None,
+                         members)
 
     async def _bulk(self, bulk: Bulk, ids: tuple[str, ...], key: str) -> Outcome:
         batch = [int(i) if bulk.ids_as == "int" and i.isdigit() else i for i in ids]

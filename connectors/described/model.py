@@ -10,10 +10,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.yaml_lines import LinedYaml, load_lined
+from connectors.actions import JOURNALS
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # The values a call's path, parameters and body may name; anything else in braces is a mistake in the file.
-PLACEHOLDERS = frozenset({"id", "member_id", "email", "phone", "name", "before", "limit", "cursor", "ids"})
+PLACEHOLDERS = frozenset({"id", "member_id", "email", "phone", "name", "before", "limit", "cursor", "ids", "keeps"})
+# A patient journal is never deleted, anonymised or de-identified by slett (connectors/actions.py): a description
+# must make a category by such a name review-only.
 
 
 class DescriptionError(Exception):
@@ -99,6 +102,7 @@ class Page(Listing):
     cursor: str
     next: str
     id: str
+    member: str | None = None  # the field holding the member's id at the chain, where the listing has one
 
 
 class Bulk(Call):
@@ -107,6 +111,38 @@ class Bulk(Call):
     count: str
     ids_as: Literal["str", "int"] = "str"
     detail: str = ""
+
+
+class DataCategory(Strict):
+    """One category of the member's data: where it is read, its fields, and the calls that erase or hold it."""
+
+    read: Listing  # the category's records for one looked-up id (an answer that is one record is one record)
+    fields: dict[str, str] = {}  # slett's name of each personal field: the vendor's field (a.b for nested)
+    restricted: str | None = None  # the record's field that is true once it is restricted (GDPR Art. 18)
+    review_only: bool = False  # a journal: restricted as written for a clinician's review, never altered
+    delete: Erase | None = None
+    anonymise: Erase | None = None
+    restrict: Erase | None = None  # restricts the records and clears every field not in `{keeps}`
+    also: tuple[Check, ...] = ()  # further read-backs once the category is erased (a suppression entry kept)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DataCategory:
+        if self.review_only and (self.delete or self.anonymise):
+            raise ValueError("a review-only category (a journal) is never deleted or anonymised: "
+                             "describe only restrict")
+        if self.review_only and not self.restrict:
+            raise ValueError("a review-only category (a journal) needs restrict: how to restrict it as written")
+        if self.restrict and not self.restricted:
+            raise ValueError("restrict needs `restricted`: the field the read-back finds true once restricted")
+        if (self.delete or self.anonymise or self.restrict) and not self.fields:
+            raise ValueError("name the category's personal fields (fields: {our_name: vendorField}), so the "
+                             "read-back can say which are left")
+        return self
+
+    def calls(self) -> dict[str, Erase]:
+        """The actions this category offers, by name."""
+        return {name: call for name, call in (("delete", self.delete), ("anonymise", self.anonymise),
+                                              ("restrict", self.restrict)) if call is not None}
 
 
 class Purge(Strict):
@@ -125,7 +161,7 @@ class Description(Strict):
     confirm: tuple[str, ...] = ()  # what an integrator must confirm with the vendor
     summary: str
     lookup: Lookup
-    categories: dict[str, Listing] = {}  # a category present when its listing is not empty
+    categories: dict[str, DataCategory] = {}  # a category present when its read is not empty
     gone_when: tuple[int, ...] = (404,)
     erase: dict[Literal["delete", "anonymise", "restrict"], Erase]
     refused_because: str = ""  # why the actions not under `erase` are not offered
@@ -142,6 +178,11 @@ class Description(Strict):
             raise ValueError("an assumed API lists what an integrator must confirm with the vendor (confirm)")
         if missing := sorted(set(self.erase) - set(self.verify)):
             raise ValueError(f"no read-back for {missing}: add them under verify")
+        if journals := sorted(n for n, c in self.categories.items() if n in JOURNALS and not c.review_only):
+            raise ValueError(f"{journals}: a journal is never deleted, anonymised or de-identified by slett "
+                             "(helsepersonelloven §§ 39-40): mark it review_only")
+        if (reviewed := [n for n, c in self.categories.items() if c.review_only]) and self.release_refused is None:
+            raise ValueError(f"{reviewed} is review-only: say why its release is refused (release_refused)")
         return self
 
 

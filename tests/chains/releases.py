@@ -38,3 +38,16 @@ async def releases_of(request_id: str) -> list[dict[str, str]]:
     ledger = await open_ledger(load_settings().ledger_url)
     return [{name: _cell(value) for name, value in r.sealed.body["evidence"].items()}
             for r in await ledger.records(request_id=request_id) if r.kind == "release"]
+
+
+async def letter_of(request_id: str) -> str:
+    """The member's letter on the request's run, as the Prefect UI shows it."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from domain.values import artifact_key
+
+    async with get_client() as client:
+        [letter] = await client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[artifact_key("letter", request_id)])), limit=1)
+    return str(letter.data)

@@ -10,12 +10,13 @@ import pytest
 
 from config.settings import load_settings
 from evidence.ledger import NewRecord, open_ledger
+from queries.runs import step_of_key
 from sandbox.exceline_records import add_record
 from sandbox.people import COURSE_ENDED
 from tasks.migration import import_holds
 from tests.chains.releases import releases_of
-from tests.config.test_in_flight import written
-from tests.flow_driver import Held, release_runs
+from tests.config.test_in_flight import written, written_for_nets
+from tests.flow_driver import Held, pause_key, release_runs
 
 MEMBERSHIP = {"aktiv365": "exceline", "k24": "eziteq", "mova": "exceline", "spenst": "exceline"}
 
@@ -194,3 +195,67 @@ async def test_a_claim_the_previous_code_held_whole_is_released_per_category_onc
                                            record.mobile, record.has_photo, record.visits)
     assert {(member.name, member.address, None, True)} == {
         (i.buyer_name, i.buyer_address, i.buyer_phone, i.restricted) for i in record.invoices}
+
+
+NETS_CHAINS = ("aktiv365", "demo", "k24", "mova", "spenst")
+PAYMENT_KEEPS = ("transaction_id", "transaction_date", "amount", "kid", "payer_name")
+
+
+@pytest.mark.parametrize("chain", NETS_CHAINS)
+async def test_held_payment_at_nets_keeps_what_bookkeeping_needs_and_nothing_else(sandbox, flows, chain):
+    """Each chain's payments at Nets are held under bookkeeping (bokføringsloven § 13), restricted, keeping the
+    payment's id, date, amount, KID and the payer's name; the payer's e-mail, phone and address are gone from
+    them, the read-back per field verifies, and each hold names exactly those fields."""
+    member = sandbox.add_member(chain=chain)
+
+    run, _ = await flows.confirm_all(await flows.erase(chain, member.member_id))
+
+    evidence = await run.result()
+    payments = sandbox.nets.payers[f"NC-{member.number}"].transactions
+    held = categories(evidence, "nets")["transactions"]
+    holds = [h for h in evidence.holds if h.key == "nets-bookkeeping"]
+    assert "COMPLETED" == run.state_name
+    assert {(True, member.name, f"{member.number:08d}0", None, None, None)} == {
+        (t["restricted"], t["payer_name"], t["kid"], t["payer_email"], t["payer_phone"], t["payer_address"])
+        for t in payments}
+    assert ("restrict", True, "bookkeeping") == (held.action, held.verified, held.rule)
+    assert {("transactions", PAYMENT_KEEPS)} == {(h.category, h.fields) for h in holds}
+
+
+@pytest.mark.parametrize("chain", NETS_CHAINS)
+async def test_nets_card_and_mandate_end_by_a_persons_confirmation(sandbox, flows, chain):
+    """In each chain a stored card at Nexi Checkout and an AvtaleGiro mandate are a person's step (no public call
+    ends either): the run asks for Nets' confirmation, the card is read back gone once ended with Nexi, the
+    mandate rests on the confirmation, and no call to end either was ever sent."""
+    member = sandbox.add_member(chain=chain, card=True, mandate=True)
+
+    run, confirmed = await flows.erase(chain, member.member_id), []
+    while run.state_name == "SUSPENDED" and (step := step_of_key(pause_key(run))):
+        if step == "nets":
+            sandbox.nets.end_at_nexi(member.member_id)  # what the person does with Nexi before confirming
+        confirmed.append(step)
+        run = await flows.resume(run, {"confirmed_by": "Kari Drift", "what_was_done": "done", "done_on": "2026-12-07"})
+
+    nets = categories(await run.result(), "nets")
+    assert ("COMPLETED", True) == (run.state_name, "nets" in confirmed)
+    assert {"card_tokens": ("confirmed", True), "avtalegiro_mandates": ("confirmed", True)} == {
+        name: (nets[name].status, nets[name].verified) for name in ("card_tokens", "avtalegiro_mandates")}
+    assert ["restrict:transactions"] == [c.action for c in sandbox.applied_calls(member.member_id)
+                                         if c.system == "nets"]
+
+
+async def test_a_nets_hold_the_previous_code_wrote_is_released_by_the_sweep(sandbox, flows):
+    """A bookkeeping hold the code before the Nets remodel wrote for M1001's payments (pickled by it), imported
+    into the ledger, is released by the daily sweep on its date with today's connector: the payments dated up to
+    its newest record go, and the next year's stay held."""
+    old = written_for_nets()["hold"]
+    for payment in sandbox.nets.payers["NC-1001"].transactions:
+        payment["restricted"] = True  # what the previous code's erasure left: every payment restricted
+    rows = import_holds("old-nets-1", "demo", "M1001", [old], [], [], None, old.retain_until)
+    ledger = await open_ledger(load_settings().ledger_url)
+    await ledger.seal(NewRecord("demo", "import", "old-nets-1", None, {"imported": "test"}, tuple(rows)))
+
+    run = await flows.release(Held("old-nets-1", "nets", "bookkeeping", old.retain_until), old.retain_until)
+
+    assert (date(2030, 12, 31), "released") == (old.retain_until, await run.result())
+    assert ["2026-01-15"] == [t["transaction_date"] for t in sandbox.nets.payers["NC-1001"].transactions]

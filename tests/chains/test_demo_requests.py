@@ -1,9 +1,12 @@
-"""The demo's requests: one per chain, each member seeded, each story running to completion."""
+"""The demo's requests: one per chain and a withdrawal of marketing consent, each member seeded, each story running
+to completion."""
 
 from __future__ import annotations
 
 import pytest
 
+from cli.demo import suppression
+from config.settings import load_settings
 from sandbox.demo_requests import DEMO_REQUESTS
 from sandbox.people import CHAIN_SEEDED
 from tests.flow_driver import pause_key
@@ -15,7 +18,31 @@ def test_every_chain_has_a_demo_request_for_a_seeded_member():
     assert [] == [r for r in DEMO_REQUESTS if r.member_id not in CHAIN_SEEDED.get(r.controller, {})]
 
 
-@pytest.mark.parametrize("request_", DEMO_REQUESTS, ids=lambda r: f"{r.controller}-{r.member_id}")
+def test_the_demo_shows_one_withdrawal_of_marketing_consent():
+    """Besides the erasures, the demo sends one marketing.withdrawn, for a member no other demo request erases."""
+    withdrawals = [r for r in DEMO_REQUESTS if r.kind == "withdrawal"]
+
+    assert 1 == len(withdrawals)
+    assert [] == [r for r in DEMO_REQUESTS if r.kind != "withdrawal" and r.member_id == withdrawals[0].member_id]
+
+
+async def test_the_demo_withdrawal_prints_its_suppression_entry_and_what_it_left_untouched(sandbox, flows):
+    """The demo's withdrawal completes; what the demo prints of it names the keyed references entered (never the
+    address or number) and every system left untouched."""
+    [asked] = [r for r in DEMO_REQUESTS if r.kind == "withdrawal"]
+
+    run = await flows.withdraw(asked.controller, asked.member_id)
+    printed = await suppression(load_settings().ledger_url, run.flow_run.parameters["request_id"])
+
+    assert "COMPLETED" == run.state_name
+    assert ["email cr-", "phone cr-"] == [part.strip()[:9] for part in printed.split(": ", 1)[1].split("\n")[0]
+                                          .split(",")]
+    assert "not touched: physica, nets, manual-inkassoselskapet, eziteq" in printed
+    assert [] == [value for value in sandbox.member(asked.member_id).personal_values() if value in printed]
+
+
+@pytest.mark.parametrize("request_", [r for r in DEMO_REQUESTS if r.kind != "withdrawal"],
+                         ids=lambda r: f"{r.controller}-{r.member_id}")
 async def test_each_demo_request_completes_as_its_story_says(sandbox, flows, request_):
     """Run as the demo will: pay the open invoice when asked, confirm the manual steps when asked."""
     run = await flows.erase(request_.controller, request_.member_id, kind=request_.kind)

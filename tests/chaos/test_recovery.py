@@ -59,7 +59,7 @@ async def history(run: FlowRun) -> list[str]:
 
 async def test_a_run_killed_after_a_processor_applied_a_call_is_rerun_and_harms_nothing_twice(sandbox,
                                                                                             deployments):
-    """The process dies right after Nets applied the mandate deletion; the sweep reschedules the crashed
+    """The process dies right after Nets restricted the payments; the sweep reschedules the crashed
     run, and the rerun completes with every destructive call applied once."""
     sandbox.journal.listeners.append(die_after("nets", sandbox))
     run = await new_run(deployments, "M1001")

@@ -6,6 +6,7 @@ import pytest
 
 from config.holds import Clocks, holds_for
 from config.policy import PolicyError, UnknownCategory, check_categories, load_policy
+from connectors.described import descriptions
 from tests.config.test_policy import ALL_KNOWN, CHAINS, CONTROLLERS, copy_with
 
 JOURNAL = """      - category: journal        # never deleted, anonymised or de-identified: restricted, then reviewed
@@ -137,3 +138,25 @@ def test_a_hold_is_one_category_with_exactly_its_fields():
     assert {"patient_name", "patient_birth_date", "patient_address"} <= set(holds["journal"].fields)
     assert ("claim", date(2028, 11, 15)) == (holds["claim"].category, holds["claim"].retain_until)
     assert "debtor_name" in holds["claim"].fields and "buyer_phone" not in holds["invoices" and "bookkeeping"].fields
+
+
+def test_every_category_a_chain_maps_at_a_described_processor_is_described_with_its_action():
+    """For Ibooking, Fixit, LifeVision and Physica, each category a chain's data map names is described in the
+    processor's file with a call for the action the map plans (a review restricts, and only a review-only
+    category is reviewed), and every field a hold keeps is one the description reads back."""
+    described = descriptions()
+    problems = []
+    for path in sorted(CONTROLLERS.glob("*.yaml")):
+        for processor in load_policy(path.stem, CONTROLLERS, ALL_KNOWN).processors:
+            for category in processor.data if processor.system in described else ():
+                where = f"{path.stem}: {processor.system} {category.category}"
+                found = described[processor.system].categories.get(category.category)
+                action = "restrict" if category.action == "review" else category.action
+                if found is None or action not in found.calls():
+                    problems.append(f"{where}: no {action} call described")
+                elif found.review_only != (category.action == "review"):
+                    problems.append(f"{where}: review-only is {found.review_only}, the map plans {category.action}")
+                elif unread := sorted(set(category.keeps) - set(found.fields)):
+                    problems.append(f"{where}: keeps {unread}, which the description does not read back")
+
+    assert [] == problems

@@ -15,12 +15,21 @@ from config.dates import (
     Period,
     add_months,
     add_years,
-    bookkeeping_last_day,
     financial_year_end,
     gdpr_deadline,
-    journal_review_day,
-    secondary_documentation_last_day,
 )
+from config.holds import last_day
+from config.policy import load_policy
+from tests.config.test_policy import CONTROLLERS, KNOWN
+
+# The law's periods as the chains' YAML states them (the demo chain's rules): the one source of each period.
+DEMO = load_policy("demo", CONTROLLERS, KNOWN)
+
+
+def kept_until(rule: str, start: date, year_end: MonthDay = DEC_31) -> date:
+    """The last day the demo chain's rule keeps a record dated `start`, its financial year ending `year_end`."""
+    return last_day(DEMO.rule(rule), start, year_end)
+
 
 days = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
 year_ends = st.dates(min_value=date(2000, 1, 1), max_value=date(2000, 12, 31)).map(
@@ -45,21 +54,21 @@ def last_day_of_month(day: date) -> bool:
 @given(days, year_ends)
 def test_bookkeeping_release_is_never_less_than_five_years_after_the_entry(entry, year_end):
     """The bookkeeping release date is never less than five years after the entry."""
-    assert add_years(entry, 5) <= bookkeeping_last_day(entry, year_end)
+    assert add_years(entry, 5) <= kept_until("bookkeeping", entry, year_end)
 
 
 @given(days, year_ends)
 def test_bookkeeping_release_is_less_than_six_years_after_the_entry(entry, year_end):
     """Nothing is kept more than a financial year beyond the five years the law asks for."""
-    assert bookkeeping_last_day(entry, year_end) < add_years(entry, 6)
+    assert kept_until("bookkeeping", entry, year_end) < add_years(entry, 6)
 
 
 @given(days, year_ends)
 def test_bookkeeping_release_is_a_financial_year_end(entry, year_end):
     """Primary documentation is released on the last day of a financial year."""
-    last_day = bookkeeping_last_day(entry, year_end)
+    released = kept_until("bookkeeping", entry, year_end)
 
-    assert last_day == financial_year_end(last_day, year_end)
+    assert released == financial_year_end(released, year_end)
 
 
 @given(days, year_ends)
@@ -67,8 +76,8 @@ def test_secondary_documentation_is_kept_three_and_a_half_years(entry, year_end)
     """Secondary documentation is kept three years six months after the financial year ends."""
     expected = add_months(financial_year_end(entry, year_end), 42)
 
-    assert expected == secondary_documentation_last_day(entry, year_end)
-    assert secondary_documentation_last_day(entry, year_end) < bookkeeping_last_day(entry, year_end)
+    assert expected == kept_until("contract", entry, year_end)
+    assert kept_until("contract", entry, year_end) < kept_until("bookkeeping", entry, year_end)
 
 
 @given(days)
@@ -104,7 +113,7 @@ def test_add_months_keeps_the_day_or_takes_the_last_day(start, count):
 @given(days)
 def test_journal_review_is_exactly_ten_years_after(last_entry):
     """Journal review is exactly ten years after, same day or 28 Feb."""
-    review = journal_review_day(last_entry)
+    review = kept_until("journal", last_entry)
 
     assert last_entry.year + 10 == review.year
     same_day = (last_entry.month, last_entry.day) == (review.month, review.day)
@@ -176,12 +185,12 @@ def test_29_february_plus_four_years_is_29_february():
 
 def test_journal_from_29_february_is_reviewed_28_february():
     """A journal last written on 29 February 2024 is reviewed on 28 February 2034."""
-    assert date(2034, 2, 28) == journal_review_day(date(2024, 2, 29))
+    assert date(2034, 2, 28) == kept_until("journal", date(2024, 2, 29))
 
 
 def test_journal_is_reviewed_ten_years_after_the_last_entry():
     """A journal last written on 15 March 2025 is reviewed on 15 March 2035."""
-    assert date(2035, 3, 15) == journal_review_day(date(2025, 3, 15))
+    assert date(2035, 3, 15) == kept_until("journal", date(2025, 3, 15))
 
 
 @pytest.mark.parametrize(
@@ -209,22 +218,22 @@ def test_financial_year_ending_29_february_ends_28_february_in_other_years():
 
 def test_invoice_in_march_2025_is_kept_to_the_end_of_2030():
     """An invoice from March 2025 is kept until 31 December 2030 (bokføringsloven §13)."""
-    assert date(2030, 12, 31) == bookkeeping_last_day(date(2025, 3, 14))
+    assert date(2030, 12, 31) == kept_until("bookkeeping", date(2025, 3, 14))
 
 
 def test_invoice_on_the_last_day_of_the_year_is_kept_five_years():
     """An invoice dated 31 December 2025 is kept until 31 December 2030."""
-    assert date(2030, 12, 31) == bookkeeping_last_day(date(2025, 12, 31), DEC_31)
+    assert date(2030, 12, 31) == kept_until("bookkeeping", date(2025, 12, 31), DEC_31)
 
 
 def test_invoice_with_a_june_year_end():
     """With a 06-30 year end an invoice from August 2025 is kept until 30 June 2031."""
-    assert date(2031, 6, 30) == bookkeeping_last_day(date(2025, 8, 1), MonthDay(6, 30))
+    assert date(2031, 6, 30) == kept_until("bookkeeping", date(2025, 8, 1), MonthDay(6, 30))
 
 
 def test_contract_is_kept_to_mid_2029():
     """A contract from 2025 is kept until 30 June 2029: 31 December 2025 plus three and a half years."""
-    assert date(2029, 6, 30) == secondary_documentation_last_day(date(2025, 5, 2))
+    assert date(2029, 6, 30) == kept_until("contract", date(2025, 5, 2))
 
 
 @pytest.mark.parametrize(
@@ -303,4 +312,4 @@ def test_month_day_refuses_days_that_do_not_exist(text, message):
 def test_bookkeeping_release_for_a_29_february_year_end_lands_on_the_29th_in_a_leap_year():
     """A financial year ending 29 Feb (28 Feb in 2003) is kept until the year end five years on: 29 Feb 2008."""
     expected = date(2008, 2, 29)
-    assert expected == bookkeeping_last_day(date(2002, 3, 1), MonthDay(2, 29))
+    assert expected == kept_until("bookkeeping", date(2002, 3, 1), MonthDay(2, 29))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.dates import claim_last_day, footage_last_day, purchase_last_day, withdrawal_last_day
+from config.dates import journal_review_day
 from config.holds import Clocks, holds_for, latest_erasure_day, live_holds, moved_hold, planned_action
 from config.policy import load_policy
 from tests.config.test_policy import CONTROLLERS, KNOWN
@@ -48,7 +48,7 @@ def test_bookkeeping_hold_is_never_shorter_than_five_years(entry):
 
 
 CHAINS = {name: load_policy(name, CONTROLLERS, KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare",
-                                                         "manual"})
+                                                         "manual", "crm", "imagebank", "access", "app"})
           for name in ("aktiv365", "k24", "spenst", "mova", "vekstly")}
 TODAY = date(2026, 11, 23)
 
@@ -59,7 +59,7 @@ def test_spenst_holds_purchases_two_years_from_the_last_purchase():
                                            Clocks(bookkeeping_entries=(date(2026, 1, 1),),
                                                   purchases=(date(2026, 3, 14),)))}
 
-    assert purchase_last_day(date(2026, 3, 14)) == holds["purchases"].retain_until
+    assert date(2028, 3, 14) == holds["purchases"].retain_until
     assert date(2031, 12, 31) == holds["bookkeeping"].retain_until
 
 
@@ -69,7 +69,7 @@ def test_mova_holds_footage_six_days_and_exclusions_to_their_last_day():
                                            Clocks(recordings=(date(2026, 11, 20),),
                                                   exclusion_ends=(date(2027, 2, 28),)))}
 
-    assert footage_last_day(date(2026, 11, 20)) == holds["camera"].retain_until == date(2026, 11, 26)
+    assert date(2026, 11, 26) == holds["camera"].retain_until
     assert date(2027, 2, 28) == holds["exclusion"].retain_until
     assert {"camera", "exclusion"} == set(holds)
 
@@ -80,7 +80,7 @@ def test_a_claim_in_collection_holds_the_claim_category_not_the_whole_record():
     policy = CHAINS["aktiv365"]
     [claim] = [h for h in holds_for(policy, "exceline", Clocks(claim_due=date(2025, 11, 15))) if h.rule == "claim"]
 
-    assert (claim_last_day(date(2025, 11, 15)), False, True) == (claim.retain_until, claim.holds_record,
+    assert (date(2028, 11, 15), False, True) == (claim.retain_until, claim.holds_record,
                                                                  claim.until_settled)
     assert ("claim", True) == (claim.category, {"debtor_name", "debtor_address"} <= set(claim.fields))
     assert "anonymise" == planned_action(policy, "exceline", [claim], TODAY)
@@ -94,7 +94,7 @@ def test_stripe_is_restricted_exactly_while_the_withdrawal_period_runs(paid, as_
     policy = CHAINS["vekstly"]
     holds = holds_for(policy, "stripe", Clocks(last_payment=paid))
 
-    expected = "restrict" if as_of <= withdrawal_last_day(paid) else "delete"
+    expected = "restrict" if as_of <= paid + timedelta(days=14) else "delete"
     assert expected == planned_action(policy, "stripe", holds, as_of)
 
 
@@ -156,3 +156,21 @@ def test_spenst_keeps_the_contract_five_years_after_the_year_it_ended():
 
     assert (date(2031, 12, 31), "bokforingsloven-13-secondary", ("contracts",)) == (
         contract.retain_until, contract.basis, contract.categories)
+
+
+def test_k24_journal_review_day_is_one_value_for_the_letter_and_the_sweep():
+    """K24's journals (Physica, Eziteq notes): the review day is journal_review_day of the last entry, and it is
+    at once the hold's date, the day the ledger makes it due (the sweep's) and the day the letter states."""
+    from evidence.ledger import HELD, hold_row
+
+    k24 = load_policy("k24", CONTROLLERS)
+    last_entry = date(2024, 2, 29)
+
+    holds = [hold for system in ("physica", "eziteq") for hold in holds_for(k24, system, Clocks(
+        last_journal_entry=last_entry)) if hold.review_only]
+
+    review = journal_review_day(last_entry, k24.rule("journal").period)
+    assert date(2034, 2, 28) == review  # ten years on; the 29th is not in 2034
+    assert 2 == len(holds)
+    assert [(review, review, review)] * 2 == [
+        (hold.retain_until, hold.review_day, hold_row(hold, "r", "k24", "M1", HELD, None)["due_on"]) for hold in holds]

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from cli.main import main
-from config.policy import Basis, PolicyError, load_policy
+from config.policy import Basis, PolicyError, ProcessorRule, load_policy
 from config.settings import PROJECT_ROOT
 
 CONTROLLERS = PROJECT_ROOT / "config" / "controllers"
@@ -99,7 +100,8 @@ def test_malformed_yaml_is_a_policy_error(tmp_path):
 
 
 CHAINS = ("aktiv365", "k24", "spenst", "mova", "vekstly")
-ALL_KNOWN = KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare", "manual"}
+ALL_KNOWN = KNOWN | {"eziteq", "fixit", "lifevision", "stripe", "credicare", "manual", "crm", "imagebank", "access",
+                     "app"}
 
 
 def copy_with(tmp_path: Path, controller: str, old: str, new: str) -> tuple[Path, int]:
@@ -138,8 +140,23 @@ def test_suppliers_without_an_api_are_named_and_each_is_its_own_step():
     assert [("manual-kalibrert-as", "Kalibrert AS"), ("manual-apility-as", "Apility AS"),
             ("manual-relisec-as", "Relisec AS")] == manual
     assert "credicare" == policy.processor("credicare").key
-    assert "credicare" not in [p.key for p in policy.erasure_order(in_collection=False)]
+    # Credicare invoices every member for the chain, as its processor: a step whether or not a claim is owed.
+    assert "credicare" in [p.key for p in policy.erasure_order(in_collection=False)]
     assert "credicare" in [p.key for p in policy.erasure_order(in_collection=True)]
+
+
+def test_credicare_is_a_processor_holding_its_invoicing_copy_under_bookkeeping_from_the_membership_dates():
+    """Aktiv365's Credicare: for every member, its copy of the invoicing data restricted under the bookkeeping
+    rule with the fields the sales document keeps, its dates the membership system's; dates_from is refused
+    for a processor with an API, which reports its own."""
+    credicare = load_policy("aktiv365", CONTROLLERS, ALL_KNOWN).processor("credicare")
+
+    assert ("always", "restrict", "membership", ("bookkeeping",)) == (credicare.when, credicare.action,
+                                                                      credicare.dates_from, credicare.holds)
+    assert ("invoices", "restrict", "bookkeeping") == (credicare.data[0].category, credicare.data[0].action,
+                                                       credicare.data[0].rule)
+    with pytest.raises(ValidationError, match="dates_from is for a processor with no API"):
+        ProcessorRule(system="nets", role="payment", action="delete", dates_from="membership")
 
 
 def test_a_negative_period_names_the_file_the_line_and_the_rule(tmp_path):

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from config.dates import gdpr_deadline
 from config.policy import load_policy
 from config.settings import PROJECT_ROOT
-from config.workdays import ONE_MONTH, add_working_days, answer_deadline, is_working_day, public_holidays
+from config.workdays import (
+    ONE_MONTH,
+    add_working_days,
+    answer_deadline,
+    expected_after_wait,
+    is_working_day,
+    public_holidays,
+    tell_of_delay,
+)
 
 # The holidays package builds its tables on first use: timing is no business of these tests.
 UNTIMED = settings(deadline=None)
@@ -102,3 +110,21 @@ def test_chains_promise_what_their_policies_say(controller, days):
     policy = load_policy(controller, PROJECT_ROOT / "config" / "controllers")
 
     assert days == policy.answer_within_working_days
+
+
+@pytest.mark.parametrize(("today", "tell"), [(date(2026, 4, 6), False), (date(2026, 4, 7), True),
+                                             (date(2026, 4, 8), True)])
+def test_a_waiting_request_is_told_of_its_delay_on_its_deadline_not_after(today, tell):
+    """A request still waiting on its deadline is told then (Art. 12(4): within the deadline), or at once if
+    the day has passed; the day before, it may still be answered in time."""
+    assert tell == tell_of_delay(date(2026, 4, 7), today)
+
+
+@pytest.mark.parametrize(("received", "today", "expected"), [
+    (date(2026, 4, 1), date(2026, 4, 7), date(2026, 7, 1)),
+    (date(2026, 1, 31), date(2026, 2, 28), date(2026, 4, 30)),
+    (date(2026, 1, 31), date(2026, 5, 2), date(2026, 6, 2))])
+def test_a_delayed_request_is_expected_by_the_longest_day_gdpr_allows(received, today, expected):
+    """Waiting past its deadline, a request is expected three months after receipt (Art. 12(3)); once that day
+    has passed too, a month from today."""
+    assert expected == expected_after_wait(received, today)

@@ -3,14 +3,207 @@ action; verify reads each back, held fields still there and restricted, the rest
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from connectors.contract import Action, Category, CategoryErasure, Status
+import pytest
+
+from connectors.contract import Action, Category, CategoryErasure, Permanent, Status
+from sandbox.people import DemoMember
+from sandbox.world import Sandbox
 
 BOOKKEEPING = ("invoice_number", "invoice_date", "due_date", "amount", "kid", "buyer_name", "buyer_address")
 JOURNAL = ("patient_name", "patient_birth_date", "patient_address", "notes", "author", "written_on")
 CLAIM = ("invoice_number", "due_date", "amount", "collection_case", "debtor_name", "debtor_address",
          "debtor_birth_date")
+# Stripe empties no billing detail of a charge short of redacting it (config/controllers/vekstly.yaml).
+PAYMENTS = ("charge_id", "created", "amount", "currency", "member_id", "billing_name", "billing_address",
+            "billing_email", "billing_phone", "receipt_email")
+Twin = Callable[[Sandbox, DemoMember], Any]
+
+
+def stripe_customer(sandbox: Sandbox, member: DemoMember) -> dict[str, Any] | None:
+    """The member's Stripe customer in the twin, None once deleted."""
+    return next((c for c in sandbox.stripe.customers.values() if c["metadata"].get("member_id") == member.member_id),
+                None)
+
+
+def stripe_charges(sandbox: Sandbox, member: DemoMember) -> list[dict[str, Any]]:
+    """The member's charges in the twin (found by the member id Vekstly puts in their metadata)."""
+    return [c for c in sandbox.stripe.charges if c["metadata"].get("member_id") == member.member_id]
+
+
+@dataclass(frozen=True)
+class Held:
+    """A category a rule holds at one processor: the hold, a field it drops, and each held record in the twin as
+    (a kept field's value, the dropped field's value, restricted)."""
+
+    system: str
+    chain: str
+    erasure: CategoryErasure
+    dropped: str
+    twin: Twin
+
+
+HELD = [
+    Held("exceline", "aktiv365", CategoryErasure("invoices", Action.RESTRICT, BOOKKEEPING, "bookkeeping"),
+         "buyer_phone", lambda s, m: {(i.buyer_name, i.buyer_phone, i.restricted)
+                                      for i in s.exceline.members[m.member_id].invoices}),
+    Held("eziteq", "k24", CategoryErasure("invoices", Action.RESTRICT, BOOKKEEPING, "bookkeeping"),
+         "buyer_phone", lambda s, m: {(i.buyer_name, i.buyer_phone, i.restricted)
+                                      for i in s.eziteq.members[m.member_id].invoices}),
+    Held("ibooking", "aktiv365", CategoryErasure("bookings", Action.RESTRICT, ("class_name", "starts_at",
+                                                                               "participant_name"), "bookings"),
+         "participant_phone", lambda s, m: {(b["participantName"], b["participantPhone"], b["restricted"])
+                                            for c in s.ibooking.customers.values() if c.external_id == m.member_id
+                                            for b in c.bookings}),
+    Held("fixit", "aktiv365", CategoryErasure("treatments", Action.RESTRICT, ("treatment", "starts_at",
+                                                                             "customer_name"), "treatments"),
+         "phone", lambda s, m: {(t["CustomerName"], t["Mobile"], t["Restricted"])
+                                for c in s.fixit.customers.values() if c.member_no == m.member_id
+                                for t in c.treatments}),
+    Held("stripe", "vekstly", CategoryErasure("payments", Action.RESTRICT, PAYMENTS, "bookkeeping"),
+         "description", lambda s, m: {(c["billing_details"]["name"], c["description"],
+                                       c["metadata"].get("gdpr_restricted") == "true") for c in stripe_charges(s, m)}),
+    Held("stripe", "vekstly", CategoryErasure("customer", Action.RESTRICT, ("customer_id", "member_id", "name",
+                                                                           "email"), "withdrawal"),
+         "phone", lambda s, m: {(c["name"], c["phone"], c["metadata"].get("gdpr_restricted") == "true")
+                                for c in [stripe_customer(s, m)] if c}),
+]
+
+
+@dataclass(frozen=True)
+class Erased:
+    """A category erased at one processor, and what the twin still holds of it (empty once it is gone)."""
+
+    system: str
+    chain: str
+    category: str
+    action: Action
+    twin: Twin
+
+
+def ibooking_customers(s: Sandbox, m: DemoMember) -> list[Any]:
+    """The member's Ibooking customers in the twin."""
+    return [c for c in s.ibooking.customers.values() if c.external_id == m.member_id]
+
+
+def fixit_customers(s: Sandbox, m: DemoMember) -> list[Any]:
+    """The member's Fixit customers in the twin."""
+    return [c for c in s.fixit.customers.values() if c.member_no == m.member_id]
+
+
+ERASED = [
+    Erased("exceline", "aktiv365", "visits", Action.DELETE, lambda s, m: s.exceline.members[m.member_id].visits),
+    Erased("eziteq", "k24", "photo", Action.DELETE, lambda s, m: [s.eziteq.members[m.member_id].has_photo] * any(
+        [s.eziteq.members[m.member_id].has_photo])),
+    Erased("ibooking", "aktiv365", "bookings", Action.DELETE,
+           lambda s, m: [b for c in ibooking_customers(s, m) for b in c.bookings]),
+    Erased("ibooking", "aktiv365", "profile", Action.DELETE, ibooking_customers),
+    Erased("fixit", "aktiv365", "treatments", Action.DELETE,
+           lambda s, m: [t for c in fixit_customers(s, m) for t in c.treatments]),
+    Erased("fixit", "aktiv365", "profile", Action.DELETE, fixit_customers),
+    Erased("lifevision", "k24", "contact", Action.DELETE,
+           lambda s, m: [c for c in s.lifevision.contacts.values() if c.external_id == m.member_id]),
+    Erased("stripe", "vekstly", "customer", Action.DELETE, lambda s, m: [c for c in [stripe_customer(s, m)] if c]),
+]
+
+
+def label(case: Held | Erased) -> str:
+    """A test id: the processor and the category."""
+    return f"{case.system}-{case.erasure.category if isinstance(case, Held) else case.category}"
+
+
+@pytest.mark.parametrize("case", ERASED, ids=label)
+async def test_an_erased_category_is_gone_and_reads_back_so(open_connector, sandbox, subject, case):
+    """Each processor erases one category on its own: before, the read-back finds it; after, the twin holds
+    nothing of it and the read-back verifies it gone."""
+    member = sandbox.add_member(chain=case.chain)
+    erasure = CategoryErasure(case.category, case.action)
+    async with open_connector(case.system) as (connector, _):
+        holdings = await connector.lookup(subject(member.member_id))
+        before = await connector.verify_category(holdings, erasure)
+        outcome = await connector.erase_category(holdings, erasure, f"k-{case.category}")
+        after = await connector.verify_category(holdings, erasure)
+
+    assert (True, False) == (case.category in holdings.categories, before.verified)
+    assert (Status.ERASED, True, []) == (outcome.status, after.verified, list(case.twin(sandbox, member)))
+
+
+@pytest.mark.parametrize("case", HELD, ids=label)
+async def test_a_held_category_keeps_only_its_fields_restricted(open_connector, sandbox, subject, case):
+    """Each processor's held category stays, restricted, with the fields its hold keeps (the buyer's, the
+    participant's or the customer's name) and without the rest (the phone, a description), read back per field."""
+    member = sandbox.add_member(chain=case.chain)
+    async with open_connector(case.system) as (connector, _):
+        holdings = await connector.lookup(subject(member.member_id))
+        outcome = await connector.erase_category(holdings, case.erasure, f"k-{case.erasure.category}")
+        check = await connector.verify_category(holdings, case.erasure)
+
+    assert (Status.RESTRICTED, True) == (outcome.status, check.verified)
+    assert {(member.name, None, True)} == case.twin(sandbox, member)
+
+
+@pytest.mark.parametrize("case", HELD, ids=label)
+async def test_verify_names_a_field_the_hold_does_not_keep(open_connector, sandbox, subject, case):
+    """A held category still carrying a field its hold does not keep is not verified; the read-back names it."""
+    member = sandbox.add_member(chain=case.chain)
+    wider = CategoryErasure(case.erasure.category, Action.RESTRICT, (*case.erasure.keeps, case.dropped))
+    async with open_connector(case.system) as (connector, _):
+        holdings = await connector.lookup(subject(member.member_id))
+        await connector.erase_category(holdings, wider, f"k-wide-{case.erasure.category}")
+        check = await connector.verify_category(holdings, case.erasure)
+
+    assert (False, f"read-back of {case.erasure.category}: field(s) the hold does not keep: {case.dropped}") == (
+        check.verified, check.detail)
+
+
+@pytest.mark.parametrize(("system", "chain", "category", "action"), [
+    ("lifevision", "k24", "contact", Action.RESTRICT),
+    ("ibooking", "aktiv365", "profile", Action.RESTRICT),
+    ("fixit", "aktiv365", "profile", Action.ANONYMISE),
+    ("stripe", "vekstly", "payments", Action.DELETE),
+    ("physica", "k24", "journal", Action.DELETE),
+    ("physica", "k24", "journal", Action.ANONYMISE),
+    ("eziteq", "k24", "journal", Action.ANONYMISE),
+    ("eziteq", "k24", "journal", Action.DELETE),
+])
+async def test_an_action_a_category_does_not_offer_is_refused_before_any_call(
+        open_connector, sandbox, subject, system, chain, category, action):
+    """A category's action the processor does not offer (or the law forbids: a journal deleted or anonymised)
+    fails Permanent, and no destructive call reaches the processor."""
+    member = sandbox.add_member(chain=chain, journal=True)
+    async with open_connector(system) as (connector, _):
+        holdings = await connector.lookup(subject(member.member_id))
+        with pytest.raises(Permanent):
+            await connector.erase_category(holdings, CategoryErasure(category, action), "k-refused")
+
+    assert [] == sandbox.journal.calls_for(member.member_id)
+
+
+@pytest.mark.parametrize(("system", "notes"), [
+    ("eziteq", lambda s, m: s.eziteq.members[m.member_id].journal_notes),
+    ("physica", lambda s, m: [{**e, "restricted": p.restricted} for p in s.physica.patients.values()
+                              if p.external_ref == m.member_id for e in p.entries]),
+])
+async def test_a_journal_is_restricted_as_written_whatever_the_plan_keeps(open_connector, sandbox, subject,
+                                                                          system, notes):
+    """A journal planned as a plain restriction keeping nothing is still restricted as written: the connector
+    strips no field (helsepersonelloven §§ 39-40), so the patient's identity stays on every entry, and the
+    read-back verifies it as a clinician's review."""
+    member = sandbox.add_member(chain="k24", journal=True)
+    stripping = CategoryErasure("journal", Action.RESTRICT, (), rule="journal")
+    async with open_connector(system) as (connector, _):
+        holdings = await connector.lookup(subject(member.member_id))
+        outcome = await connector.erase_category(holdings, stripping, "k-journal")
+        check = await connector.verify_category(holdings, stripping)
+
+    entries = notes(sandbox, member)
+    name = "patient_name" if system == "eziteq" else "patientName"
+    assert (Status.RESTRICTED, True) == (outcome.status, check.verified)
+    assert {(member.name, True)} == {(e[name], e["restricted"]) for e in entries}
 
 
 async def test_held_invoice_keeps_buyer_name_and_address_and_nothing_else(open_connector, sandbox, subject):

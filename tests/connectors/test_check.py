@@ -11,11 +11,14 @@ import httpx
 import pytest
 
 from cli.main import main
+from config.policy import load_policy
+from config.settings import PROJECT_ROOT
 from connectors.check import check_processor, check_processors
 from connectors.http import use_transports
 from tests.connectors.conftest import sandbox_settings
 
 DEMO = ["mailchimp", "ibooking", "nets", "physica", "exceline"]
+CONTROLLERS = PROJECT_ROOT / "config" / "controllers"
 
 
 def failing(error: Exception) -> httpx.MockTransport:
@@ -55,6 +58,19 @@ async def test_every_demo_processor_answers_the_sandbox(sandbox):
         checks = await check_processors(DEMO, sandbox_settings())
 
     assert [(system, True) for system in DEMO] == [(c.system, c.answered) for c in checks]
+
+
+@pytest.mark.parametrize("controller", ["aktiv365", "k24", "mova", "spenst", "vekstly"])
+async def test_every_processor_a_chain_names_answers_the_sandbox(controller, sandbox):
+    """Each processor of each chain's policy is checked, the stand-ins the seeds name by role only (MOVA's CRM
+    and image bank, Spenst's access control and app) and Credicare (no API: nothing to reach) among them."""
+    systems = list(dict.fromkeys(p.system for p in load_policy(controller, CONTROLLERS).processors))
+    with use_transports(sandbox.transports()):
+        checks = await check_processors(systems, sandbox_settings())
+
+    assert [(system, True) for system in systems] == [(c.system, c.answered) for c in checks]
+    assert {"mova": {"crm", "imagebank"}, "spenst": {"access", "app"}, "aktiv365": {"credicare"},
+            "k24": {"mailchimp"}}.get(controller, set()) <= set(systems)
 
 
 async def test_a_refused_key_is_named_as_the_key():

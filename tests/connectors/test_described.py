@@ -30,7 +30,7 @@ def test_every_shipped_description_loads_and_says_what_to_confirm():
     """Each file in connectors/described loads, and an assumed API lists what to confirm with the vendor."""
     found = descriptions()
 
-    assert {"ibooking", "fixit", "lifevision", "physica"} == set(found)
+    assert {"ibooking", "fixit", "lifevision", "physica", "crm", "imagebank", "access", "app"} == set(found)
     assert all(d.api == "published" or d.confirm for d in found.values())
 
 
@@ -50,7 +50,8 @@ def test_an_unknown_placeholder_is_refused(tmp_path):
     """A path naming a value slett does not have ({customer}) is refused, naming the values it may use."""
     path = written(tmp_path, IBOOKING.replace('"/customers/{id}/bookings"', '"/customers/{customer}/bookings"'))
 
-    with pytest.raises(DescriptionError, match=r"line 13, categories.bookings: unknown placeholder\(s\) \[.customer.]"):
+    with pytest.raises(DescriptionError,
+                       match=r"line 20, categories.bookings.read: unknown placeholder\(s\) \[.customer.]"):
         load_description(path)
 
 
@@ -58,7 +59,7 @@ def test_a_call_must_name_one_method(tmp_path):
     """A call with no method key (or two) says which keys name one."""
     path = written(tmp_path, IBOOKING.replace("{get: /customers, ", "{path: /customers, "))
 
-    with pytest.raises(DescriptionError, match="line 11, lookup: name exactly one method"):
+    with pytest.raises(DescriptionError, match="line 13, lookup: name exactly one method"):
         load_description(path)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from typing import cast
 from urllib.parse import quote
 
 import httpx
@@ -16,8 +17,10 @@ import structlog
 from config.settings import SettingsError
 from connectors.contract import Action, Holdings, Permanent, Retryable, Status, Subject
 from connectors.http import RetryPolicy, use_transports
+from connectors.mailchimp import MailchimpConnector
 from connectors.registry import connect
 from sandbox.mailchimp import AUDIENCES
+from tests.connectors.conftest import sandbox_settings
 
 
 class PathRecorder(httpx.AsyncBaseTransport):
@@ -218,3 +221,46 @@ async def test_the_subscriber_hash_is_in_no_error_or_log_line(open_connector, su
     assert "{subscriber_hash}/actions/delete-permanent: HTTP 500" in str(raised.value)
     assert any(line["event"] == "processor call retried" for line in logs)
     assert [] == [text for text in texts if digest in text]
+
+
+async def test_contacts_lists_every_audience_member_a_page_at_a_time_with_lookups_ids(open_connector, subject,
+                                                                                     sandbox):
+    """The listing reads every audience (1,000 a page, by count and offset) and gives each member the id `lookup`
+    gives, with the address only in the listing's memory, never in a path."""
+    newsletter, campaigns = AUDIENCES
+    for n in range(1005):
+        sandbox.mailchimp.subscribe(campaigns, f"bulk.{n}@example.no", "", {}, None)
+    recorder = PathRecorder(sandbox.transports()["mailchimp"])
+
+    with use_transports({"mailchimp": recorder}):
+        async with connect("mailchimp", sandbox_settings()) as (mailchimp, _):
+            listed = [contact async for contact in cast(MailchimpConnector, mailchimp).contacts()]
+            holdings = await mailchimp.lookup(subject("M1001"))
+
+    assert len(sandbox.mailchimp.members) == len(listed)
+    assert set(holdings.ids) <= {contact.id for contact in listed}
+    assert ["/3.0/lists", f"/3.0/lists/{newsletter}/members", *[f"/3.0/lists/{campaigns}/members"] * 2] == (
+        recorder.paths[:4])
+    assert "@" not in "".join(recorder.paths)
+    assert "example.no" not in repr(listed)
+
+
+async def test_the_twin_refuses_an_address_permanently_deleted_from_an_audience_and_takes_it_in_another(
+        open_connector, subject, sandbox):
+    """As Mailchimp does: once deleted permanently, an address cannot be added to that audience again by the API
+    ("Forgotten Email Not Subscribed"); the other audience takes it, as a re-sync from an old export would."""
+    member = sandbox.member("M1002")  # in the first audience only
+    async with open_connector("mailchimp") as (mailchimp, _):
+        await mailchimp.erase(await mailchimp.lookup(subject("M1002")), Action.DELETE, "k1")
+    body = {"email_address": member.email, "status": "subscribed"}
+    newsletter, campaigns = AUDIENCES
+
+    async with httpx.AsyncClient(transport=sandbox.transports()["mailchimp"], base_url="http://mailchimp.sandbox",
+                                 auth=("any", "test")) as client:
+        refused = await client.post(f"/3.0/lists/{newsletter}/members", json=body)
+        added = await client.post(f"/3.0/lists/{campaigns}/members", json=body)
+
+    assert (400, "Forgotten Email Not Subscribed") == (refused.status_code, refused.json()["title"])
+    assert (200, "subscribed") == (added.status_code, added.json()["status"])
+    assert [campaigns] == [m["list_id"] for m in sandbox.mailchimp.members.values()
+                           if m["email_address"] == member.email]

@@ -105,8 +105,9 @@ async def test_a_release_of_what_is_not_kept_is_refused(open_connector, subject)
     assert 0 == client.attempts
 
 
-async def test_nets_release_deletes_exactly_the_kept_transactions(open_connector, subject, sandbox):
-    """Once the card is deleted, a release deletes the member's kept transactions, and nobody else's."""
+async def test_nets_release_deletes_exactly_the_kept_payments(open_connector, subject, sandbox):
+    """Once the payments are held, a release deletes the member's kept payments (an assumed call), and nobody
+    else's."""
     async with open_connector("nets") as (nets, _):
         holdings = await nets.lookup(subject("M1004"))
         await nets.erase(holdings, Action.DELETE, "k1")
@@ -117,17 +118,19 @@ async def test_nets_release_deletes_exactly_the_kept_transactions(open_connector
 
     assert after_erase.verified and not before.verified
     assert (Status.ERASED, 12, True) == (outcome.status, outcome.count, after.verified)
-    assert [] == sandbox.nets.customers["NC-1004"].transactions
-    assert 12 == len(sandbox.nets.customers["NC-1001"].transactions)
+    assert [] == sandbox.nets.payers["NC-1004"].transactions
+    assert 12 == len(sandbox.nets.payers["NC-1001"].transactions)
 
 
-async def test_nets_refuses_while_a_card_is_live(open_connector, subject, sandbox):
-    """With a card token still live, the transactions are in use, not held: the release is Permanent."""
+async def test_nets_refuses_while_a_mandate_is_active(open_connector, subject, sandbox):
+    """While the payer's AvtaleGiro mandate is active the payments are in use, not held: the release is
+    Permanent (HTTP 409)."""
+    member = sandbox.add_member(mandate=True)
     async with open_connector("nets") as (nets, _):
         with pytest.raises(Permanent, match="HTTP 409"):
-            await nets.release(await nets.lookup(subject("M1004")), ("transactions",), "r1")
+            await nets.release(await nets.lookup(subject(member.member_id)), ("transactions",), "r1")
 
-    assert 12 == len(sandbox.nets.customers["NC-1004"].transactions)
+    assert 12 == len(sandbox.nets.payers[f"NC-{member.number}"].transactions)
 
 
 async def test_releasers_meet_the_contract(open_connector):
@@ -188,4 +191,5 @@ async def test_nets_release_through_a_day_keeps_the_newer_transactions(open_conn
         await nets.erase(holdings, Action.DELETE, "k1")
         outcome = await nets.release(holdings, ("transactions",), "r1", through=date(2025, 12, 31))
 
-    assert (11, ["2026-01-15"]) == (outcome.count, [t["date"] for t in sandbox.nets.customers["NC-1004"].transactions])
+    assert (11, ["2026-01-15"]) == (outcome.count, [t["transaction_date"]
+                                                    for t in sandbox.nets.payers["NC-1004"].transactions])

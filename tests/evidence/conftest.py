@@ -7,6 +7,7 @@ pytest runs without interruption, and cancelled when the module is done; a finis
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,10 +21,11 @@ from prefect.states import Cancelled, Suspended
 from config.dates import gdpr_deadline
 from config.settings import load_settings
 from connectors.http import use_transports
+from domain.values import Extension
 from evidence.ledger import Ledger, open_ledger
 from flows.manual_steps import confirmation_key
 from sandbox.world import Sandbox
-from tasks.deadlines import Extension, extend_request
+from tasks.deadlines import extend_request
 from tests.flows.conftest import Run, execute
 
 EXTENSION_REASON = "many processors to coordinate during the holiday season"
@@ -111,3 +113,22 @@ async def scenario(deployments: dict[str, UUID]) -> AsyncIterator[Scenario]:
     async with get_client() as client:
         for run_id in (settlement.flow_run.id, person.id, queued.id):
             await client.set_flow_run_state(run_id, Cancelled(message="evidence test module done"), force=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def ledger_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
+    """An empty ledger's URL: SQLite under the test's folder, or a fresh PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledger.sqlite3"
+        return
+    from benchmarks.stack import POSTGRES, _postgres, postgres_reachable
+    from tests.scale.conftest import unavailable
+
+    if not await asyncio.to_thread(postgres_reachable):
+        unavailable("PostgreSQL is not reachable at 127.0.0.1:5432")
+    name = f"slett_ledger_test_{uuid4().hex[:10]}"
+    await _postgres(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        await _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -41,3 +41,22 @@ def test_ids_normalisation_once_folded_together_are_kept_apart():
     assert 3 == len(set(keys))
     assert "erasure-demo-m1-1" == keys[1]
     assert all(key.startswith("erasure-demo-m1-1-") for key in (keys[0], keys[2]))
+
+
+def test_a_contact_reference_is_keyed_per_chain_and_channel_and_names_no_value():
+    """The same address however written (case, spaces) and the same number however written (+47, 0047, spaces)
+    give one reference; another chain, channel or key gives another; the reference holds no part of the value."""
+    from pydantic import SecretStr
+
+    from domain.values import contact_reference
+
+    key, other_key = SecretStr("k" * 32), SecretStr("o" * 32)
+    email = {contact_reference(key, "demo", "email", v)
+             for v in ("Kari.Nordmann@Example.no", " kari.nordmann@example.no ")}
+    phone = {contact_reference(key, "demo", "phone", v) for v in ("+47 912 34 567", "0047 91234567", "91234567")}
+
+    assert 1 == len(email) == len(phone)
+    assert len({*email, contact_reference(key, "k24", "email", "kari.nordmann@example.no"),
+                contact_reference(other_key, "demo", "email", "kari.nordmann@example.no"),
+                contact_reference(key, "demo", "phone", "kari.nordmann@example.no")}) == 4
+    assert [] == [r for r in email | phone if "kari" in r or "91234567" in r]

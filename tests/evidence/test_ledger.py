@@ -20,13 +20,16 @@ from evidence.ledger import (
     FAILED,
     HELD,
     RELEASED,
+    REVIEW,
     Ledger,
     NewRecord,
     append,
+    hold_key,
     hold_row,
     holds,
     open_ledger,
     records,
+    unreleased,
 )
 from evidence.verify import verify_ledger, verify_records
 
@@ -186,7 +189,12 @@ async def test_a_hold_from_before_data_maps_and_its_per_category_successor_are_o
 
 WRITER = """
 import asyncio, sys, time
-from evidence.ledger import NewRecord, append, open_ledger
+from datetime import date
+from config.holds import Hold
+from evidence.ledger import HELD, NewRecord, append, hold_row, open_ledger
+
+HOLD = Hold("exceline", "bookkeeping", ("invoices", "payments"), "bokforingsloven-13", "bokføringsloven § 13",
+            date(2031, 12, 31), False, records_through=date(2026, 1, 1))
 
 async def main():
     ledger = await open_ledger(sys.argv[1])
@@ -194,7 +202,8 @@ async def main():
     while True:
         async with ledger.transaction() as connection:
             for _ in range(3):
-                await append(connection, NewRecord("demo", "erasure", f"w{n}", None, {"n": n}))
+                rows = (hold_row(HOLD, f"w{n}", "demo", "M1", HELD, None),)
+                await append(connection, NewRecord("demo", "erasure", f"w{n}", None, {"n": n}, rows))
                 n += 1
             print("inside", flush=True)
             time.sleep(0.01 if n < 30 else 60)
@@ -203,9 +212,12 @@ asyncio.run(main())
 """
 
 
-async def test_a_writer_killed_mid_transaction_leaves_a_chain_that_verifies(ledger, tmp_path):
-    """kill -9 while a writer is inside a transaction that has appended records: the database rolls the
-    transaction back, the chain verifies, and the next record follows the last committed one."""
+async def test_a_writer_killed_mid_transaction_leaves_a_chain_that_verifies(ledger_url):
+    """kill -9 while a writer is inside a transaction that has appended records with their hold rows (SQLite and
+    PostgreSQL): the database rolls the transaction back, so no record, hold row or unreleased hold of it is
+    left; every chain verifies as `slett evidence --verify` does, and the next record follows the last committed
+    one."""
+    ledger = await open_ledger(ledger_url)
     writer = subprocess.Popen([sys.executable, "-c", WRITER, ledger.url], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parents[2], env={**os.environ})
     assert writer.stdout is not None
@@ -214,12 +226,16 @@ async def test_a_writer_killed_mid_transaction_leaves_a_chain_that_verifies(ledg
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait(timeout=10)
 
-    committed = await ledger.records(controller="demo")
+    committed = await ledger.records(controller="demo", with_holds=True)
+    due = await ledger.due_holds(date(2031, 12, 31))
     after = await ledger.seal(erasure("after"))
+    verified = await verify_ledger(ledger)
 
-    assert 27 == len(committed)
+    assert [f"w{n}" for n in range(27)] == [r.request_id for r in committed]
+    assert [1] * 27 == [len(r.holds) for r in committed]
+    assert [f"w{n}" for n in range(27)] == [s.request_id for s in due]
     assert 28 == after.sealed.sequence
-    assert {"demo": (True, [])} == await reports(ledger)
+    assert [("demo", True, 28, [])] == [(r.controller, r.intact, r.records, list(r.problems)) for r in verified]
 
 
 async def test_a_stretch_of_the_chain_verifies_linked_to_the_record_before_it(ledger):
@@ -249,3 +265,76 @@ async def test_a_stretch_that_starts_at_the_chains_start_needs_no_record_before_
     reports = await verify_ledger(ledger, since=datetime(2000, 1, 1, tzinfo=UTC))
 
     assert [(True, 3)] == [(r.intact, r.records) for r in reports]
+
+
+async def test_the_unreleased_holds_follow_each_holds_newest_row(ledger):
+    """The sweep's list of unreleased holds is replaced with each newer row in the sealing transaction: held and
+    failed holds are on it, a released one leaves it, a hold in review stays on it (not due), and every chain and
+    the list verify."""
+    await ledger.seal(erasure("r1", BOOKKEEPING, JOURNAL))
+    await ledger.seal(erasure("r2", BOOKKEEPING))
+    await ledger.seal(erasure("r3", BOOKKEEPING))
+    day = date(2035, 11, 20)
+    [one, two, _, journal] = await ledger.due_holds(day)
+
+    await ledger.seal(NewRecord("demo", "release", "r1", "run-2", {},
+                                (one.row(RELEASED, "run-2"), journal.row(REVIEW, "run-2", "a clinician decides"))))
+    await ledger.seal(NewRecord("demo", "release", "r2", "run-2", {}, (two.row(FAILED, "run-2", "500"),)))
+
+    standing = await ledger.hold_states(["r1", "r2", "r3"], unreleased_only=True)
+    assert [("r1", REVIEW), ("r2", FAILED), ("r3", HELD)] == sorted((s.request_id, s.status) for s in standing)
+    assert [("r2", FAILED), ("r3", HELD)] == sorted((s.request_id, s.status) for s in await ledger.due_holds(day))
+    assert [("demo", True, [])] == [(r.controller, r.intact, list(r.problems)) for r in await verify_ledger(ledger)]
+
+
+async def test_an_unreleased_hold_removed_or_changed_in_the_database_is_named(ledger):
+    """The list the sweep selects from is derived, not sealed: a hold deleted from it (never taken by the sweep)
+    or given another date there is named by the verification, with its request."""
+    await ledger.seal(erasure("r1", BOOKKEEPING))
+    await ledger.seal(erasure("r2", BOOKKEEPING))
+    async with ledger.transaction() as connection:
+        await connection.execute(delete(unreleased).where(unreleased.c.request_id == "r1"))
+        await connection.execute(update(unreleased).where(unreleased.c.request_id == "r2")
+                                 .values(due_on=date(2040, 1, 1)))
+
+    [report] = await verify_ledger(ledger)
+
+    key1, key2 = (hold_key(r, BOOKKEEPING) for r in ("r1", "r2"))
+    [first, second] = sorted(report.problems, key=lambda p: p.request_id)
+    assert (False, "r1", "r2") == (report.intact, first.request_id, second.request_id)
+    assert f"its hold {key1} is not released, yet missing from the unreleased holds" in first.reason
+    assert f"its hold {key2} is listed unreleased as row #2, held, due 2040-01-01, where its newest row is #2, " \
+           "held, due 2031-12-31" == second.reason
+def withdrawal(request_id: str, *channels: str) -> NewRecord:
+    rows = tuple({"controller": "demo", "request_id": request_id, "subject_ref": "sr-1", "channel": channel,
+                  "reference": f"cr-{channel}-{request_id}", "reason": "withdrawal"} for channel in channels)
+    return NewRecord("demo", "withdrawal", request_id, "run-1", {"request": {"request_id": request_id}},
+                     suppressions=rows)
+
+
+async def test_a_suppression_entry_is_sealed_with_its_record_and_read_back_by_chain_and_request(ledger):
+    """A record's suppression rows are written in its transaction, sealed in its body and listed per chain and
+    request; a record without any seals the body it sealed before the suppression table existed."""
+    plain = await ledger.seal(erasure("r0"))
+    await ledger.seal(withdrawal("w1", "email", "phone"))
+    await ledger.seal(withdrawal("w2", "email"))
+
+    assert "suppressions" not in plain.sealed.body
+    assert [("w1", "email"), ("w1", "phone"), ("w2", "email")] == [
+        (row.request_id, row.channel) for row in await ledger.suppressed("demo")]
+    assert ["cr-email-w2"] == [row.reference for row in await ledger.suppressed(request_id="w2")]
+    assert {"demo": (True, [])} == await reports(ledger)
+
+
+async def test_a_suppression_row_changed_or_deleted_is_named(ledger):
+    """A suppression entry changed or deleted in the database no longer matches its record."""
+    from evidence.ledger import suppressions
+
+    await ledger.seal(withdrawal("w1", "email"))
+    await ledger.seal(withdrawal("w2", "email"))
+    async with ledger.transaction() as connection:
+        await connection.execute(update(suppressions).where(suppressions.c.request_id == "w1").values(reference="x"))
+        await connection.execute(delete(suppressions).where(suppressions.c.request_id == "w2"))
+
+    reason = "its suppression rows differ from the ones it sealed (changed, added or deleted after sealing)"
+    assert {"demo": (False, [("w1", reason), ("w2", reason)])} == await reports(ledger)

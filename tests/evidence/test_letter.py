@@ -10,9 +10,8 @@ from prefect import get_client
 from prefect.states import Cancelled
 
 from config.holds import Hold
-from domain.values import Evidence, Kind, Request, Step
+from domain.values import Evidence, Extension, Kind, Request, Step
 from evidence.letter import render_letter
-from tasks.deadlines import Extension
 from tests.evidence.conftest import create
 from tests.evidence.test_register import slett
 
@@ -132,3 +131,29 @@ def test_every_category_and_basis_a_chain_keeps_has_norwegian_words():
 
     assert [] == sorted({c for rule in rules for c in rule.categories} - set(words("nb").categories))
     assert [] == sorted({rule.basis.value for rule in rules} - set(words("nb").bases))
+
+
+def test_the_withdrawal_letter_says_marketing_stopped_the_suppression_entry_and_what_is_untouched():
+    """Both halves name where marketing stopped, the suppression entry (a keyed checksum, not the address or
+    number) and every system left as it was, the membership system with its consents only; no member id."""
+    from evidence.letter import render_withdrawal_letter
+
+    request = Request("demo-sr-1-withdrawal-1", "demo", "M424242", Kind.WITHDRAWAL, "sr-0123456789abcdef01234567",
+                      RECEIVED, date(2026, 2, 28))
+    steps = (Step("mailchimp", "marketing", "delete", "erased", True, 1),
+             Step("exceline-marketing", "marketing", "withdraw", "erased", True, 1))
+    letter = render_withdrawal_letter(Evidence(request, "done", steps, (), datetime(2026, 2, 1, tzinfo=UTC)),
+                                      "Demo Trening AS", [("booking", "ibooking"), ("membership", "exceline")],
+                                      ("email", "phone"))
+
+    nb, en = letter.split("\n---\n")
+    assert "# Svar på at du trakk samtykket til markedsføring · Demo Trening AS" in nb
+    assert "- nyhetsbrev (mailchimp): slettet" in nb
+    assert "nøkkelbasert kontrollsum (e-post, telefon)" in nb
+    assert "- bookingsystemet (ibooking)\n" in nb
+    assert "- medlemssystemet (exceline): bare markedsføringssamtykkene er trukket tilbake" in nb
+    assert "We have stopped all marketing to you, in every system at once" in en
+    assert "- membership system (exceline): only the marketing consents were withdrawn" in en
+    assert "a keyed checksum (e-mail, phone)" in en
+    assert all("Datatilsynet" in half for half in (nb, en))
+    assert "M424242" not in letter

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from config.policy import load_policy
+from config.settings import PROJECT_ROOT
 from connectors.contract import CategoryResult
-from evidence.letter import render_letter
+from evidence.letter import render_letter, words
 from tests.config.test_in_flight import written
 
 ERASED = (CategoryResult("profile", "anonymise", "anonymised", True),
@@ -37,3 +39,28 @@ def test_a_letter_from_evidence_written_before_data_maps_has_no_category_lines()
 
     assert "- membership system (exceline): anonymised\n\n" in letter
     assert "we keep only" not in letter
+
+
+def test_every_field_a_chain_keeps_has_words_in_both_languages():
+    """Each field a data map's hold keeps (Stripe's billing e-mail and phone included) is told to the member in
+    Norwegian and English, never by its internal name."""
+    directory = PROJECT_ROOT / "config" / "controllers"
+    policies = [load_policy(path.stem, directory) for path in sorted(directory.glob("*.yaml"))]
+    kept = {name for policy in policies for processor in policy.processors for category in processor.data
+            for name in category.keeps}
+
+    assert ([], []) == (sorted(kept - set(words("nb").fields)), sorted(kept - set(words("en").fields)))
+
+
+def test_a_held_stripe_payment_tells_what_stripe_cannot_remove():
+    """The letter for a held Stripe charge names what the hold keeps, the billing e-mail included, with why it
+    stays (Stripe removes it only when the payment is redacted), in both languages."""
+    evidence = written("results.pickle")["evidence"]
+    hold = replace(evidence.holds[0], system="stripe", categories=("payments",), category="payments",
+                   fields=("charge_id", "amount", "billing_name", "billing_email"))
+
+    letter = render_letter(replace(evidence, holds=(hold,)), "Vekstly")
+
+    assert "betalingsnummer, beløp, fakturanavnet ditt, e-postadressen din på betalingen (Stripe kan ikke fjerne " \
+           "den før betalingen sladdes)" in letter
+    assert "your e-mail address on the payment (Stripe cannot remove it until the payment is redacted)" in letter

@@ -49,3 +49,20 @@ def test_unknown_controller_is_refused_with_the_available_ones(capsys):
     assert 2 == main(["record-of-processing", "--controller", "nosuchchain"])
 
     assert "no policy for controller 'nosuchchain'" in capsys.readouterr().out
+
+
+def test_record_names_who_runs_a_system_and_each_processors_data_map(capsys):
+    """K24's newsletter is Mailchimp run by Magy Media AS, and each processor's personal data are its data map's
+    categories; every recipient is listed as a processor, Credicare among Aktiv365's."""
+    assert 0 == main(["record-of-processing", "--controller", "k24", "--format", "json"])
+    k24 = json.loads(capsys.readouterr().out)
+    assert 0 == main(["record-of-processing", "--controller", "aktiv365", "--format", "json"])
+    aktiv365 = json.loads(capsys.readouterr().out)
+
+    mailchimp = next(a for a in k24["activities"] if a["processor"] == "mailchimp")
+    assert ("Magy Media AS", ["newsletter"]) == (mailchimp["operated_by"], mailchimp["data_categories"])
+    credicare = next(r for r in aktiv365["recipients"] if r["processor"] == "credicare")
+    assert ("Credicare AS", "processor") == (credicare["supplier"], credicare["as"])
+    assert ["invoices"] == next(a for a in aktiv365["activities"] if a["processor"] == "credicare")["data_categories"]
+    assert 0 == main(["record-of-processing", "--controller", "k24"])
+    assert "| mailchimp, run by Magy Media AS | marketing |" in capsys.readouterr().out

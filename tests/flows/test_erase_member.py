@@ -9,19 +9,21 @@ import pytest
 from prefect import get_client
 from prefect.states import Crashed, Scheduled
 
-from config.dates import bookkeeping_last_day, journal_review_day
+from config.dates import add_years
 from config.settings import load_settings
 from evidence.ledger import open_ledger
 from sandbox.people import JOURNAL_LAST_ENTRY
-from tests.flows.conftest import execute, recorded_task_runs, table_rows
+from tests.flows.conftest import execute, table_rows
 
 pytestmark = pytest.mark.slow
 
 
-# M1001 is in two Mailchimp audiences and has a card token and an AvtaleGiro mandate at Nets.
-# Exceline is erased per category (its data map): each category one call, the held ones restricted.
-ONE_ERASURE_OF_M1001 = Counter({("mailchimp", "delete"): 2, ("ibooking", "delete"): 1, ("nets", "delete"): 1,
-                                ("nets", "mandate-deletion"): 1, ("exceline", "restrict:invoices"): 1,
+# M1001 is in two Mailchimp audiences and pays the invoice: Nets holds their payments (no stored card, no mandate).
+# Exceline and Nets are erased per category (their data maps): each category one call, the held ones restricted.
+# Ibooking per category: the bookings, then the customer (its profile).
+ONE_ERASURE_OF_M1001 = Counter({("mailchimp", "delete"): 2, ("ibooking", "delete:bookings"): 1,
+                                ("ibooking", "delete"): 1,
+                                ("nets", "restrict:transactions"): 1, ("exceline", "restrict:invoices"): 1,
                                 ("exceline", "restrict:contracts"): 1, ("exceline", "delete:photo"): 1,
                                 ("exceline", "delete:visits"): 1, ("exceline", "delete:consents"): 1,
                                 ("exceline", "anonymise:profile"): 1})
@@ -44,16 +46,45 @@ async def test_settled_member_is_erased_everywhere_membership_last(sandbox, run_
     assert "mailchimp" == sandbox.destructive_calls_for("M1001")[0]
 
 
-async def test_only_a_processors_asynchronous_job_gets_a_task_run_to_poll_it(sandbox, run_erasure):
-    """Of M1001's processors only Nets answers with a job (the AvtaleGiro mandate): one await-job task run."""
-    run = await run_erasure("M1001")
+async def test_a_card_and_a_mandate_at_nets_wait_for_a_person_then_are_read_back(sandbox, run_erasure, resume):
+    """A member with a card stored at Nexi Checkout and an AvtaleGiro mandate: no call ends either, so the run
+    suspends with a form for Nets naming both while the payments are already restricted; once the person has
+    ended the cards with Nexi and confirmed, the cards are read back gone, the mandate rests on the confirmation,
+    and the membership system goes last."""
+    member = sandbox.add_member(card=True, mandate=True)
 
-    tasks = await recorded_task_runs(run.flow_run.id,
-                                     lambda found: any(t.name.startswith("record-evidence") for t in found))
-    names = Counter(t.name.rsplit("-", 1)[0] for t in tasks)
-    assert "COMPLETED" == run.state_name
-    assert 1 == names["await-job"]
-    assert 5 == names["erase-in-system"]
+    first = await run_erasure(member.member_id)
+    payments = sandbox.nets.payers[f"NC-{member.number}"].transactions
+    asked = (first.state_name, first.flow_run.state.state_details.pause_key if first.flow_run.state else None,
+             {p["restricted"] for p in payments}, "exceline" in sandbox.destructive_calls_for(member.member_id))
+    sandbox.nets.end_at_nexi(member.member_id)
+    run = await resume(first, {"confirmed_by": "Kari Drift", "what_was_done": "ended the card at Nexi; claims "
+                                                                             "stopped on the KID",
+                               "done_on": "2026-12-07"})
+
+    evidence = await run.result()
+    nets = next(step for step in evidence.steps if step.system == "nets")
+    categories = {c.category: (c.status, c.verified) for c in nets.categories}
+    assert ("SUSPENDED", "confirm-1-nets", {True}, False) == asked
+    assert ("COMPLETED", "confirmed", True, "Kari Drift") == (run.state_name, nets.status, nets.verified,
+                                                              nets.confirmed_by)
+    assert {"card_tokens": ("confirmed", True), "avtalegiro_mandates": ("confirmed", True),
+            "transactions": ("restricted", True)} == categories
+    assert "exceline" == sandbox.destructive_calls_for(member.member_id)[-1]
+
+
+async def test_a_card_still_stored_at_nexi_after_the_confirmation_is_not_verified(sandbox, run_erasure, resume,
+                                                                                   artifacts):
+    """A person confirms the card ended, but Nexi still has it: the read-back says so and the run fails with Nets
+    confirmed but not verified, for an operator to look at."""
+    member = sandbox.add_member(card=True)
+
+    first = await run_erasure(member.member_id, request_id="card-still-stored")
+    run = await resume(first, {"confirmed_by": "Kari Drift", "what_was_done": "asked Nexi", "done_on": "2026-12-07"})
+
+    rows = {row["system"]: row for row in table_rows((await artifacts("erasure-card-still-stored"))[0])}
+    assert ("FAILED", "confirmed", "no") == (run.state_name, rows["nets"]["status"], rows["nets"]["verified"])
+    assert "2 card(s) stored at Nexi Checkout still held" in rows["nets"]["detail"]
 
 
 async def test_open_invoice_blocks_erasure(sandbox, run_erasure):
@@ -112,9 +143,8 @@ async def test_holds_carry_the_right_dates_and_go_to_the_ledger(sandbox, run_era
     evidence = await run.result()
     holds = {hold.key: hold for hold in evidence.holds}
     last_invoice = sandbox.exceline_last_invoice_date("M1003")
-    assert bookkeeping_last_day(last_invoice) == holds["exceline-bookkeeping"].retain_until
     assert date(last_invoice.year + 5, 12, 31) == holds["exceline-bookkeeping"].retain_until
-    assert journal_review_day(JOURNAL_LAST_ENTRY) == holds["physica-journal"].retain_until
+    assert add_years(JOURNAL_LAST_ENTRY, 10) == holds["physica-journal"].retain_until
     assert holds["physica-journal"].review_only
     assert "restricted" == statuses(evidence)["physica"]
     physica = next(step for step in evidence.steps if step.system == "physica")
@@ -224,3 +254,17 @@ async def test_an_unknown_member_ends_not_known_and_nothing_erased(sandbox, run_
     assert "FAILED" == run.state_name
     assert run.state.message.endswith("UnknownMember: member M9999 is not known at exceline; nothing was erased")
     assert [] == sandbox.destructive_calls_for("M9999")
+
+
+async def test_an_active_member_who_asks_to_be_forgotten_is_never_erased_silently(sandbox, run_erasure):
+    """A chain whose policy keeps nothing while the membership runs (the demo chain) erases as the member asked,
+    and the evidence says the membership still ran until its last day."""
+    until = date(2099, 1, 31)
+    member = sandbox.add_member(member_until=until)
+
+    run = await run_erasure(member.member_id, kind="erasure")
+
+    evidence = await run.result()
+    assert ("COMPLETED", "anonymised", None) == (run.state_name, statuses(evidence)["exceline"],
+                                                 evidence.kept_while_member)
+    assert [f"the membership still ran until {until}" in note for note in evidence.notes] == [True]

@@ -10,13 +10,14 @@ from prefect.settings import get_current_settings
 
 from cli.audit import scan, scan_database
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
-from sandbox.mailchimp import subscriber_hash
+from sandbox.mailchimp import AUDIENCES, subscriber_hash
 from sandbox.world import Sandbox
 from tests.conftest import PREFECT_HOME
 from tests.flow_driver import Flows, release_runs
 from tests.flows.conftest import Run
 
 pytestmark = pytest.mark.slow
+CAMPAIGNS = list(AUDIENCES)[1]
 
 
 def prefect_database() -> Path:
@@ -28,6 +29,8 @@ def prefect_database() -> Path:
 
 async def run_demo_request(flows: Flows, sandbox: Sandbox, request: DemoRequest) -> Run:
     """One chain's demo request, as `slett demo` runs it: paid when it waits, each manual step confirmed."""
+    if request.kind == "withdrawal":
+        return await flows.withdraw(request.controller, request.member_id)
     run = await flows.erase(request.controller, request.member_id, kind=request.kind)
     if request.settles and run.state_name == "SUSPENDED":
         sandbox.settle(request.member_id)
@@ -39,8 +42,9 @@ async def run_demo_request(flows: Flows, sandbox: Sandbox, request: DemoRequest)
 
 async def test_no_personal_data_under_prefect_home_or_in_the_database(sandbox, run_erasure, resume, deployments):
     """With every demo-chain member and one request per chain erased (Eziteq, LifeVision, Stripe, Fixit,
-    Credicare and the suppliers confirmed by a person among them), and a release run, no name, e-mail,
-    phone, address or MD5 of an e-mail appears in the Prefect database, result storage or logs."""
+    Credicare and the suppliers confirmed by a person among them), a withdrawal of marketing, a release run and a
+    sweep that removed a member a re-sync added back, no name, e-mail, phone, address or MD5 of an e-mail appears
+    in the Prefect database, result storage or logs."""
     for member_id in ("M1001", "M1003", "M1004"):
         assert "COMPLETED" == (await run_erasure(member_id)).state_name
     suspended = await run_erasure("M1002")
@@ -53,6 +57,9 @@ async def test_no_personal_data_under_prefect_home_or_in_the_database(sandbox, r
         if request.controller == "mova":
             for scheduled in (await release_runs(run.flow_run.parameters["request_id"])).values():
                 await flows.release(scheduled, date.today())
+    # A re-sync adds an erased member back; the sweep reads every audience member's address to find them.
+    assert sandbox.mailchimp.resync(sandbox.member("M1003"), CAMPAIGNS)
+    assert {"demo": 1} == await (await flows.sweep("demo")).result()
     erased = ("M1001", "M1002", "M1003", "M1004", *(r.member_id for r in DEMO_REQUESTS))
     people = [sandbox.member(member_id) for member_id in erased]
     values = ({value for person in people for value in person.personal_values()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import pytest
@@ -72,3 +72,26 @@ def test_a_batch_key_names_the_batch_and_the_day():
     assert batch_key("aktiv365-guests", "exceline", AS_OF, ids) != batch_key("aktiv365-guests", "exceline", AS_OF,
                                                                              ("G1", "G3"))
 
+
+
+async def test_a_guest_under_a_legal_hold_is_left_by_the_purge_until_the_hold_is_lifted(sandbox, flows):
+    """A guest a person put under a legal hold (a case about a visit) stays at that processor through the purge;
+    once the hold is lifted the next purge takes the guest like any other."""
+    import asyncio
+
+    from cli.main import main
+    from domain.values import OSLO
+
+    today = datetime.now(OSLO).date()  # a legal hold lasts until the day it is lifted: today
+    numbers = sandbox.add_guests("exceline", 3, last_visit=STALE)["exceline"]
+    held = sandbox.guests["exceline"].id_of(numbers[1])
+    where = ["aktiv365", held, "--system", "exceline", "--category", "profile", "--by", "Kari Drift"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Skade under prøvetime, sak 7"])
+
+    first = await flows.start("purge-guests", {"controller": "aktiv365", "as_of": today.isoformat()})
+
+    assert (2, 1, numbers[1]) == ((await first.result())["aktiv365/guests/exceline"], len(sandbox.guests["exceline"]),
+                                  sandbox.guests["exceline"].number_of(held))
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift"])
+    after = await flows.start("purge-guests", {"controller": "aktiv365", "as_of": today.isoformat()})
+    assert (1, 0) == ((await after.result())["aktiv365/guests/exceline"], len(sandbox.guests["exceline"]))

@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL
 
 from benchmarks.rows import prefect_rows
-from config.dates import bookkeeping_last_day, journal_review_day
+from config.dates import add_years
 from config.holds import Hold
 from sandbox.exceline import Invoice
 from sandbox.people import JOURNAL_LAST_ENTRY
@@ -105,20 +105,20 @@ async def test_a_newer_invoice_keeps_only_itself_longer(sandbox, flows):
     run = await flows.release(first, old.retain_until)
 
     moved = await runs_by_start("hold-moves-m1001", "exceline-bookkeeping")
-    new = bookkeeping_last_day(late)
+    new = date(late.year + 5, 12, 31)
     assert ("released", [late]) == (await run.result(), [i.invoice_date for i in record.invoices])
     assert date(2032, 12, 31) == new
     assert release_time(new) in moved
 
 
 async def test_a_failed_release_stays_due_and_fails_the_sweep_with_its_reason(sandbox, flows):
-    """When the processor refuses to delete (a live card at Nets: the transactions are in use), the sweep
-    ends Failed, its message names the request, processor and reason, the failure is sealed in the evidence,
-    and the hold is still due the next day."""
+    """When the processor refuses to delete (an AvtaleGiro mandate active again at Nets: the payments are in
+    use), the sweep ends Failed, its message names the request, processor and reason, the failure is sealed in
+    the evidence, and the hold is still due the next day."""
     holds = await holds_of(flows, "M1004", "release-fails-m1004", "nets-bookkeeping")
     scheduled = (await release_runs("release-fails-m1004"))["nets-bookkeeping"]
-    customer = sandbox.nets.customers["NC-1004"]
-    customer.cards["tok_new"] = {"token": "tok_new", "brand": "VISA", "last4": "4242", "expiry": "2030-01"}
+    payer = sandbox.nets.payers["NC-1004"]
+    payer.mandates["000010040"] = {"kid": "000010040", "status": "active", "createdAt": "2030-01-02"}
 
     run = await flows.release(scheduled, holds[-1].retain_until)
 
@@ -127,7 +127,7 @@ async def test_a_failed_release_stays_due_and_fails_the_sweep_with_its_reason(sa
     assert "release-fails-m1004" in message and "nets" in message and "HTTP 409" in message
     [row] = await releases_of("release-fails-m1004")
     assert ("failed", "no", "nets") == (row["status"], row["verified"], row["system"])
-    assert 12 == len(customer.transactions)
+    assert 12 == len(payer.transactions)
     assert "nets-bookkeeping" in await release_runs("release-fails-m1004")
 
 
@@ -136,7 +136,7 @@ async def test_a_journal_is_never_deleted_automatically(sandbox, flows):
     deleted; a newer entry in the journal moves the review instead."""
     holds = await erased_with_holds(flows, "M1003", "journal-m1003")
     review = holds["physica-journal"].retain_until  # type: ignore[attr-defined]
-    assert journal_review_day(JOURNAL_LAST_ENTRY) == review
+    assert add_years(JOURNAL_LAST_ENTRY, 10) == review
     scheduled = (await release_runs("journal-m1003"))["physica-journal"]
     patient = sandbox.physica.patients["P-1003"]
     patient.entries.append({"date": (review - timedelta(days=30)).isoformat(), "author": "fysioterapeut"})

@@ -23,9 +23,10 @@ def where(sandbox: Sandbox, member_id: str) -> set[str]:
         "fixit": 80_000 + number in sandbox.fixit.customers,
         "lifevision": any(c.external_id == member_id for c in sandbox.lifevision.contacts.values()),
         "mailchimp": member_id in sandbox.mailchimp.member_ids.values(),
-        "nets": f"NC-{number}" in sandbox.nets.customers,
+        "nets": f"NC-{number}" in sandbox.nets.payers,
         "physica": f"P-{number}" in sandbox.physica.patients,
         "stripe": any(c["metadata"].get("member_id") == member_id for c in sandbox.stripe.customers.values()),
+        **{twin.system: twin.of(member_id) is not None for twin in sandbox.plain_twins},
     }
     return {system for system, here in held.items() if here}
 
@@ -39,9 +40,12 @@ def test_each_chain_seeds_its_members():
 
 
 @pytest.mark.parametrize(("member_id", "systems"), [
-    ("M1101", {"eziteq", "lifevision", "nets", "physica"}), ("M1102", {"eziteq", "lifevision", "nets"}),
+    ("M1101", {"eziteq", "lifevision", "nets", "physica", "mailchimp"}),
+    ("M1102", {"eziteq", "lifevision", "nets", "mailchimp"}),
     ("M1201", {"exceline", "ibooking", "fixit", "nets"}), ("M1203", {"exceline", "ibooking", "nets"}),
-    ("M1301", {"stripe", "mailchimp", "ibooking"}), ("M1001", {"exceline", "ibooking", "mailchimp", "nets"})])
+    ("M1301", {"stripe", "mailchimp", "ibooking"}), ("M1001", {"exceline", "ibooking", "mailchimp", "nets"}),
+    ("M1401", {"exceline", "ibooking", "nets", "lifevision", "access", "app"}),
+    ("M1501", {"exceline", "ibooking", "nets", "physica", "crm", "imagebank"})])
 def test_members_are_only_at_their_chains_processors(member_id, systems):
     """A member is at the processors of their chain (the journal only with one), nowhere else."""
     assert systems == where(Sandbox(), member_id)

@@ -139,6 +139,6 @@ async def test_latency_delays_answers(sandbox, client):
 
     async with client("nets") as nets:
         started = time.monotonic()
-        await nets.get("/v1/customers/NC-1001")
+        await nets.get("/v1/payers/NC-1001")
 
     assert time.monotonic() - started >= 0.05

@@ -26,14 +26,15 @@ def test_seeded_members():
 
 
 def test_m1001_is_everywhere_but_the_journal():
-    """M1001 is settled, books classes, is in two audiences and pays by card and AvtaleGiro."""
+    """M1001 is settled, books classes, is in two audiences and pays the invoice: Nets has their payments, no
+    card stored at Nexi Checkout and no AvtaleGiro mandate."""
     sandbox = Sandbox()
 
     assert not sandbox.exceline.members["M1001"].owes()
     assert 3 == len(sandbox.ibooking.customers["71001"].bookings)
     assert 2 == sum(owner == "M1001" for owner in sandbox.mailchimp.member_ids.values())
-    customer = sandbox.nets.customers["NC-1001"]
-    assert (1, 1, 12) == (len(customer.cards), len(customer.mandates), len(customer.transactions))
+    payer = sandbox.nets.payers["NC-1001"]
+    assert (0, 0, 12) == (len(sandbox.nets.cards_of("M1001")), len(payer.mandates), len(payer.transactions))
     assert [] == [p for p in sandbox.physica.patients.values() if p.external_ref == "M1001"]
 
 
@@ -79,7 +80,7 @@ def test_add_member_options():
     assert {"open", "collection"} <= {i.status for i in invoices}
     assert [patient.member_id] == [p.external_ref for p in sandbox.physica.patients.values()
                                    if p.external_ref == patient.member_id]
-    assert patient.member_id not in {c.member_ref for c in sandbox.nets.customers.values()}
+    assert patient.member_id not in {p.member_ref for p in sandbox.nets.payers.values()}
     assert patient.member_id not in sandbox.mailchimp.member_ids.values()
 
 
@@ -119,9 +120,10 @@ def test_reset_restores_the_seed():
 
 @pytest.mark.parametrize(("system", "path"), [
     ("exceline", "/api/v1/members/M1001"), ("ibooking", "/customers/71001"), ("mailchimp", "/3.0/lists"),
-    ("nets", "/v1/customers/NC-1001"), ("physica", "/api/patients/P-1003")])
+    ("nets", "/v1/payers/NC-1001"), ("physica", "/api/patients/P-1003")])
 async def test_every_system_wants_a_bearer_token(client, system, path):
-    """Without `Authorization: Bearer <key>` every system answers 401; with any key, 200."""
+    """Without `Authorization: Bearer <key>` every system answers 401; with any key, 200 (Nets takes the key
+    as it comes, as Nexi does)."""
     async with client(system, authorised=False) as anonymous, client(system) as authorised:
         statuses = ((await anonymous.get(path)).status_code, (await authorised.get(path)).status_code)
 
@@ -174,13 +176,22 @@ async def test_open_invoice_blocks_anonymisation(client):
         assert 409 == (await exceline.post("/api/v1/members/M1002/anonymise")).status_code
 
 
-async def test_nets_job_finishes_after_configured_polls(client):
-    """A mandate deletion job reports pending until it has been polled `job_polls` times."""
-    async with client("nets") as nets:
-        job = (await nets.post("/v1/avtalegiro/mandates/AG-1001/deletion-requests")).json()["jobId"]
-        statuses = [(await nets.get(f"/v1/jobs/{job}")).json()["status"] for _ in range(3)]
+async def test_nexi_twin_reads_stored_cards_and_offers_no_call_to_end_one(sandbox, client):
+    """The twin answers Nexi Checkout's reads of a stored card (by external reference and by id, with the secret
+    key itself as Authorization) and, like Nexi, has no call that ends or deletes one; a person's end (what Nexi's
+    Portal or support does) makes it read back 404."""
+    member = sandbox.add_member(card=True)
+    async with client("nets", headers={"Authorization": "secret-key"}) as nexi:
+        found = (await nexi.get("/v1/subscriptions", params={"externalReference": member.member_id})).json()
+        path = f"/v1/subscriptions/{found['subscriptionId']}"
+        by_id = (await nexi.get(path)).status_code
+        delete = (await nexi.delete(path)).status_code
+        sandbox.nets.end_at_nexi(member.member_id)
+        ended = (await nexi.get(path)).status_code
 
-    assert ["pending", "done", "done"] == statuses
+    assert ("CARD", "492500******0004") == (found["paymentDetails"]["paymentType"],
+                                            found["paymentDetails"]["cardDetails"]["maskedPan"])
+    assert (200, 405, 404) == (by_id, delete, ended)
 
 
 async def test_physica_has_no_way_to_delete(client):

@@ -20,7 +20,7 @@ from domain.values import subject_reference
 from sandbox.world import Sandbox
 from triggers.app import create_app
 from triggers.dispatch import DispatchUnavailable, Receipt, next_request_id
-from triggers.events import MemberEvent, SettledEvent
+from triggers.events import MemberEvent, SettledEvent, WithdrawnEvent
 from triggers.signature import sign
 
 SECRET = "whsec_" + base64.b64encode(b"slett-test-webhook-secret-0123456789").decode()
@@ -85,6 +85,7 @@ class RecordingDispatcher:
 
     erasures: list[tuple[str, MemberEvent]] = field(default_factory=list)
     settlements: list[tuple[str, SettledEvent]] = field(default_factory=list)
+    withdrawals: list[tuple[str, WithdrawnEvent]] = field(default_factory=list)
     unavailable: bool = False
 
     async def request_erasure(self, webhook_id: str, event: MemberEvent) -> Receipt:
@@ -102,6 +103,16 @@ class RecordingDispatcher:
             raise DispatchUnavailable("the Prefect API did not answer: ConnectError")
         self.settlements.append((webhook_id, event))
         return Receipt("resumed", resumed=(uuid.uuid5(uuid.NAMESPACE_URL, event.data.member_id),))
+
+    async def withdraw_marketing(self, webhook_id: str, event: WithdrawnEvent) -> Receipt:
+        """Record the withdrawal; the run id is derived from the member, as for an erasure."""
+        if self.unavailable:
+            raise DispatchUnavailable("the Prefect API did not answer: ConnectError")
+        self.withdrawals.append((webhook_id, event))
+        member = event.data
+        return Receipt("started", uuid.uuid5(uuid.NAMESPACE_URL, f"withdrawal/{member.member_id}"),
+                       next_request_id(member.controller, f"{subject_of(member.controller, member.member_id)}"
+                                       "-withdrawal", []))
 
 
 @pytest.fixture

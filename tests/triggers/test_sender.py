@@ -187,3 +187,23 @@ async def test_paying_at_eziteq_sends_invoice_settled_for_the_members_chain(sett
 
     assert [("k24", "M1102", unpaid[0])] == [
         (e.data.controller, e.data.member_id, e.data.invoice_id) for _, e in dispatcher.settlements]
+
+
+async def test_a_member_withdrawing_marketing_sends_marketing_withdrawn_for_their_chain(settings, dispatcher, clock):
+    """POST /_sandbox/members/{id}/withdraw-marketing makes the membership system send marketing.withdrawn naming
+    the member's chain, which the receiver hands to the withdrawal (not the erasure)."""
+    world = Sandbox()
+    world.webhooks = sender(create_app(settings, dispatcher, clock), clock)
+    transport = httpx.ASGITransport(app=sandbox_app(world))
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as control:
+        sent = await control.post("/_sandbox/members/M1103/withdraw-marketing")
+        await world.webhooks.drain()
+        listed = (await control.get("/_sandbox/webhooks")).json()["deliveries"]
+
+    assert 202 == sent.status_code
+    assert [("marketing.withdrawn", "k24", "M1103")] == [
+        (e.type, e.data.controller, e.data.member_id) for _, e in dispatcher.withdrawals]
+    assert [(sent.json()["webhookId"], True, "started")] == [
+        (d["webhookId"], d["delivered"], d["answer"]["status"]) for d in listed]
+    assert [] == dispatcher.erasures

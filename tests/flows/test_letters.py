@@ -1,0 +1,150 @@
+"""The member hears within the deadline while the run waits (GDPR Art. 12(3)-(4)): the acknowledgment when the
+request is registered, and one letter when it will wait past its deadline, each sealed and shown on the run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from prefect import get_client
+from prefect.states import Cancelled
+
+from config.dates import gdpr_deadline
+from config.settings import load_settings
+from config.workdays import expected_after_wait
+from domain.values import OSLO, artifact_key
+from evidence.interim import ACKNOWLEDGMENT, DELAY
+from evidence.ledger import open_ledger
+from evidence.letter import words
+from flows.deadline_check import deadline_check
+from queries.history import latest_artifact
+from tests.evidence.conftest import create
+from tests.evidence.test_deadlines import set_created
+from tests.evidence.test_register import slett
+from tests.flows.conftest import Run, execute
+
+pytestmark = pytest.mark.slow
+
+
+async def letters(request_id: str) -> list[dict[str, Any]]:
+    """The letters the ledger sealed for a request, in the order they were sent."""
+    ledger = await open_ledger(load_settings().ledger_url)
+    return [r.sealed.body["evidence"]["letter"] for r in await ledger.records(request_id=request_id)
+            if r.kind == "letter"]
+
+
+async def shown(kind: str, request_id: str) -> str:
+    """The letter's text as its artifact on the request's run shows it."""
+    async with get_client() as client:
+        artifact = await latest_artifact(client, artifact_key(kind, request_id))
+    assert artifact is not None, f"no {kind} artifact for {request_id}"
+    return str(artifact.data)
+
+
+async def cancel(run: Run) -> None:
+    """Leave no run waiting for the other modules' sweeps."""
+    async with get_client() as client:
+        await client.set_flow_run_state(run.flow_run.id, Cancelled(message="letters test done"), force=True)
+
+
+async def test_acknowledgment_is_sent_when_the_request_is_registered_before_the_settlement_wait(
+        sandbox, run_erasure, resume):
+    """M1002 owes its final invoice: before the run suspends, marketing has stopped and the member is sent one
+    acknowledgment (received, marketing stopped, the invoice waits, the answer by the deadline), sealed in the
+    ledger and shown on the run by reference; resumed and suspended again, it sends no other letter while the
+    deadline is ahead."""
+    request_id = f"letters-ack-{uuid4().hex[:8]}"
+
+    run = await run_erasure("M1002", request_id=request_id)
+    again = await resume(run, {"confirmed_by": "letters test"})
+
+    sent = await letters(request_id)
+    text = await shown(ACKNOWLEDGMENT, request_id)
+    await cancel(again)
+    deadline = gdpr_deadline(datetime.now(UTC).date())
+    assert ("SUSPENDED", "SUSPENDED") == (run.state_name, again.state_name)
+    assert ["mailchimp"] == sandbox.destructive_calls_for("M1002")[:1]
+    assert [(ACKNOWLEDGMENT, ["settlement"], deadline.isoformat())] == [
+        (letter["kind"], letter["waits_for"], letter["expected"]) for letter in sent]
+    assert {"mailchimp": "erased", "exceline-marketing": "erased"} == {
+        step["system"]: step["status"] for step in sent[0]["stopped"]}
+    assert "Your final invoice is not paid yet." in text
+    assert f"You will have our answer by {words('en').day(deadline)}." in text
+    assert "M1002" not in text
+
+
+async def test_a_run_waiting_past_the_deadline_sends_one_letter_saying_why_and_by_when(sandbox, deployments):
+    """A request received five weeks ago whose final invoice is still open is past its deadline when its run
+    suspends: the member gets one delay letter with the reason, the new expected date and Datatilsynet; a
+    second suspension and the daily deadline check send no other."""
+    request_id = f"letters-late-{uuid4().hex[:8]}"
+    received = datetime.now(UTC) - timedelta(weeks=5)
+    queued = await create(deployments["erase-member"], "M1002", request_id)
+    await set_created(queued.id, received)
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(queued.id)
+
+    run = await execute(flow_run)
+    async with get_client() as client:
+        await client.resume_flow_run(run.flow_run.id, run_input={"confirmed_by": "letters test"})
+        again = await execute(await client.read_flow_run(run.flow_run.id))
+    counts = await deadline_check()
+
+    sent = await letters(request_id)
+    text = await shown(DELAY, request_id)
+    await cancel(again)
+    today = datetime.now(OSLO).date()
+    expected = expected_after_wait(received.date(), today)
+    assert ("SUSPENDED", "SUSPENDED") == (run.state_name, again.state_name)
+    assert "settlement-2" == again.state.state_details.pause_key
+    assert [ACKNOWLEDGMENT, DELAY] == [letter["kind"] for letter in sent]
+    assert (["settlement"], expected.isoformat(), gdpr_deadline(received.date()).isoformat()) == (
+        sent[1]["waits_for"], sent[1]["expected"], sent[1]["deadline"])
+    assert "Your final invoice is not paid." in text
+    assert f"We now expect to finish by {words('en').day(expected)}" in text
+    assert "You may complain to Datatilsynet" in text and "Du kan klage til Datatilsynet" in text
+    assert "M1002" not in text
+    assert counts["requests"] >= 1
+
+
+async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadline(sandbox, run_erasure):
+    """A request waiting for its final invoice gets no delay letter from the daily check the day before its
+    deadline, one on the deadline, and no second one the day after."""
+    request_id = f"letters-daily-{uuid4().hex[:8]}"
+    run = await run_erasure("M1002", request_id=request_id)
+    deadline = gdpr_deadline(datetime.now(UTC).date())
+
+    before = await deadline_check(today=deadline - timedelta(days=1))
+    kinds_before = [letter["kind"] for letter in await letters(request_id)]
+    on_the_day = await deadline_check(today=deadline)
+    after = await deadline_check(today=deadline + timedelta(days=1))
+
+    sent = await letters(request_id)
+    text = await shown(DELAY, request_id)
+    await cancel(run)
+    assert "SUSPENDED" == run.state_name
+    assert [ACKNOWLEDGMENT] == kinds_before
+    assert [ACKNOWLEDGMENT, DELAY] == [letter["kind"] for letter in sent]
+    assert (deadline.isoformat(), deadline.isoformat()) == (sent[1]["sent"], sent[1]["deadline"])
+    assert (True, True, True) == (before["requests"] >= 1, on_the_day["delay-letters"] >= 1, after["requests"] >= 1)
+    assert "Your final invoice is not paid." in text
+
+
+async def test_letter_command_prints_the_acknowledgment_and_says_when_no_delay_letter_was_sent(
+        sandbox, run_erasure, capsys):
+    """`slett letter <request> --kind acknowledgment --lang en` prints the English acknowledgment the chain sends
+    the member; `--kind delay` for a request still within its deadline says none was sent."""
+    request_id = f"letters-cli-{uuid4().hex[:8]}"
+    run = await run_erasure("M1002", request_id=request_id)
+
+    printed = await slett("letter", request_id, "--kind", "acknowledgment", "--lang", "en")
+    english = capsys.readouterr().out
+    missing = await slett("letter", request_id, "--kind", "delay")
+    out = capsys.readouterr().out
+    await cancel(run)
+
+    assert (0, 1) == (printed, missing)
+    assert english.startswith("# We have received your request · Demo Trening AS") and "Vi har" not in english
+    assert f"no delay letter for request {request_id}: none was sent" in out
