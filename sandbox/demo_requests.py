@@ -47,8 +47,9 @@ DEMO_REQUESTS: list[DemoRequest] = [
                 "the course is paid and the 14-day withdrawal period is over: the Stripe customer and the "
                 "course booking are deleted, the e-mail list membership too"),
     DemoRequest("k24", "M1103", "withdrawal",
-                "marketing.withdrawn: the LifeVision contact is deleted and Eziteq's marketing consents withdrawn "
-                "at once; a suppression entry of keyed references keeps the member from being added again; the "
-                "membership, the journal and the payments are not touched"),
+                "marketing.withdrawn: the newsletter contact at Mailchimp (run by Magy Media) and the LifeVision "
+                "contact are deleted and Eziteq's marketing consents withdrawn at once; a suppression entry of "
+                "keyed references keeps the member from being added again; the membership, the journal and the "
+                "payments are not touched"),
 ]
 
