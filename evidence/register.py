@@ -29,6 +29,7 @@ WAITING_SETTLEMENT = "waiting for settlement"
 WAITING_PERSON = "waiting for a person"
 DONE = "done"
 FAILED = "failed"
+VACUUMED = "run vacuumed"  # the ledger has the request; Prefect no longer has its run
 STATUSES = (IN_PROGRESS, WAITING_SETTLEMENT, WAITING_PERSON, DONE, FAILED)
 # Suspension keys of the erase-member flow: `settlement-<n>` while an invoice is open; any other key
 # (`confirm-<step>` for a step at a supplier with no API) waits for a person.
@@ -82,6 +83,11 @@ class Entry:
     def is_open(self) -> bool:
         """Whether the request still has to be answered."""
         return self.status != DONE
+
+    @property
+    def has_run(self) -> bool:
+        """Whether Prefect still has the request's run."""
+        return bool(self.flow_run_id) and self.state != VACUUMED
 
     def days_left(self, today: date) -> int:
         """Days until the deadline; negative once it has passed."""
@@ -237,7 +243,7 @@ def sealed_entry(record: dict[str, Any], chains: dict[str, str]) -> Entry:
         kind=str(request.get("kind", "")), received=received,
         deadline=extension.deadline if extension else date.fromisoformat(
             request.get("deadline") or gdpr_deadline(received.date()).isoformat()),
-        extension=extension, status=status, state="run vacuumed", waiting_for="", since=None,
+        extension=extension, status=status, state=VACUUMED, waiting_for="", since=None,
         finished=_time(evidence.get("finished")) if status == DONE else None,
         flow_run_id=str(record.get("flow_run_id") or ""), processors=tuple(evidence.get("steps") or ()),
         holds=tuple(evidence.get("holds") or ()), digest=record.get("digest"),

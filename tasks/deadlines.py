@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.events import emit_event
+from prefect.exceptions import PrefectHTTPStatusError
 
 from config.dates import DUE_SOON, OVERDUE, gdpr_deadline
 
@@ -96,9 +97,15 @@ async def read_extension(ledger: Ledger, request_id: str) -> Extension | None:
     return Extension.from_document(sealed[-1].sealed.body["evidence"]["extension"]) if sealed else None
 
 
-async def set_tags(client: PrefectClient, run_id: UUID, tags: list[str]) -> None:
-    """Replace a run's tags (the API has no add-one-tag)."""
-    await client.update_flow_run(run_id, tags=tags)
+async def set_tags(client: PrefectClient, run_id: UUID, tags: list[str]) -> bool:
+    """Replace a run's tags (the API has no add-one-tag); False when Prefect no longer has the run."""
+    try:
+        await client.update_flow_run(run_id, tags=tags)
+    except PrefectHTTPStatusError as error:
+        if error.response.status_code != 404:
+            raise
+        return False
+    return True
 
 
 @task(name="register-request", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

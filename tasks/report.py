@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from prefect import get_client, task
+from prefect import get_client, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
@@ -83,7 +83,7 @@ def marked_tags(entry: Entry, today: date) -> list[str]:
 
 def needs_mark(entry: Entry, today: date) -> bool:
     """Whether the request is near or past its deadline, or its run's tags are out of date."""
-    return entry.flag(today) is not None or sorted(marked_tags(entry, today)) != sorted(entry.tags)
+    return entry.flag(today) is not None or (entry.has_run and sorted(marked_tags(entry, today)) != sorted(entry.tags))
 
 
 @task(name="mark-deadline", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
@@ -91,9 +91,11 @@ async def mark_deadline(entry: Entry, today: date) -> str | None:
     """Set the request's deadline tags to its state today; emit an event when it is due soon or overdue."""
     flag = entry.flag(today)
     tags = marked_tags(entry, today)
-    if sorted(tags) != sorted(entry.tags):
+    if entry.has_run and sorted(tags) != sorted(entry.tags):
         async with get_client() as client:
-            await set_tags(client, UUID(entry.flow_run_id), tags)
+            if not await set_tags(client, UUID(entry.flow_run_id), tags):
+                get_run_logger().warning("Run %s of request %s is gone; its deadline stays in the ledger only",
+                                         entry.flow_run_id, entry.request_id)
     if flag:
         emit_event(event=f"slett.request.deadline-{flag}",
                    resource=run_resource(UUID(entry.flow_run_id), entry.request_id),

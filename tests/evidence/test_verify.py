@@ -21,7 +21,8 @@ from evidence.ledger import Ledger, records
 from evidence.verify import verify_ledger
 from queries.history import existing_runs
 from sandbox.world import Sandbox
-from tasks.deadlines import extend_request
+from flows.deadline_check import deadline_check
+from tasks.deadlines import extend_request, set_tags
 from tasks.evidence import record_evidence
 from tests.evidence.conftest import create, session_ledger
 from tests.evidence.test_register import slett
@@ -145,6 +146,26 @@ async def test_a_vacuumed_run_is_reported_and_its_evidence_still_verifies(prefec
     assert (True, 1, 1) == (report.intact, report.records, report.vacuumed)
     assert [(stored.request_id, "done", "run vacuumed")] == [
         (r["request_id"], r["status"], r["state"]) for r in register["requests"]]
+
+
+async def test_the_daily_check_leaves_a_vacuumed_runs_tags_alone(prefect_server, capsys):
+    """The daily deadline check finishes when the register holds a request whose run Prefect no longer has:
+    it tags no missing run, and tagging one that vanished meanwhile reports it gone instead of failing."""
+    controller = f"vacday{uuid4().hex[:8]}"
+    ledger = await session_ledger()
+    await record_at_once(controller, 1)
+    [stored] = await ledger.records(controller=controller)
+    run_id = UUID(str(stored.flow_run_id))
+    async with get_client() as client:
+        await client.delete_flow_run(run_id)
+        tagged = await set_tags(client, run_id, ["deadline-2026-12-01"])
+
+    counts = await deadline_check()
+    assert 0 == await slett("evidence", "--controller", controller, "--format", "json")
+    [entry] = json.loads(capsys.readouterr().out)["requests"]
+
+    assert (False, "run vacuumed") == (tagged, entry["state"])
+    assert counts["requests"] >= 1
 
 
 async def test_changed_extension_is_named(deployments, capsys):
