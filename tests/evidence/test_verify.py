@@ -19,9 +19,9 @@ from domain.values import Evidence, Kind, Request, Step
 from evidence.documents import canonical_json, sha256
 from evidence.ledger import Ledger, records
 from evidence.verify import verify_ledger
+from flows.deadline_check import deadline_check
 from queries.history import existing_runs
 from sandbox.world import Sandbox
-from flows.deadline_check import deadline_check
 from tasks.deadlines import extend_request, set_tags
 from tasks.evidence import record_evidence
 from tests.evidence.conftest import create, session_ledger
