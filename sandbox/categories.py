@@ -71,6 +71,18 @@ def apply(spec: Spec, member: Any, action: str, keeps: tuple[str, ...]) -> int:
     return changed
 
 
+def restrict_records(records: list[dict[str, Any]], personal: tuple[str, ...], keep: list[str],
+                     flag: str = "restricted") -> int:
+    """Clear each record's personal fields the restriction does not keep and mark it restricted; how many changed."""
+    changed = 0
+    for record in records:
+        for name in (n for n in personal if n not in keep and record.get(n)):
+            record[name], changed = None, changed + 1
+        changed += not record[flag]
+        record[flag] = True
+    return changed
+
+
 def read_back(spec: Spec, member: Any) -> dict[str, Any]:
     """What is left of a category: records, whether all are restricted, which personal fields are filled."""
     records = spec.records(member) if spec.listed else [member]

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
+from sandbox.categories import restrict_records
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
@@ -134,12 +135,7 @@ def build(state: Fixit, journal: Journal) -> ASGIApp:
         def apply() -> tuple[Response, bool]:
             if not found:
                 return missing(), False
-            changed = 0
-            for treatment in found.treatments:
-                for name in (n for n in TREATMENT_FIELDS if n not in keep and treatment.get(n)):
-                    treatment[name], changed = None, changed + 1
-                changed += not treatment["Restricted"]
-                treatment["Restricted"] = True
+            changed = restrict_records(found.treatments, TREATMENT_FIELDS, keep, flag="Restricted")
             return JSONResponse({"Success": True, "Restricted": len(found.treatments)}), bool(changed)
 
         return journal.once(state.system, request, state.member_of(customer_id), "restrict:treatments", apply)

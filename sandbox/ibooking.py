@@ -14,6 +14,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sandbox.auth import BearerAuth
+from sandbox.categories import restrict_records
 from sandbox.guests import Guests, bulk_ids
 from sandbox.journal import Journal
 from sandbox.people import DemoMember, Profile
@@ -146,12 +147,7 @@ def build(state: Ibooking, journal: Journal) -> ASGIApp:
         def apply() -> tuple[Response, bool]:
             if not found:
                 return not_found(), False
-            changed = 0
-            for booking in found.bookings:
-                for name in (n for n in BOOKING_FIELDS if n not in keep and booking.get(n)):
-                    booking[name], changed = None, changed + 1
-                changed += not booking["restricted"]
-                booking["restricted"] = True
+            changed = restrict_records(found.bookings, BOOKING_FIELDS, keep)
             return JSONResponse({"restricted": len(found.bookings), "cleared": changed}), bool(changed)
 
         return journal.once(state.system, request, found.external_id if found else None, "restrict:bookings", apply)
