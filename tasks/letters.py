@@ -70,16 +70,18 @@ async def acknowledge(request: Request, policy: Policy, stopped: list[Step], fac
 
 
 @task(name="tell-of-delay", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-async def tell_if_late(request: Request, chain: str, waits_for: tuple[str, ...], settings: Settings) -> Interim | None:
-    """Send the delay letter once if the run, about to wait, will wait past the request's deadline: why, the new
-    expected date, and the right to complain to Datatilsynet (GDPR Art. 12(4))."""
+async def tell_if_late(request: Request, chain: str, waits_for: tuple[str, ...], settings: Settings,
+                       at: tuple[str, ...] = (), marketing_waits: bool = False) -> Interim | None:
+    """Send the delay letter once if the run, about to wait, will wait past the request's deadline: why (naming
+    the suppliers `at` which a person's step waits), the new expected date, and the right to complain to
+    Datatilsynet (GDPR Art. 12(4))."""
     ledger = await open_ledger(settings.ledger_url)
     today = datetime.now(OSLO).date()
     deadline = await due_by(ledger, request)
     if not tell_of_delay(deadline, today):
         return None
     letter = Interim.of(DELAY, request, chain, deadline, expected_after_wait(request.received.date(), today),
-                        waits_for, today)
+                        waits_for, today, at=at, marketing_waits=marketing_waits)
     return await send_once(ledger, letter, str(runtime.flow_run.id))
 
 
