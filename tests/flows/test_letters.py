@@ -13,7 +13,7 @@ from prefect.states import Cancelled
 
 from config.dates import gdpr_deadline
 from config.settings import load_settings
-from config.workdays import expected_after_wait
+from config.workdays import add_working_days, expected_after_wait
 from domain.values import OSLO, artifact_key
 from evidence.interim import ACKNOWLEDGMENT, DELAY
 from evidence.ledger import open_ledger
@@ -169,6 +169,29 @@ async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadl
     assert (deadline.isoformat(), deadline.isoformat()) == (sent[1]["sent"], sent[1]["deadline"])
     assert (True, True, True) == (before["requests"] >= 1, on_the_day["delay-letters"] >= 1, after["requests"] >= 1)
     assert "Your final invoice is not paid." in text
+
+
+async def test_the_daily_check_names_the_supplier_a_request_waiting_for_a_persons_step_waits_at(sandbox,
+                                                                                               deployments):
+    """An Aktiv365 request whose run waits for a person at Kalibrert (a marketing agency with no API) since it was
+    registered, within its deadline, gets its delay letter from the daily check on its deadline: the reason names
+    Kalibrert AS, and the letter does not claim marketing has stopped there."""
+    member = sandbox.add_member(chain="aktiv365")
+    run = await Flows(deployments).erase("aktiv365", member.member_id)
+    request_id = run.flow_run.parameters["request_id"]
+    deadline = add_working_days(datetime.now(OSLO).date(), 2)
+
+    counts = await deadline_check(today=deadline)
+
+    sent = await letters(request_id)
+    text = await shown(DELAY, request_id)
+    await cancel(run)
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (run.state_name, pause_key(run))
+    assert [(ACKNOWLEDGMENT, None, None), (DELAY, ["Kalibrert AS"], True)] == [
+        (letter["kind"], letter.get("at") if letter["kind"] == DELAY else None,
+         letter.get("marketing_waits") if letter["kind"] == DELAY else None) for letter in sent]
+    assert "A step at Kalibrert AS, a supplier without an API, waits for one of our staff" in text
+    assert (False, True) == ("Marketing has already stopped." in text, counts["delay-letters"] >= 1)
 
 
 async def test_letter_command_prints_the_acknowledgment_and_says_when_no_delay_letter_was_sent(
