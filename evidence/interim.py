@@ -35,13 +35,16 @@ class Interim:
     waits_for: tuple[str, ...]  # SETTLEMENT, PERSON
     sent: date
     stopped: tuple[Step, ...] = ()  # marketing as the first step left it (in the acknowledgment)
+    at: tuple[str, ...] = ()  # the suppliers whose step waits for a person, named in the reason (PERSON)
+    marketing_waits: bool = False  # the step a person is to confirm stops marketing: it has not stopped there yet
 
     @classmethod
     def of(cls, kind: str, request: Request, chain: str, deadline: date, expected: date,
-           waits_for: tuple[str, ...], sent: date, stopped: tuple[Step, ...] = ()) -> Interim:
+           waits_for: tuple[str, ...], sent: date, stopped: tuple[Step, ...] = (), at: tuple[str, ...] = (),
+           marketing_waits: bool = False) -> Interim:
         """The letter for a request as its run knows it."""
         return cls(kind, request.request_id, request.controller, chain, request.subject_ref,
-                   request.received.date(), deadline, expected, waits_for, sent, stopped)
+                   request.received.date(), deadline, expected, waits_for, sent, stopped, at, marketing_waits)
 
     def document(self) -> dict[str, Any]:
         """The letter's facts as the ledger seals them."""

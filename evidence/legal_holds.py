@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,9 +12,62 @@ from sqlalchemy import func, select
 from config.legal_holds import LegalHold, LegalHoldRefused, after_lift, check_legal_hold
 from config.policy import Policy
 from evidence.documents import plain
-from evidence.ledger import HELD, Ledger, NewRecord, StoredRecord, append, holds, legal_holds
+from evidence.ledger import HELD, Ledger, NewRecord, StoredRecord, append, holds, legal_holds, records
 
 SET, LIFTED = "set", "lifted"
+
+
+@dataclass(frozen=True)
+class SealedLegalHold:
+    """A legal hold's newest state as its record sealed it, for the register: the member by subject reference only."""
+
+    controller: str
+    subject_ref: str
+    system: str
+    category: str
+    reason: str
+    set_by: str
+    set_at: datetime
+    ends_on: date | None
+    lifted_by: str | None
+    lifted_on: date | None
+    sequence: int  # the record of the controller's chain that sealed this state
+
+    @classmethod
+    def of(cls, controller: str, sequence: int, document: dict[str, Any]) -> SealedLegalHold:
+        """The legal hold in a sealed record's `legal_hold` document."""
+        def day(name: str) -> date | None:
+            return date.fromisoformat(document[name]) if document.get(name) else None
+        return cls(controller, str(document["subject_ref"]), str(document["system"]), str(document["category"]),
+                   str(document["reason"]), str(document["set_by"]), datetime.fromisoformat(document["set_at"]),
+                   day("ends_on"), document.get("lifted_by"), day("lifted_on"), sequence)
+
+    def _legal(self) -> LegalHold:
+        # The register knows the member by reference only: the rules of a legal hold need no member id.
+        return LegalHold(self.controller, "", self.system, self.category, self.reason, self.set_by, self.set_at,
+                         self.ends_on, self.lifted_by, self.lifted_on)
+
+    def lasts_on(self, day: date) -> bool:
+        """Whether it still keeps its category on `day`: not lifted, and not past its end."""
+        return self._legal().lasts_on(day)
+
+    def words(self) -> str:
+        """Who set it, why, and until when (or when and by whom it was lifted)."""
+        return self._legal().words()
+
+
+async def sealed_legal_holds(ledger: Ledger, controller: str | None = None) -> list[SealedLegalHold]:
+    """Every legal hold's newest state as sealed (of one chain), lifted ones included, oldest first."""
+    newest = select(func.max(legal_holds.c.id)).group_by(legal_holds.c.controller, legal_holds.c.member_id,
+                                                         legal_holds.c.system, legal_holds.c.category)
+    query = (select(legal_holds.c.controller, records.c.sequence, records.c.body)
+             .join(records, records.c.id == legal_holds.c.record_id).where(legal_holds.c.id.in_(newest)))
+    if controller is not None:
+        query = query.where(legal_holds.c.controller == controller)
+    async with ledger.reader.connect() as connection:
+        rows = (await connection.execute(query.order_by(legal_holds.c.id))).all()
+    return [SealedLegalHold.of(row.controller, row.sequence, json.loads(row.body)["evidence"]["legal_hold"])
+            for row in rows]
 
 
 def legal_hold_request(subject_ref: str, system: str, category: str) -> str:

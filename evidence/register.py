@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from domain.values import Extension, artifact_key
 from evidence.chain import ChainReport
 from evidence.documents import unfenced
 from evidence.ledger import RELEASED, HoldState, Ledger
+from evidence.legal_holds import SealedLegalHold, sealed_legal_holds
 from evidence.verify import verify_stretch
 from queries.history import flow_runs, latest_artifacts, request_id_of
 
@@ -78,6 +79,10 @@ class Entry:
     reason: str = ""
     deadline_reason: str = ONE_MONTH
     tags: tuple[str, ...] = field(default=(), compare=False)
+    # GDPR Art. 19: each recipient the policy names, how, when and by whom it was told (none in older records).
+    told: tuple[dict[str, Any], ...] = ()
+    # Every legal hold a person set on the request's member at the chain, lifted ones included.
+    legal_holds: tuple[SealedLegalHold, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -147,6 +152,8 @@ class Register:
     entries: tuple[Entry, ...]
     holds: tuple[ActiveHold, ...]
     evidence_chains: tuple[ChainReport, ...] = ()
+    legal_holds: tuple[SealedLegalHold, ...] = ()  # every legal hold in force today, whatever the period
+
 
     def near_deadline(self) -> list[Entry]:
         """Open requests past their deadline or within seven days of it, the most urgent first."""
@@ -167,6 +174,7 @@ class Register:
         flags = [e.flag(self.today) for e in self.entries]
         counts |= {"overdue": flags.count("overdue"), "due within 7 days": flags.count("due-soon"),
                    "answered late": sum(e.late for e in self.entries), "active holds": len(self.holds),
+                   "legal holds in force": len(self.legal_holds),
                    "broken evidence chains": sum(not c.intact for c in self.evidence_chains)}
         return counts
 
@@ -204,7 +212,8 @@ def entry_of(runs: list[FlowRun], documents: dict[str, dict[str, Any]], chains: 
         finished=_time(evidence.get("finished")) if status == DONE else None, flow_run_id=str(run.id),
         processors=tuple(evidence.get("steps") or ()), holds=tuple(evidence.get("holds") or ()),
         digest=record.get("digest"), reason=(run.state.message or "") if status == FAILED and run.state else "",
-        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH), tags=tuple(run.tags))
+        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH), tags=tuple(run.tags),
+        told=tuple(evidence.get("told") or ()))
 
 
 def active_holds(entries: Iterable[Entry], states: Iterable[HoldState]) -> list[ActiveHold]:
@@ -247,16 +256,17 @@ def sealed_entry(record: dict[str, Any], chains: dict[str, str]) -> Entry:
         finished=_time(evidence.get("finished")) if status == DONE else None,
         flow_run_id=str(record.get("flow_run_id") or ""), processors=tuple(evidence.get("steps") or ()),
         holds=tuple(evidence.get("holds") or ()), digest=record.get("digest"),
-        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH))
+        deadline_reason=str(request.get("deadline_reason") or ONE_MONTH), told=tuple(evidence.get("told") or ()))
 
 
 def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: dict[str, dict[str, Any]],
                    names: dict[str, str], today: date, since: datetime | None = None,
                    until: datetime | None = None, controller: str | None = None,
                    evidence_chains: Iterable[ChainReport] = (),
-                   sealed: Iterable[dict[str, Any]] = ()) -> Register:
+                   sealed: Iterable[dict[str, Any]] = (), legal: Iterable[SealedLegalHold] = ()) -> Register:
     """The register: requests received in [since, until) at the controller (or all), from their runs, and from
-    the ledger alone for `sealed` records whose runs Prefect no longer has."""
+    the ledger alone for `sealed` records whose runs Prefect no longer has; each with the legal holds on its
+    member, and the legal holds in force today."""
     grouped: dict[str, list[FlowRun]] = {}
     for run in erasures:
         grouped.setdefault(request_id_of(run), []).append(run)
@@ -265,11 +275,18 @@ def build_register(erasures: list[FlowRun], holds: list[HoldState], documents: d
     entries = sorted((e for e in entries if (controller is None or e.controller == controller)
                       and (since is None or e.received >= since) and (until is None or e.received < until)),
                      key=lambda e: (e.received, e.request_id))
+    legal = [h for h in legal if controller is None or h.controller == controller]
+    by_subject: dict[tuple[str, str], list[SealedLegalHold]] = {}
+    for hold in legal:
+        by_subject.setdefault((hold.controller, hold.subject_ref), []).append(hold)
+    entries = [replace(e, legal_holds=tuple(by_subject.get((e.controller, e.subject_ref), ()))) for e in entries]
+    in_force = sorted((h for h in legal if h.lasts_on(today)),
+                      key=lambda h: (h.ends_on or date.max, h.controller, h.subject_ref, h.system, h.category))
     reports = tuple(c for c in evidence_chains if controller is None or c.controller == controller)
     chains = ({controller: names.get(controller, controller)} if controller
               else {e.controller: e.chain for e in entries})
     return Register(datetime.now(UTC), today, since, until, controller, chains, tuple(entries),
-                    tuple(active_holds(entries, holds)), reports)
+                    tuple(active_holds(entries, holds)), reports, tuple(in_force))
 
 
 def _received_in(body: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
@@ -299,7 +316,8 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
     # A request's evidence is its newest erasure record; an extension sealed later moves only its deadline.
     # A suppression entry, a re-added member's removal and a letter sent while the request waits
     # (evidence/interim.py) are no answer to their request: the answer stays its own.
-    answers = (r for r in stored if r.kind not in ("release", "suppression", "readded", "letter"))
+    # A legal hold's records are read whole, whenever they were sealed (evidence/legal_holds.py).
+    answers = (r for r in stored if r.kind not in ("release", "suppression", "readded", "letter", "legal-hold"))
     for record in sorted(answers, key=lambda r: r.kind != "extension"):
         newest[record.request_id] = {**record.sealed.body, "digest": record.sealed.digest}
         documents[artifact_key("evidence", record.request_id)] = newest[record.request_id]
@@ -315,4 +333,4 @@ async def compile_register(ledger: Ledger, controllers_dir: Path, today: date, s
     # An extension record alone is no answer: a request with no run left and no erasure evidence is not listed.
     sealed = [body for body in newest.values() if (body.get("evidence") or {}).get("status")]
     return build_register(erasures, holds, documents, chain_names(controllers, controllers_dir), today,
-                          since, until, controller, reports, sealed)
+                          since, until, controller, reports, sealed, await sealed_legal_holds(ledger, controller))

@@ -9,12 +9,29 @@ from typing import Any
 
 from evidence.chain import ChainReport
 from evidence.documents import plain
+from evidence.legal_holds import SealedLegalHold
 from evidence.register import ActiveHold, Entry, Register
 
 PROCESSOR_FIELDS = ("action", "status", "basis", "retain_until", "reference", "verified")
 REQUEST_FIELDS = ("request_id", "subject_ref", "controller", "chain", "kind", "received", "deadline",
                   "deadline_basis", "status", "finished", "days_left", "deadline_flag", "waiting_for",
                   "flow_run_id", "digest")
+TOLD_FIELDS = ("recipient", "step", "how", "on", "by", "detail")
+# The CSV's last columns: who was told (Art. 19) and the legal holds on the member, each a list in one cell.
+LIST_COLUMNS = ("told", "legal_holds")
+
+
+def told_json(told: dict[str, Any]) -> dict[str, Any]:
+    """One recipient of the member's data as the evidence sealed it: who, at which step, how, when, by whom."""
+    return {f: told.get(f) or None for f in TOLD_FIELDS}
+
+
+def legal_hold_json(legal: SealedLegalHold, register: Register) -> dict[str, Any]:
+    """One legal hold: on what, who set it and why, until when, lifted or not, and whether it is in force today."""
+    return {"controller": legal.controller, "subject_ref": legal.subject_ref, "system": legal.system,
+            "category": legal.category, "reason": legal.reason, "set_by": legal.set_by, "set_at": plain(legal.set_at),
+            "ends_on": plain(legal.ends_on), "lifted_by": legal.lifted_by, "lifted_on": plain(legal.lifted_on),
+            "in_force": legal.lasts_on(register.today), "record_sequence": legal.sequence, "words": legal.words()}
 
 
 def entry_json(entry: Entry, register: Register) -> dict[str, Any]:
@@ -36,6 +53,8 @@ def entry_json(entry: Entry, register: Register) -> dict[str, Any]:
                         # Per category: what was done, the fields a hold keeps and its rule, and the read-back.
                         "categories": list(p.get("categories") or ())}
                        for p in entry.processors],
+        "told": [told_json(t) for t in entry.told],
+        "legal_holds": [legal_hold_json(h, register) for h in entry.legal_holds],
     }
 
 
@@ -72,6 +91,7 @@ def register_json(register: Register) -> dict[str, Any]:
                                      for e in register.waiting_for_person()],
             "failures": [{**{k: entries[e.request_id][k] for k in short}, "failed_at": e.failed_at,
                           "reason": e.reason} for e in register.failures()],
+            "legal_holds_in_force": [legal_hold_json(h, register) for h in register.legal_holds],
         },
         "evidence_chains": [chain_json(c) for c in register.evidence_chains],
         "requests": list(entries.values()),
@@ -79,11 +99,12 @@ def register_json(register: Register) -> dict[str, Any]:
 
 
 def register_csv(register: Register) -> str:
-    """One row per request; each processor's fields as `<system>.<field>` columns."""
+    """One row per request; each processor's fields as `<system>.<field>` columns; then who was told (Art. 19) and
+    the legal holds on the member, each a `; `-separated list in one cell."""
     systems: list[str] = []
     for entry in register.entries:
         systems += [p["system"] for p in entry.processors if p["system"] not in systems]
-    columns = [*REQUEST_FIELDS, *(f"{s}.{f}" for s in systems for f in PROCESSOR_FIELDS)]
+    columns = [*REQUEST_FIELDS, *(f"{s}.{f}" for s in systems for f in PROCESSOR_FIELDS), *LIST_COLUMNS]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -92,8 +113,24 @@ def register_csv(register: Register) -> str:
         row = {k: _csv(data[k]) for k in REQUEST_FIELDS}
         for p in entry.processors:
             row |= {f"{p['system']}.{f}": _csv(p.get(f)) for f in PROCESSOR_FIELDS}
+        row["told"] = "; ".join(told_words(t) for t in entry.told)
+        row["legal_holds"] = "; ".join(legal_words(h, register) for h in entry.legal_holds)
         writer.writerow(row)
     return out.getvalue()
+
+
+def told_words(told: dict[str, Any]) -> str:
+    """A recipient told, in a few words: `Credicare AS: person on 2026-03-03 by Kari Drift (restrict notice ...)`."""
+    how = str(told.get("how") or "")
+    when = f" on {told['on']}" if told.get("on") else ""
+    by = f" by {told['by']}" if told.get("by") else ""
+    detail = f" ({told['detail']})" if told.get("detail") else ""
+    return f"{told.get('recipient')}: {how}{when}{by}{detail}"
+
+
+def legal_words(legal: SealedLegalHold, register: Register) -> str:
+    """A legal hold in a few words, and whether it is in force on the register's day."""
+    return f"{legal.words()}; {'in force' if legal.lasts_on(register.today) else 'not in force'}"
 
 
 def _csv(value: object) -> str:
@@ -120,7 +157,25 @@ def register_markdown(register: Register) -> str:
     lines += _md_table("Failures", ("request", "subject", "failed at", "reason"),
                        [(e.request_id, e.subject_ref, ", ".join(e.failed_at), e.reason)
                         for e in register.failures()])
+    lines += _md_table("Legal holds in force", ("subject", "processor", "category", "set by", "reason", "until"),
+                       [(h.subject_ref, h.system, h.category, h.set_by, h.reason, _until(h))
+                        for h in register.legal_holds])
+    lines += _md_table("Who was told of each erasure (GDPR Art. 19)",
+                       ("request", "recipient", "how", "on", "by", "detail"),
+                       [(e.request_id, *(_csv(t.get(f)) for f in TOLD_FIELDS if f != "step")) for e in register.entries
+                        for t in e.told])
+    lines += _md_table("Legal holds on the requests' members",
+                       ("request", "processor", "category", "set by", "reason", "until", "state"),
+                       [(e.request_id, h.system, h.category, h.set_by, h.reason, _until(h),
+                         "in force" if h.lasts_on(register.today) else "not in force")
+                        for e in register.entries for h in e.legal_holds])
     return "\n".join(lines)
+
+
+def _until(legal: SealedLegalHold) -> str:
+    if legal.lifted_on:
+        return f"lifted {legal.lifted_on} by {legal.lifted_by}"
+    return str(legal.ends_on) if legal.ends_on else "until lifted"
 
 
 def _md_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:

@@ -93,7 +93,7 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     # The member hears within the deadline, before any wait: received, marketing stopped, what waits and why.
     await acknowledge(request, policy, [*map(Step.of, marketing, erased), *withdrawn], found[-1].holdings.facts,
                       settings)
-    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
+    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased, settings)
     runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
     notes = []
     if request.kind is Kind.ERASURE and runs_until:
@@ -111,7 +111,7 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
                                            if _in(scope, p.key)], "settled", settings, legal=legal)
     # Suppliers with no API are confirmed by a person before the membership system, which goes last.
     outcomes, by_person = await confirm_by_person(request, policy, plan[:-1],
-                                                  await erase_each(request, plan[:-1], settings))
+                                                  await erase_each(request, plan[:-1], settings), settings)
     outcomes += await erase_each(request, plan[-1:], settings, earlier=outcomes)
     steps = with_confirmations(await verify_each(request, [*marketing, *plan], [*stopped, *outcomes], settings),
                                {**confirmed, **by_person})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -18,10 +19,13 @@ from prefect.input import RunInput
 from pydantic import Field, ValidationError, field_validator
 
 from config.policy import Policy
+from config.settings import Settings
 from connectors.contract import Outcome, Status
 from domain.values import OSLO, Request, Step, SystemPlan
+from evidence.interim import PERSON
 from flows.waiting import suspend_for
 from queries.runs import confirmation_key
+from tasks.letters import tell_if_late
 
 # A confirmation is evidence: it names the employee who acted, never the member. An e-mail address or a
 # phone number typed by mistake is blanked rather than refused, so a resumed run never fails on its input.
@@ -42,9 +46,11 @@ class ManualConfirmation(RunInput):
         return CONTACT_LIKE.sub("[redacted]", value)
 
 
-async def confirm_by_person(request: Request, policy: Policy, plans: list[SystemPlan],
-                            outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, ManualConfirmation]]:
-    """Wait for a person to confirm each manual step; the outcomes with those steps confirmed."""
+async def confirm_by_person(request: Request, policy: Policy, plans: list[SystemPlan], outcomes: list[Outcome],
+                            settings: Settings | None = None) -> tuple[list[Outcome], dict[str, ManualConfirmation]]:
+    """Wait for a person to confirm each manual step; the outcomes with those steps confirmed. With `settings`, a
+    step that is to wait past the request's deadline first sends the member the delay letter naming it, once
+    (GDPR Art. 12(4))."""
     log = get_run_logger()
     confirmed: list[Outcome] = []
     answers: dict[str, ManualConfirmation] = {}
@@ -61,7 +67,7 @@ async def confirm_by_person(request: Request, policy: Policy, plans: list[System
             f"Confirm once it is done{f', by {due}' if due else ''}. Name yourself, not the member.",
             done_on=datetime.now(OSLO).date())
         log.info("Waiting for a person to confirm %s at %s", plan.action.value, plan.supplier or plan.system)
-        answer = await _ask(form, plan.step)
+        answer = await _ask(form, plan.step, _tell_if_late(request, policy, plan, settings))
         answers[plan.step] = answer
         confirmed.append(outcome.with_(status=Status.CONFIRMED, verified=True, detail=answer.what_was_done))
     return confirmed, answers
@@ -79,11 +85,22 @@ async def confirm_release_by_person(request: Request, step: str, supplier: str, 
     return await _ask(form, f"release-{step}")
 
 
-async def _ask(form: type[ManualConfirmation], step: str) -> ManualConfirmation:
-    """Suspend until a person answers the form; a key used without an answer (escalated) asks again anew."""
+def _tell_if_late(request: Request, policy: Policy, plan: SystemPlan,
+                  settings: Settings | None) -> Callable[[], Awaitable[object]] | None:
+    """What the run does before it suspends for a person's step: the delay letter, if the wait runs late."""
+    if settings is None:
+        return None
+    at = (plan.supplier or plan.system,)
+    return lambda: tell_if_late(request, policy.name, (PERSON,), settings, at, plan.role == "marketing")
+
+
+async def _ask(form: type[ManualConfirmation], step: str,
+               before: Callable[[], Awaitable[object]] | None = None) -> ManualConfirmation:
+    """Suspend until a person answers the form, awaiting `before` first if the run is to suspend; a key used
+    without an answer (escalated) asks again anew."""
     for attempt in itertools.count(1):
         try:
-            return await suspend_for(form, confirmation_key(step, attempt))
+            return await suspend_for(form, confirmation_key(step, attempt), before)
         except ValidationError:
             # Prefect hands back a used key's input at once; an empty or unusable one means the earlier
             # suspension ended without a confirmation (the run was escalated and retried): ask again.

@@ -65,9 +65,12 @@ async def _purge(policy: Policy, rule: PurgeRule, system: str, today: date, sett
     before = stale_before(today, rule.period)
     async with gate:
         listed = await list_past_limit(rule.kind, system, before, settings)
-    # A legal hold a person set (a guest in a case, footage for the police) keeps the person at that processor.
+    # A legal hold a person set (a guest in a case, footage for the police) keeps the person at that processor. It
+    # names them by the id `slett hold` was given: the processor's own (a guest), or the membership system's (a
+    # course participant, whom the listing names by both).
     held = await held_at(policy.controller, system, today, settings)
-    ids = tuple(i for i in listed.ids if i not in held)
+    ids = tuple(i for i, member in zip(listed.ids, listed.members or listed.ids, strict=True)
+                if i not in held and member not in held)
     started = None
     if rule.erase_at and system == rule.systems[0]:
         # Before the bulk delete: the erase-member runs find the participant at the membership system.

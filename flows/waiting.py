@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 from uuid import UUID
 
@@ -19,8 +20,9 @@ from queries.runs import spare_keyset
 Answer = TypeVar("Answer", bound=RunInput)
 
 
-async def suspend_for(form: type[Answer], key: str) -> Answer:
-    """Suspend the run until `key` is answered with `form`; an answer given before comes back at once."""
+async def suspend_for(form: type[Answer], key: str, before: Callable[[], Awaitable[object]] | None = None) -> Answer:
+    """Suspend the run until `key` is answered with `form`; an answer given before comes back at once. `before` is
+    awaited only when the run is to suspend, before it does (a letter the member gets first)."""
     # Prefect forgets the keys a run has used when it leaves a terminal state (a crashed run rerun, a
     # retry from the UI) and would suspend again on a key already answered: every resume is then
     # refused (the answer exists, 409) and the request waits for ever. The chaos suite found this.
@@ -31,6 +33,8 @@ async def suspend_for(form: type[Answer], key: str) -> Answer:
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise RuntimeError("only a flow run can suspend for an answer")
+    if before is not None:
+        await before()
     # A spare of the form first, then the state, then the form. Prefect (3.9) deletes whatever is stored under
     # the keyset when it accepts a suspension, so the form can only be written after the state; a process
     # killed between the two left a run suspended without a form, whose every resume was refused ("Run input

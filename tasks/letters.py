@@ -19,6 +19,7 @@ from evidence.documents import sha256
 from evidence.interim import ACKNOWLEDGMENT, DELAY, LETTER, PERSON, SETTLEMENT, Interim, render_interim
 from evidence.ledger import Ledger, NewRecord, open_ledger
 from evidence.register import WAITING_PERSON, WAITING_SETTLEMENT, Entry
+from queries.runs import step_of_key
 from tasks.deadlines import read_extension
 
 # What a waiting run in the register waits for, in the letters' words.
@@ -70,33 +71,51 @@ async def acknowledge(request: Request, policy: Policy, stopped: list[Step], fac
 
 
 @task(name="tell-of-delay", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-async def tell_if_late(request: Request, chain: str, waits_for: tuple[str, ...], settings: Settings) -> Interim | None:
-    """Send the delay letter once if the run, about to wait, will wait past the request's deadline: why, the new
-    expected date, and the right to complain to Datatilsynet (GDPR Art. 12(4))."""
+async def tell_if_late(request: Request, chain: str, waits_for: tuple[str, ...], settings: Settings,
+                       at: tuple[str, ...] = (), marketing_waits: bool = False) -> Interim | None:
+    """Send the delay letter once if the run, about to wait, will wait past the request's deadline: why (naming
+    the suppliers `at` which a person's step waits), the new expected date, and the right to complain to
+    Datatilsynet (GDPR Art. 12(4))."""
     ledger = await open_ledger(settings.ledger_url)
     today = datetime.now(OSLO).date()
     deadline = await due_by(ledger, request)
     if not tell_of_delay(deadline, today):
         return None
     letter = Interim.of(DELAY, request, chain, deadline, expected_after_wait(request.received.date(), today),
-                        waits_for, today)
+                        waits_for, today, at=at, marketing_waits=marketing_waits)
     return await send_once(ledger, letter, str(runtime.flow_run.id))
 
 
-def delay_of(entry: Entry, today: date) -> Interim | None:
-    """The delay letter a waiting request in the register is owed today, if it is owed one."""
+def waiting_at(entry: Entry, policy: Policy | None) -> tuple[tuple[str, ...], bool]:
+    """The supplier a request waiting for a person's step waits at (its suspension key names the step, the chain's
+    policy the supplier), and whether the step stops marketing; ((), False) when not known."""
+    step = step_of_key(entry.waiting_for) if entry.status == WAITING_PERSON else None
+    processor = next((p for p in policy.processors if p.key == step), None) if policy and step else None
+    if processor is None:
+        return (), False
+    return (processor.supplier or processor.system,), processor.role == "marketing"
+
+
+def delay_of(entry: Entry, today: date, policy: Policy | None = None) -> Interim | None:
+    """The delay letter a waiting request in the register is owed today, if it is owed one; with the chain's
+    policy, a person's step is named by its supplier."""
     waits = WAITS_FOR.get(entry.status)
     if waits is None or not tell_of_delay(entry.deadline, today):
         return None
     received = entry.received.date()
+    at, marketing_waits = waiting_at(entry, policy)
     return Interim(DELAY, entry.request_id, entry.controller, entry.chain, entry.subject_ref, received,
-                   entry.deadline, expected_after_wait(received, today), (waits,), today)
+                   entry.deadline, expected_after_wait(received, today), (waits,), today, at=at,
+                   marketing_waits=marketing_waits)
 
 
 @task(name="send-delay-letters", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-async def send_delay_letters(entries: list[Entry], today: date, settings: Settings) -> list[Interim]:
-    """Send each waiting request on or past its deadline its delay letter, once; the letters sent now."""
+async def send_delay_letters(entries: list[Entry], today: date, settings: Settings,
+                             policies: dict[str, Policy] | None = None) -> list[Interim]:
+    """Send each waiting request on or past its deadline its delay letter, once; the letters sent now. `policies`
+    (by controller) name the supplier a person's step waits at."""
     ledger = await open_ledger(settings.ledger_url)
-    owed = [(entry, letter) for entry in entries if (letter := delay_of(entry, today)) is not None]
+    owed = [(entry, letter) for entry in entries
+            if (letter := delay_of(entry, today, (policies or {}).get(entry.controller))) is not None]
     sent = [await send_once(ledger, letter, entry.flow_run_id) for entry, letter in owed]
     return [letter for letter in sent if letter is not None]

@@ -218,3 +218,36 @@ async def test_vekstly_acknowledges_a_request_with_its_answer_due_in_14_virkedag
          [(step["system"], step["status"]) for step in letter["stopped"]]) for letter in sent]
     assert f"Du får svar fra oss innen {words('nb').day(deadline)}." in text
     assert f"You will have our answer by {words('en').day(deadline)}." in text
+
+
+async def test_vekstly_course_over_erasure_at_stripe_proceeds_while_a_legal_hold_keeps_the_participant_at_ibooking(
+        sandbox, flows, course_runs_cleared):
+    """A legal hold is per processor: a participant whose course bookings a person put under a legal hold at
+    Ibooking (`slett hold` with the participant's id) stays at Ibooking through the course purge, while the
+    course-over erasure still deletes the Stripe customer; another participant goes at both."""
+    import asyncio
+
+    from cli.main import main
+
+    held, other = (sandbox.add_member(chain="vekstly", course_end=COURSE_ENDED) for _ in range(2))
+    customer = customer_of(sandbox, held.member_id)
+    where = ["vekstly", held.member_id, "--system", "ibooking", "--category", "bookings", "--by", "Kari Drift"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Tvist om en kursdag, sak 3"])
+    try:
+        # Two days on, not one: the course-over request ids name the day and the member, and the purges of the tests
+        # above, whose sandboxes gave their members these same ids, have runs of their own for the first day.
+        as_of = COURSE_ENDED + timedelta(days=2)
+        purge = await flows.start("purge-guests", {"controller": "vekstly", "as_of": as_of.isoformat()})
+        [asked] = [r for r in await erasure_runs(held.member_id)
+                   if r.parameters["request_id"] == f"course-over-{as_of}-{held.member_id}"]
+        run = await execute("erase-member", asked)
+    finally:  # the session's ledger outlives this sandbox, whose member ids another test's sandbox reuses
+        assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift"])
+
+    evidence = await run.result()
+    counts = await purge.result()
+    # Every participant past the course is erased at Stripe; at Ibooking all but the one the legal hold keeps.
+    assert counts["vekstly/course participants/stripe"] - 1 == counts["vekstly/course participants/ibooking"]
+    assert (customer, None) == (customer_of(sandbox, held.member_id), customer_of(sandbox, other.member_id))
+    assert ("COMPLETED", ["stripe"]) == (run.state_name, [s.system for s in evidence.steps])
+    assert [] == [c for c in sandbox.stripe.customers.values() if c["metadata"]["member_id"] == held.member_id]

@@ -85,6 +85,23 @@ def test_delay_letter_gives_the_reason_the_new_date_and_the_right_to_complain():
     assert "Vi regner med å være ferdige innen 01.07.2026" in norwegian and "art. 12 nr. 4" in norwegian
 
 
+def test_delay_letter_for_a_persons_step_names_the_supplier_and_says_marketing_stops_there_once_done():
+    """A delay letter sent as the run waits for a person's step at a marketing agency with no API names the agency in
+    the reason, in both languages, and does not claim that marketing has already stopped everywhere."""
+    letter = Interim.of(DELAY, REQUEST, "Aktiv365", date(2026, 4, 7), date(2026, 7, 1), (PERSON,), date(2026, 4, 7),
+                        at=("Kalibrert AS",), marketing_waits=True)
+
+    norwegian, english = render_interim(letter).split("\n---\n")
+
+    assert ("- A step at Kalibrert AS, a supplier without an API, waits for one of our staff to carry it out and "
+            "confirm it.") in english
+    assert ("- Et steg hos Kalibrert AS, en leverandør uten API, venter på at en av våre medarbeidere utfører og "
+            "bekrefter det.") in norwegian
+    assert "Marketing has stopped everywhere else; at the supplier named above it stops" in english
+    assert (False, False) == ("Marketing has already stopped." in english,
+                              "Markedsføringen er allerede stanset." in norwegian)
+
+
 def test_an_unknown_kind_of_letter_is_refused():
     """Only the two letters before the answer exist; another kind is refused, naming the two."""
     with pytest.raises(ValueError, match="acknowledgment, delay"):

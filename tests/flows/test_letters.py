@@ -13,7 +13,7 @@ from prefect.states import Cancelled
 
 from config.dates import gdpr_deadline
 from config.settings import load_settings
-from config.workdays import expected_after_wait
+from config.workdays import add_working_days, expected_after_wait
 from domain.values import OSLO, artifact_key
 from evidence.interim import ACKNOWLEDGMENT, DELAY
 from evidence.ledger import open_ledger
@@ -23,6 +23,7 @@ from queries.history import latest_artifact
 from tests.evidence.conftest import create
 from tests.evidence.test_deadlines import set_created
 from tests.evidence.test_register import slett
+from tests.flow_driver import Flows, pause_key
 from tests.flows.conftest import Run, execute
 
 pytestmark = pytest.mark.slow
@@ -109,6 +110,44 @@ async def test_a_run_waiting_past_the_deadline_sends_one_letter_saying_why_and_b
     assert counts["requests"] >= 1
 
 
+async def test_a_run_waiting_for_a_persons_step_past_the_deadline_sends_one_letter_naming_the_step(
+        sandbox, deployments):
+    """An Aktiv365 request received five weeks ago is past its deadline when its run suspends for Kalibrert (a
+    marketing agency with no API, a person's step): the member gets one delay letter whose reason names Kalibrert
+    AS and which does not claim marketing has stopped there; the later person's steps (Credicare, Apility,
+    Relisec) and the end of the run send no other."""
+    request_id = f"letters-person-{uuid4().hex[:8]}"
+    member = sandbox.add_member(chain="aktiv365")
+    received = datetime.now(UTC) - timedelta(weeks=5)
+    async with get_client() as client:
+        queued = await client.create_flow_run_from_deployment(
+            deployments["erase-member"], idempotency_key=request_id,
+            parameters={"controller": "aktiv365", "member_id": member.member_id, "kind": "termination",
+                        "request_id": request_id})
+    await set_created(queued.id, received)
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(queued.id)
+
+    first = await execute(flow_run)
+    after_first = await letters(request_id)
+    text = await shown(DELAY, request_id)
+    done, confirmed = await Flows(deployments).confirm_all(first, by="Ola Drift", what="deleted at the supplier")
+
+    sent = await letters(request_id)
+    expected = expected_after_wait(received.date(), datetime.now(OSLO).date())
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (first.state_name, pause_key(first))
+    assert ("COMPLETED", ["manual-kalibrert-as", "credicare", "manual-apility-as", "manual-relisec-as"]) == (
+        done.state_name, confirmed)
+    assert [ACKNOWLEDGMENT, DELAY] == [letter["kind"] for letter in after_first]
+    delay = after_first[1]
+    assert (["person"], ["Kalibrert AS"], True, expected.isoformat()) == (
+        delay["waits_for"], delay["at"], delay["marketing_waits"], delay["expected"])
+    assert [ACKNOWLEDGMENT, DELAY] == [letter["kind"] for letter in sent]
+    assert "A step at Kalibrert AS, a supplier without an API, waits for one of our staff" in text
+    assert "Et steg hos Kalibrert AS, en leverandør uten API" in text
+    assert (False, False) == ("Marketing has already stopped." in text, member.member_id in text)
+
+
 async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadline(sandbox, run_erasure):
     """A request waiting for its final invoice gets no delay letter from the daily check the day before its
     deadline, one on the deadline, and no second one the day after."""
@@ -130,6 +169,29 @@ async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadl
     assert (deadline.isoformat(), deadline.isoformat()) == (sent[1]["sent"], sent[1]["deadline"])
     assert (True, True, True) == (before["requests"] >= 1, on_the_day["delay-letters"] >= 1, after["requests"] >= 1)
     assert "Your final invoice is not paid." in text
+
+
+async def test_the_daily_check_names_the_supplier_a_request_waiting_for_a_persons_step_waits_at(sandbox,
+                                                                                               deployments):
+    """An Aktiv365 request whose run waits for a person at Kalibrert (a marketing agency with no API) since it was
+    registered, within its deadline, gets its delay letter from the daily check on its deadline: the reason names
+    Kalibrert AS, and the letter does not claim marketing has stopped there."""
+    member = sandbox.add_member(chain="aktiv365")
+    run = await Flows(deployments).erase("aktiv365", member.member_id)
+    request_id = run.flow_run.parameters["request_id"]
+    deadline = add_working_days(datetime.now(OSLO).date(), 2)
+
+    counts = await deadline_check(today=deadline)
+
+    sent = await letters(request_id)
+    text = await shown(DELAY, request_id)
+    await cancel(run)
+    assert ("SUSPENDED", "confirm-1-manual-kalibrert-as") == (run.state_name, pause_key(run))
+    assert [(ACKNOWLEDGMENT, None, None), (DELAY, ["Kalibrert AS"], True)] == [
+        (letter["kind"], letter.get("at") if letter["kind"] == DELAY else None,
+         letter.get("marketing_waits") if letter["kind"] == DELAY else None) for letter in sent]
+    assert "A step at Kalibrert AS, a supplier without an API, waits for one of our staff" in text
+    assert (False, True) == ("Marketing has already stopped." in text, counts["delay-letters"] >= 1)
 
 
 async def test_letter_command_prints_the_acknowledgment_and_says_when_no_delay_letter_was_sent(
