@@ -44,6 +44,24 @@ async def test_spenst_withdrawal_of_marketing_stops_the_sms_contact_and_the_cons
     assert ["lifevision", "exceline-marketing"] == [s["system"] for s in evidence["steps"]]
 
 
+async def test_aktiv365_withdrawal_of_marketing_asks_kalibrert_by_a_person_withdraws_the_consents_and_nothing_else(
+        sandbox, flows):
+    """"Du kan velge å takke nei til dette på «min side»": a withdrawal on its own asks a person to stop the
+    marketing agency Kalibrert AS (no API) and confirm it, and withdraws Exceline's consents; the membership record,
+    its visits and the bookings stay."""
+    member = sandbox.add_member(chain="aktiv365")
+
+    run, steps = await flows.confirm_all(await flows.withdraw("aktiv365", member.member_id))
+
+    [evidence] = await sealed(run.flow_run.parameters["request_id"], "withdrawal")
+    record = sandbox.exceline.members[member.member_id]
+    assert ("COMPLETED", ["manual-kalibrert-as"], []) == (run.state_name, steps,
+                                                         sandbox.destructive_calls_for(member.member_id))
+    assert ([False, False], 3, False) == ([c["granted"] for c in record.consents], len(record.visits),
+                                          record.anonymised)
+    assert ["manual-kalibrert-as", "exceline-marketing"] == [s["system"] for s in evidence["steps"]]
+
+
 async def test_mova_withdrawal_of_marketing_stops_the_crm_the_image_bank_and_the_consents_and_nothing_else(
         sandbox, flows):
     """"vil vi slutte å behandle dine personopplysninger til slike formål": a withdrawal on its own deletes the CRM
