@@ -3,8 +3,11 @@ own, a member a re-sync adds back, and the recipients the evidence lists (docs/p
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
+from domain.values import OSLO
 from sandbox.mailchimp import AUDIENCES
 from tests.chains.test_withdrawal import audiences_of, sealed
 
@@ -118,3 +121,19 @@ async def test_vekstly_evidence_lists_every_recipient_told_of_the_erasure(sandbo
     assert "COMPLETED" == run.state_name
     assert {"stripe", "mailchimp", "ibooking"} == {t.recipient for t in evidence.told}
     assert [] == [t.recipient for t in evidence.told if t.on is None]
+
+
+async def test_k24_evidence_lists_every_recipient_told_of_the_erasure(sandbox, flows):
+    """"K24 har en databehandleravtale med følgende selskaper" (Art. 19): the sealed evidence names each processor
+    told: the newsletter (Magy Media's Mailchimp), LifeVision, Eziteq, Nets and the journal system by the erasure
+    call itself on the day it finished, the debt collector by a person's notice (who, and the day)."""
+    yesterday = date.today() - timedelta(days=1)
+    member = sandbox.add_member(chain="k24", in_collection=True)
+    run, _ = await flows.confirm_all(await flows.erase("k24", member.member_id), by="Kari Drift", on=yesterday)
+
+    evidence = await run.result()
+    finished = evidence.finished.astimezone(OSLO).date()
+    assert {"mailchimp": ("api", finished, None), "lifevision": ("api", finished, None),
+            "eziteq": ("api", finished, None), "nets": ("api", finished, None),
+            "physica": ("api", finished, None), "Inkassoselskapet": ("person", yesterday, "Kari Drift")} == {
+        t.recipient: (t.how, t.on, t.by) for t in evidence.told}
