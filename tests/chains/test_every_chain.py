@@ -3,13 +3,16 @@ own, a member a re-sync adds back, and the recipients the evidence lists (docs/p
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
 
+from cli.main import main
 from domain.values import OSLO
 from sandbox.mailchimp import AUDIENCES
 from tests.chains.test_withdrawal import audiences_of, sealed
+from tests.flow_driver import release_runs
 
 NEWSLETTER, CAMPAIGNS = AUDIENCES
 # The system each chain's policy calls its membership system: where an unknown id is found unknown.
@@ -137,3 +140,31 @@ async def test_k24_evidence_lists_every_recipient_told_of_the_erasure(sandbox, f
             "eziteq": ("api", finished, None), "nets": ("api", finished, None),
             "physica": ("api", finished, None), "Inkassoselskapet": ("person", yesterday, "Kari Drift")} == {
         t.recipient: (t.how, t.on, t.by) for t in evidence.told}
+
+
+@pytest.mark.parametrize(("chain", "system", "category"), [("spenst", "exceline", "visits"),
+                                                           ("k24", "eziteq", "visits")])
+async def test_a_category_the_police_asked_for_is_kept_restricted_by_a_legal_hold_until_it_is_lifted(
+        sandbox, flows, chain, system, category):
+    """Spenst ("kan vi bli avkrevd å utlevere personopplysninger av offentlige myndigheter, typisk politi") and K24:
+    the visits a person put under a legal hold with `slett hold` are restricted as they are while the rest of the
+    member is anonymised, the evidence names the hold, and once it is lifted the daily sweep erases them."""
+    member = sandbox.add_member(chain=chain)
+    visits = {"exceline": lambda: sandbox.exceline.members[member.member_id].visits,
+              "eziteq": lambda: sandbox.eziteq.members[member.member_id].checkins}[system]
+    where = [chain, member.member_id, "--system", system, "--category", category]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Politiet ba om besøkene, sak 26-77",
+                                               "--by", "Kari Drift"])
+
+    run = await flows.erase(chain, member.member_id)
+
+    evidence = await run.result()
+    step = next(s for s in evidence.steps if s.system == system)
+    held = next(c for c in step.categories if c.category == category)
+    assert ("COMPLETED", "anonymised", [True, True, True]) == (run.state_name, step.status,
+                                                               [v["restricted"] for v in visits()])
+    assert ("restrict", "restricted", "legal-hold", True) == (held.action, held.status, held.rule, held.verified)
+    assert ["Politiet ba om besøkene, sak 26-77" in note for note in evidence.notes] == [True]
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))[f"{system}-legal-hold"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Kari Drift"])
+    assert ("released", []) == (await (await flows.release(scheduled, date.today())).result(), visits())
