@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -150,8 +151,13 @@ async def test_a_category_the_police_asked_for_is_kept_restricted_by_a_legal_hol
     the visits a person put under a legal hold with `slett hold` are restricted as they are while the rest of the
     member is anonymised, the evidence names the hold, and once it is lifted the daily sweep erases them."""
     member = sandbox.add_member(chain=chain)
-    visits = {"exceline": lambda: sandbox.exceline.members[member.member_id].visits,
-              "eziteq": lambda: sandbox.eziteq.members[member.member_id].checkins}[system]
+
+    def visits() -> list[dict[str, Any]]:
+        """The member's visits at the processor, as it holds them now."""
+        if system == "eziteq":
+            return list(sandbox.eziteq.members[member.member_id].checkins)
+        return list(sandbox.exceline.members[member.member_id].visits)
+
     where = [chain, member.member_id, "--system", system, "--category", category]
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Politiet ba om besøkene, sak 26-77",
                                                "--by", "Kari Drift"])
