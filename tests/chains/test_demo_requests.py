@@ -147,3 +147,24 @@ async def test_the_demo_unknown_member_request_ends_not_known_and_nothing_is_era
     assert message.endswith("member M1199 is not known at eziteq; nothing was erased")
     assert "calls that changed anything at a processor: none" == changed
     assert [] == sandbox.applied_calls(UNKNOWN.member_id)
+
+
+def test_only_a_request_with_a_legal_hold_has_a_hold_command_line():
+    """`slett hold`'s command line is made for the demo's legal hold, ending on the day its days lead to; asked for a
+    request that sets none, it says so instead of typing a half command."""
+    typed = hold_arguments(LEGAL_HOLD, date(2026, 12, 7))
+
+    assert ["hold", "mova", "M1502", "--system", "exceline", "--category", "camera"] == typed[:7]
+    assert ["--by", "Kari Drift", "--until", "2027-01-06"] == typed[-4:]
+    with pytest.raises(ValueError, match="sets no legal hold"):
+        hold_arguments(WHILE_MEMBER, date(2026, 12, 7))
+
+
+async def test_the_demo_says_which_letters_a_request_has_none_of(flows, tmp_path):
+    """For a request with no letters the demo prints that there is no acknowledgment and no answer, and saves
+    nothing."""
+    printed = await letters("demo-no-such-request", tmp_path)
+
+    assert ("no acknowledgment letter for request demo-no-such-request\n"
+            "no answer letter for request demo-no-such-request") == printed
+    assert [] == list(tmp_path.iterdir())
