@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 SYSTEMS = ("exceline", "ibooking", "mailchimp", "nets", "physica", "eziteq", "fixit", "lifevision", "stripe",
            "crm", "imagebank", "access", "app")
@@ -107,6 +107,10 @@ _SPENST, _MOVA = CHAIN_SYSTEMS["spenst"], CHAIN_SYSTEMS["mova"]
 PURCHASED_ON = date(2026, 1, 10)
 EXCLUDED_UNTIL = date(2027, 2, 28)
 RECORDED_ON = date(2026, 1, 19)
+# Two of the demo's stories need dates near the day it runs: a membership that still runs, and door-camera footage
+# recorded this week (MOVA's one-week rule). Fixed dates would have passed on a later run.
+MEMBERSHIP_RUNS_UNTIL = date.today() + timedelta(days=200)
+RECORDED_THIS_WEEK = date.today() - timedelta(days=2)
 
 # Members of the other chains, seeded beside the demo chain's (whose ids `slett demo` erases).
 CHAIN_SEEDED: dict[str, dict[str, Profile]] = {
@@ -127,10 +131,12 @@ CHAIN_SEEDED: dict[str, dict[str, Profile]] = {
     },
     "spenst": {
         "M1401": Profile(systems=_SPENST, open_invoice=True, records=(("purchases", PURCHASED_ON),)),
+        "M1402": Profile(systems=_SPENST, member_until=MEMBERSHIP_RUNS_UNTIL),  # asks to be forgotten while a member
     },
     "mova": {
         "M1501": Profile(systems=_MOVA, journal_last_entry=JOURNAL_LAST_ENTRY,
                          records=(("exclusions", EXCLUDED_UNTIL), ("camera", RECORDED_ON))),
+        "M1502": Profile(systems=_MOVA, records=(("camera", RECORDED_THIS_WEEK),)),  # footage the police ask for
     },
 }
 
