@@ -17,6 +17,7 @@ KINDS = (ACKNOWLEDGMENT, DELAY)
 # What a request can wait for, each with its sentence in both letters' words.
 SETTLEMENT = "settlement"  # the final invoice is open
 PERSON = "person"  # a step at a supplier with no API waits for a person's confirmation
+MEMBERSHIP = "membership"  # the membership still runs: the chain keeps what it needs until it ends (`while_member`)
 LETTER = "letter"  # the ledger's kind of record for these letters
 
 
@@ -32,19 +33,21 @@ class Interim:
     received: date
     deadline: date  # the day the request is due, extended if it was
     expected: date  # the day the member is told to expect the answer by
-    waits_for: tuple[str, ...]  # SETTLEMENT, PERSON
+    waits_for: tuple[str, ...]  # SETTLEMENT, PERSON, MEMBERSHIP
     sent: date
     stopped: tuple[Step, ...] = ()  # marketing as the first step left it (in the acknowledgment)
     at: tuple[str, ...] = ()  # the suppliers whose step waits for a person, named in the reason (PERSON)
     marketing_waits: bool = False  # the step a person is to confirm stops marketing: it has not stopped there yet
+    membership_until: date | None = None  # the day the membership ends (MEMBERSHIP)
 
     @classmethod
     def of(cls, kind: str, request: Request, chain: str, deadline: date, expected: date,
            waits_for: tuple[str, ...], sent: date, stopped: tuple[Step, ...] = (), at: tuple[str, ...] = (),
-           marketing_waits: bool = False) -> Interim:
+           marketing_waits: bool = False, membership_until: date | None = None) -> Interim:
         """The letter for a request as its run knows it."""
         return cls(kind, request.request_id, request.controller, chain, request.subject_ref,
-                   request.received.date(), deadline, expected, waits_for, sent, stopped, at, marketing_waits)
+                   request.received.date(), deadline, expected, waits_for, sent, stopped, at, marketing_waits,
+                   membership_until)
 
     def document(self) -> dict[str, Any]:
         """The letter's facts as the ledger seals them."""

@@ -90,11 +90,12 @@ async def erase_member(controller: str, member_id: str, kind: Kind = Kind.TERMIN
     withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
                                       settings)
                  for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()} and scope is None]
+    runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
+    kept_while_member = request.kind is Kind.ERASURE and runs_until and policy.while_member
     # The member hears within the deadline, before any wait: received, marketing stopped, what waits and why.
     await acknowledge(request, policy, [*map(Step.of, marketing, erased), *withdrawn], found[-1].holdings.facts,
-                      settings)
+                      settings, runs_until if kept_while_member else None)
     stopped, confirmed = await confirm_by_person(request, policy, marketing, erased, settings)
-    runs_until = membership_runs_until(found[-1].holdings.facts.contract_end_dates, datetime.now(OSLO).date())
     notes = []
     if request.kind is Kind.ERASURE and runs_until:
         if rule := policy.while_member:

@@ -16,7 +16,7 @@ from config.workdays import expected_after_wait, tell_of_delay
 from connectors.contract import RetentionFacts, Status
 from domain.values import OSLO, Request, Step, artifact_key
 from evidence.documents import sha256
-from evidence.interim import ACKNOWLEDGMENT, DELAY, LETTER, PERSON, SETTLEMENT, Interim, render_interim
+from evidence.interim import ACKNOWLEDGMENT, DELAY, LETTER, MEMBERSHIP, PERSON, SETTLEMENT, Interim, render_interim
 from evidence.ledger import Ledger, NewRecord, open_ledger
 from evidence.register import WAITING_PERSON, WAITING_SETTLEMENT, Entry
 from queries.runs import step_of_key
@@ -51,22 +51,27 @@ async def due_by(ledger: Ledger, request: Request) -> date:
     return extension.deadline if extension else request.deadline
 
 
-def waits_at_registration(policy: Policy, stopped: Iterable[Step], facts: RetentionFacts) -> tuple[str, ...]:
-    """What a request waits for once marketing has stopped: its final invoice, a person at a supplier."""
+def waits_at_registration(policy: Policy, stopped: Iterable[Step], facts: RetentionFacts,
+                          membership_until: date | None = None) -> tuple[str, ...]:
+    """What a request waits for once marketing has stopped: its final invoice, a person at a supplier, or (kept
+    while the membership runs) the membership's end."""
+    by_person = [PERSON] if any(step.status == Status.MANUAL.value for step in stopped) else []
+    if membership_until:
+        return (MEMBERSHIP, *by_person)
     owed = policy.waits_for_settlement(facts.open_invoices, facts.in_collection)
-    by_person = any(step.status == Status.MANUAL.value for step in stopped)
-    return (*([SETTLEMENT] if owed else []), *([PERSON] if by_person else []))
+    return (*([SETTLEMENT] if owed else []), *by_person)
 
 
 @task(name="acknowledge-request", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 async def acknowledge(request: Request, policy: Policy, stopped: list[Step], facts: RetentionFacts,
-                      settings: Settings) -> Interim | None:
+                      settings: Settings, membership_until: date | None = None) -> Interim | None:
     """Send the acknowledgment once, when marketing has stopped: received, stopped where, what waits and why,
     and the day the answer comes by (the deadline)."""
     ledger = await open_ledger(settings.ledger_url)
     deadline = await due_by(ledger, request)
     letter = Interim.of(ACKNOWLEDGMENT, request, policy.name, deadline, deadline,
-                        waits_at_registration(policy, stopped, facts), datetime.now(OSLO).date(), tuple(stopped))
+                        waits_at_registration(policy, stopped, facts, membership_until), datetime.now(OSLO).date(),
+                        tuple(stopped), membership_until=membership_until)
     return await send_once(ledger, letter, str(runtime.flow_run.id))
 
 

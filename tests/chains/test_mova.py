@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta
 
 from config.dates import add_months, add_years
 from domain.values import OSLO
+from evidence.letter import words
 from sandbox.exceline_records import add_record
 from tests.chains.releases import letter_of, release_time, releases_of, runs_by_start
 from tests.flow_driver import release_runs
+from tests.flows.test_letters import letters, shown
 
 
 def today() -> date:
@@ -288,7 +290,8 @@ async def test_mova_category_under_dispute_is_restricted_not_erased_and_erased_o
 async def test_mova_active_member_request_is_answered_and_only_marketing_stops(sandbox, flows):
     """"lagres i vårt medlemssystem så lenge du har et aktivt kundeforhold hos MOVA": an erasure request while the
     membership runs withdraws the marketing consents ("vil vi slutte å behandle dine personopplysninger til slike
-    formål") and erases nothing else; the evidence and the letter say why and until when."""
+    formål") and erases nothing else; the evidence and the letter say why and until when, and the acknowledgment
+    sent first says the membership's end is what the rest waits for, never that the rest is erased now."""
     until = today() + timedelta(days=90)
     member = sandbox.add_member(chain="mova", member_until=until)
 
@@ -303,6 +306,12 @@ async def test_mova_active_member_request_is_answered_and_only_marketing_stops(s
                                           [c["granted"] for c in record.consents])
     assert ["aktivt kundeforhold hos MOVA" in note for note in evidence.notes] == [True]
     assert "Medlemskapet ditt løper til og med" in await letter_of(run.flow_run.parameters["request_id"])
+    [acknowledgment] = await letters(run.flow_run.parameters["request_id"])
+    text = await shown("acknowledgment", run.flow_run.parameters["request_id"])
+    assert (["membership"], until.isoformat()) == (acknowledgment["waits_for"], acknowledgment["membership_until"])
+    assert f"Medlemskapet ditt løper til {words('nb').day(until)}." in text
+    assert f"Your membership runs until {words('en').day(until)}." in text
+    assert ("vi sletter resten nå" in text, "we erase the rest now" in text) == (False, False)
 
 
 async def test_evidence_lists_every_recipient_told_of_the_erasure(sandbox, flows, artifacts):

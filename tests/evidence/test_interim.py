@@ -58,8 +58,8 @@ def test_acknowledgment_says_what_stopped_what_waits_and_by_when():
     norwegian, english = render_interim(acknowledgment(SETTLEMENT, PERSON)).split("\n---\n")
 
     assert "We received your erasure request on 1 April 2026 and have registered it." in english
-    assert "- newsletter (mailchimp): deleted" in english
-    assert "- newsletter (Kalibrert AS): awaiting manual confirmation" in english
+    assert "- marketing (mailchimp): deleted" in english
+    assert "- marketing (Kalibrert AS): awaiting manual confirmation" in english
     assert "- membership system (exceline): your marketing consents are withdrawn" in english
     assert "Your final invoice is not paid yet." in english and "At a supplier without an API" in english
     assert "You will have our answer by 7 April 2026." in english

@@ -148,7 +148,7 @@ def test_the_withdrawal_letter_says_marketing_stopped_the_suppression_entry_and_
 
     nb, en = letter.split("\n---\n")
     assert "# Svar på at du trakk samtykket til markedsføring · Demo Trening AS" in nb
-    assert "- nyhetsbrev (mailchimp): slettet" in nb
+    assert "- markedsføring (mailchimp): slettet" in nb
     assert "nøkkelbasert kontrollsum (e-post, telefon)" in nb
     assert "- bookingsystemet (ibooking)\n" in nb
     assert "- medlemssystemet (exceline): bare markedsføringssamtykkene er trukket tilbake" in nb
