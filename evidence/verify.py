@@ -20,6 +20,9 @@ def record_fault(record: StoredRecord) -> str | None:
     """What in a record's ledger row or hold rows differs from what it sealed, if anything."""
     body = record.sealed.body
     changed = [name for name in COLUMNS if record.columns.get(name) != body.get(name)]
+    # The period a register reads is chosen by this column: a record moved out of its month is named too.
+    if "recorded" in body and record.sealed.created != datetime.fromisoformat(body["recorded"]):
+        changed.append("recorded")
     if record.columns.get("digest") != record.sealed.digest:
         changed.append("digest")
     if changed:

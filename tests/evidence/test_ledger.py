@@ -422,3 +422,20 @@ async def test_a_record_changed_on_a_page_boundary_is_named(ledger_url, change, 
 
     expected: Summary = [("demo", False, 5 if change == "r4 deleted" else 6, 6, 0, [named])]
     assert (expected, expected, expected) == (paged, whole, loaded)
+
+
+async def test_a_records_time_changed_in_its_row_is_named(ledger_url):
+    """A record's `recorded` column moved in the database (out of the month a register reads) no longer matches
+    the time it sealed: named, read in pages as in one."""
+    ledger = await open_ledger(ledger_url)
+    for n in range(1, 5):
+        await ledger.seal(erasure(f"r{n}"))
+    async with ledger.transaction() as connection:
+        await connection.execute(update(records).where(records.c.request_id == "r2")
+                                 .values(recorded=datetime(2020, 1, 1, tzinfo=UTC)))
+
+    paged = summary(await verify_ledger(ledger, page=2))
+    whole = summary(await verify_ledger(ledger))
+
+    expected: Summary = [("demo", False, 4, 4, 0, [("r2", "its ledger row's recorded differ from what it sealed")])]
+    assert (expected, expected) == (paged, whole)
