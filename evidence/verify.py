@@ -16,12 +16,20 @@ PAGE = 1000  # records of a chain read and verified at a time: what bounds a who
 RunsKnown = Callable[[set[str]], Awaitable[set[str]]]
 
 
+def _time(value: object) -> datetime | None:
+    """The moment an ISO 8601 text names; None for anything else."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def record_fault(record: StoredRecord) -> str | None:
     """What in a record's ledger row or hold rows differs from what it sealed, if anything."""
     body = record.sealed.body
     changed = [name for name in COLUMNS if record.columns.get(name) != body.get(name)]
     # The period a register reads is chosen by this column: a record moved out of its month is named too.
-    if "recorded" in body and record.sealed.created != datetime.fromisoformat(body["recorded"]):
+    if "recorded" in body and record.sealed.created != _time(body["recorded"]):
         changed.append("recorded")
     if record.columns.get("digest") != record.sealed.digest:
         changed.append("digest")
