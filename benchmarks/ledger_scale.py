@@ -45,12 +45,12 @@ def _canonical(value: object) -> str:
 
 def synthetic(holds: int, seed: int = 14) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Records sealed into five chains, in the order of their days: an erasure per request (4 holds each) over six
-    years, and each day's sweep of the holds whose day came before DAY, one release record per chain and day
-    sealing their released rows (the real sweep seals one per hold: here fewer, larger records). Each hold row
-    as `hold_row` writes it."""
+    years, and each day's sweep of the holds whose day came before DAY, a release record per hold sealing its
+    released row, as the sweep seals each request's hold at one processor under one rule. Each hold row as
+    `hold_row` writes it."""
     rng = random.Random(seed)
     heads: dict[str, tuple[int, str]] = {}
-    due: dict[date, dict[str, list[dict[str, Any]]]] = {}  # a sweep's day: each chain's rows it releases
+    due: dict[date, list[dict[str, Any]]] = {}  # a sweep's day: the hold rows it releases
     days: list[date] = []  # the days in `due`, as a heap
     requests = holds // len(RULES)
     span = (LAST - FIRST).days
@@ -76,11 +76,13 @@ def synthetic(holds: int, seed: int = 14) -> Iterator[tuple[dict[str, Any], list
             day = heapq.heappop(days)
             run_id = str(uuid.UUID(int=(1 << 64) + day.toordinal()))
             recorded = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=3)
-            for controller, rows in sorted(due.pop(day).items()):
-                released = [{**row, "status": RELEASED, "flow_run_id": run_id, "detail": "released"} for row in rows]
-                yield sealed(controller, {"kind": "release", "request_id": f"sweep-{day.isoformat()}",
-                                          "flow_run_id": run_id, "recorded": recorded,
-                                          "evidence": {"day": day.isoformat(), "released": len(rows)}}, released)
+            for row in sorted(due.pop(day), key=lambda row: (row["controller"], row["hold_key"])):
+                released = {**row, "status": RELEASED, "flow_run_id": run_id, "detail": "released"}
+                evidence = {"request_id": row["request_id"], "system": row["system"], "rule": row["rule"],
+                            "as_of": day.isoformat(), "status": "released"}
+                yield sealed(row["controller"], {"kind": "release", "request_id": row["request_id"],
+                                                 "flow_run_id": run_id, "recorded": recorded, "evidence": evidence},
+                             [released])
 
     for n in range(requests):
         controller = CONTROLLERS[n % len(CONTROLLERS)]
@@ -102,7 +104,7 @@ def synthetic(holds: int, seed: int = 14) -> Iterator[tuple[dict[str, Any], list
             if until < DAY:  # released by the sweep of its day
                 if until not in due:
                     heapq.heappush(days, until)
-                due.setdefault(until, {}).setdefault(controller, []).append(rows[-1])
+                due.setdefault(until, []).append(rows[-1])
         evidence = {"request": {"request_id": request_id, "controller": controller, "subject_ref": f"sr-{n:024x}",
                                 "kind": "termination", "received": recorded.isoformat(),
                                 "deadline": (day + timedelta(days=30)).isoformat(), "deadline_reason": "one month"},
