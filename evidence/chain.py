@@ -143,25 +143,47 @@ def _link_problem(record: Sealed, before: Sealed | None) -> tuple[int, Problem] 
                       "a copy or an altered new version, not a sealed record")
 
 
+@dataclass
+class ChainWalk:
+    """A controller's chain walked one record at a time, in the order given: what it found so far, and its head.
+    Holds only the record before the next one and the problems, so a chain can be read a page at a time."""
+
+    controller: str
+    before: Sealed | None = None  # the record before the next one (at first: before the stretch walked, if any)
+    records: int = 0
+    head: Sealed | None = None
+    found: list[tuple[int, Problem]] = field(default_factory=list)
+
+    def step(self, record: Sealed, fault: str | None = None) -> None:
+        """Walk to the next record; `fault` is what else was found wrong with it (its ledger columns or hold rows
+        no longer what it sealed)."""
+        position = self.records
+        if not record.digest:
+            self.found.append((position, Problem(0, record.request_id, "its evidence holds no sealed record")))
+        elif not record.intact:
+            self.found.append((position, Problem(record.sequence, record.request_id,
+                                                 "its evidence does not match its SHA-256: changed after sealing")))
+        elif (link := _link_problem(record, self.before)) is not None:
+            self.found.append((position + link[0], link[1]))
+        elif fault is not None:
+            self.found.append((position, Problem(record.sequence, record.request_id, fault)))
+        self.before = self.head = record
+        self.records += 1
+
+    def report(self, vacuumed: int = 0) -> ChainReport:
+        """The chain as verified up to here: its problems in chain order."""
+        head = self.head
+        return ChainReport(self.controller, self.records, head.sequence if head else 0,
+                           head.digest if head else GENESIS,
+                           tuple(problem for _, problem in sorted(self.found, key=lambda item: item[0])), vacuumed)
+
+
 def verify_chain(controller: str, records: Iterable[Sealed], faults: Mapping[int, str] | None = None,
                  vacuumed: int = 0, after: Sealed | None = None) -> ChainReport:
     """Walk a controller's records in the order they were stored; `faults` names, by sequence, what else was
     found wrong with a record (its ledger columns or hold rows no longer what it sealed). `after` is the
     record before the first of them when only a stretch of the chain is walked (None: from its start)."""
-    ordered = sorted(records, key=lambda r: (r.created is None, r.created, r.sequence))
-    found: list[tuple[int, Problem]] = []
-    before: Sealed | None = after
-    for position, record in enumerate(ordered):
-        if not record.digest:
-            found.append((position, Problem(0, record.request_id, "its evidence holds no sealed record")))
-        elif not record.intact:
-            found.append((position, Problem(record.sequence, record.request_id,
-                                            "its evidence does not match its SHA-256: changed after sealing")))
-        elif (link := _link_problem(record, before)) is not None:
-            found.append((position + link[0], link[1]))
-        elif (fault := (faults or {}).get(record.sequence)) is not None:
-            found.append((position, Problem(record.sequence, record.request_id, fault)))
-        before = record
-    head = ordered[-1] if ordered else None
-    return ChainReport(controller, len(ordered), head.sequence if head else 0, head.digest if head else GENESIS,
-                       tuple(problem for _, problem in sorted(found, key=lambda item: item[0])), vacuumed)
+    walk = ChainWalk(controller, after)
+    for record in sorted(records, key=lambda r: (r.created is None, r.created, r.sequence)):
+        walk.step(record, (faults or {}).get(record.sequence))
+    return walk.report(vacuumed)

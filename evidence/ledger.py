@@ -48,6 +48,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     text,
 )
@@ -379,6 +380,39 @@ class Ledger:
                 records.c.controller == controller, records.c.sequence == sequence))).first()
         return _stored(row, []).sealed if row is not None else None
 
+    async def controllers(self, controller: str | None = None) -> list[str]:
+        """The controllers with records in the ledger (or that one, if it has any)."""
+        names: list[str] = []
+        async with self.reader.connect() as connection:
+            # One look into the index of places per controller, not a scan of every record (a loose index scan).
+            while True:
+                query = select(func.min(records.c.controller))
+                if names:
+                    query = query.where(records.c.controller > names[-1])
+                if controller is not None:
+                    query = query.where(records.c.controller == controller)
+                name = (await connection.execute(query)).scalar()
+                if name is None:
+                    return names
+                names.append(name)
+
+    async def chain_page(self, controller: str, after: int = 0, limit: int = 1000) -> list[StoredRecord]:
+        """Up to `limit` records of a controller's chain after place `after`, in order of place, with the hold and
+        suppression rows they wrote: one page of the chain, found by the index of places (keyset pagination)."""
+        query = (select(records).where(records.c.controller == controller, records.c.sequence > after)
+                 .order_by(records.c.sequence).limit(limit))
+        async with self.reader.connect() as connection:
+            rows = (await connection.execute(query)).all()
+            if not rows:
+                return []
+            ids = [row.id for row in rows]
+            written = await _by_record(connection, holds, holds.c.record_id.in_(ids))
+            # Suppression rows are indexed by request, not record: found by their requests, then their records.
+            suppressed = await _by_record(connection, suppressions,
+                                          suppressions.c.request_id.in_(sorted({row.request_id for row in rows})),
+                                          suppressions.c.record_id.in_(ids))
+        return [_stored(row, written.get(row.id, []), suppressed.get(row.id, [])) for row in rows]
+
     async def due_holds(self, today: date, controller: str | None = None,
                         request_id: str | None = None) -> list[HoldState]:
         """Every hold whose newest row is held or failed and whose day (its date, or its check day) is today or
@@ -413,32 +447,48 @@ class Ledger:
         """Where the unreleased holds differ from the hold rows they are derived from: (controller, request,
         what) each."""
         newest = select(func.max(holds.c.id).label("id")).group_by(holds.c.hold_key)
-        listed = select(unreleased.c.hold_key, unreleased.c.hold_id, unreleased.c.status, unreleased.c.due_on,
-                        unreleased.c.controller, unreleased.c.request_id)
+        listed_query = select(unreleased.c.hold_key, unreleased.c.hold_id, unreleased.c.status, unreleased.c.due_on,
+                              unreleased.c.controller, unreleased.c.request_id)
         if controller is not None:
             newest = newest.where(holds.c.controller == controller)
-            listed = listed.where(unreleased.c.controller == controller)
+            listed_query = listed_query.where(unreleased.c.controller == controller)
         last = newest.subquery()
-        standing = (select(holds.c.hold_key, holds.c.id, holds.c.status, holds.c.due_on, holds.c.controller,
-                           holds.c.request_id)
-                    .join(last, last.c.id == holds.c.id).where(holds.c.status != RELEASED))
+        standing = (select(holds.c.hold_key, holds.c.id.label("hold_id"), holds.c.status, holds.c.due_on,
+                           holds.c.controller, holds.c.request_id)
+                    .join(last, last.c.id == holds.c.id).where(holds.c.status != RELEASED)).subquery()
+        listed = listed_query.subquery()
+        names = ("hold_key", "hold_id", "status", "due_on", "controller", "request_id")
+        # Compared in the database, so that only the differences are read, not every hold of the ledger.
+        differing = (select(*standing.c, *listed.c)
+                     .select_from(standing.outerjoin(listed, listed.c.hold_key == standing.c.hold_key))
+                     .where(or_(listed.c.hold_key.is_(None),
+                                *(listed.c[name] != standing.c[name] for name in names[1:]))))
+        stray = (select(*listed.c).select_from(listed.outerjoin(standing, standing.c.hold_key == listed.c.hold_key))
+                 .where(standing.c.hold_key.is_(None)))
         async with self.reader.connect() as connection:
-            expected = {row.hold_key: tuple(row) for row in await connection.execute(standing)}
-            found = {row.hold_key: tuple(row) for row in await connection.execute(listed)}
-        faults = [(row[4], row[5], f"its hold {key} is not released, yet missing from the unreleased holds (the "
-                                   "sweep would never take it)") for key, row in expected.items() if key not in found]
-        faults += [(row[4], row[5], f"its hold {key} is listed unreleased as row #{row[1]}, {row[2]}, due {row[3]}, "
-                                    f"where its newest row is #{expected[key][1]}, {expected[key][2]}, due "
-                                    f"{expected[key][3]}")
-                   for key, row in found.items() if key in expected and row != expected[key]]
-        faults += [(row[4], row[5], f"its hold {key} is released, or has no rows, yet is listed unreleased")
-                   for key, row in found.items() if key not in expected]
+            compared = [(tuple(row[:6]), tuple(row[6:])) for row in await connection.execute(differing)]
+            strays = [tuple(row) for row in await connection.execute(stray)]
+        faults = [(row[4], row[5], f"its hold {row[0]} is not released, yet missing from the unreleased holds (the "
+                                   "sweep would never take it)") for row, found in compared if found[0] is None]
+        faults += [(found[4], found[5], f"its hold {found[0]} is listed unreleased as row #{found[1]}, {found[2]}, due "
+                                        f"{found[3]}, where its newest row is #{row[1]}, {row[2]}, due {row[3]}")
+                   for row, found in compared if found[0] is not None]
+        faults += [(row[4], row[5], f"its hold {row[0]} is released, or has no rows, yet is listed unreleased")
+                   for row in strays]
         return sorted(faults)
 
     async def dispose(self) -> None:
         """Close the ledger's connections."""
         await self.writer.dispose()
         await self.reader.dispose()
+
+
+async def _by_record(connection: AsyncConnection, table: Table, *where: Any) -> dict[int, list[dict[str, Any]]]:
+    """The rows of the hold or suppression table that match, oldest first, by the record that wrote them."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in (await connection.execute(select(table).where(*where).order_by(table.c.id))).mappings():
+        found.setdefault(row["record_id"], []).append(dict(row))
+    return found
 
 
 def _stored(row: Any, written: list[dict[str, Any]], suppressed: list[dict[str, Any]] | None = None) -> StoredRecord:

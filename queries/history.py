@@ -94,12 +94,25 @@ async def latest_document(client: PrefectClient, key: str) -> dict[str, Any] | N
     return unfenced(artifact.data) if artifact else None
 
 
-async def existing_runs(client: PrefectClient, run_ids: Iterable[str]) -> set[str]:
-    """Which of these flow runs Prefect still has (the others were deleted or vacuumed)."""
+COUNTED = 1000  # run ids counted in one call: the count has no page limit, a listing has (PAGE)
+
+
+async def existing_runs(client: PrefectClient, run_ids: Iterable[str], counted: int = COUNTED) -> set[str]:
+    """Which of these flow runs Prefect still has (the others were deleted or vacuumed): counted `counted` at a
+    time, and a batch listed a page at a time only when some of it, not all, is still there."""
     wanted = sorted(set(run_ids))
     found: set[str] = set()
-    for start in range(0, len(wanted), PAGE):
-        ids = [UUID(run_id) for run_id in wanted[start:start + PAGE]]
-        page = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=PAGE)
-        found |= {str(run.id) for run in page}
+    for start in range(0, len(wanted), counted):
+        batch = wanted[start:start + counted]
+        there = await client.count_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id) for run_id in batch])))
+        # Mostly all of a batch is there (recent runs) or none (vacuumed long ago): one call tells.
+        if there == len(batch):
+            found |= set(batch)
+            continue
+        for first in range(0, len(batch) if there else 0, PAGE):
+            ids = [UUID(run_id) for run_id in batch[first:first + PAGE]]
+            page = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)),
+                                               limit=PAGE)
+            found |= {str(run.id) for run in page}
     return found

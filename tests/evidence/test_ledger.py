@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import delete, update
 
 from config.holds import Hold
+from evidence.chain import ChainReport
+from evidence.documents import canonical_json, sha256
 from evidence.ledger import (
     FAILED,
     HELD,
@@ -338,3 +340,102 @@ async def test_a_suppression_row_changed_or_deleted_is_named(ledger):
 
     reason = "its suppression rows differ from the ones it sealed (changed, added or deleted after sealing)"
     assert {"demo": (False, [("w1", reason), ("w2", reason)])} == await reports(ledger)
+
+
+Summary = list[tuple[str, bool, int, int, int, list[tuple[str, str]]]]
+
+
+def summary(reports: list[ChainReport]) -> Summary:
+    return [(r.controller, r.intact, r.records, r.head_sequence, r.vacuumed, [(p.request_id, p.reason)
+                                                                              for p in r.problems]) for r in reports]
+
+
+async def test_a_chain_verified_in_pages_gives_the_report_it_gives_in_one(ledger_url):
+    """Two chains, with hold and suppression rows, read two or three records at a time (SQLite and PostgreSQL):
+    the same reports as read in one page, each page's runs looked up in Prefect at once, vacuumed runs counted."""
+    ledger = await open_ledger(ledger_url)
+    for n in range(1, 8):
+        run = f"run-{n % 3}"
+        rows = tuple(hold_row(BOOKKEEPING, f"r{n}", "demo", "M1", HELD, run) for _ in range(n % 2))
+        await ledger.seal(replace(erasure(f"r{n}"), flow_run_id=run, holds=rows))
+    await ledger.seal(withdrawal("w1", "email", "phone"))
+    for n in (1, 2, 3):
+        await ledger.seal(erasure(f"k{n}", JOURNAL, controller="k24"))
+    lookups: list[set[str]] = []
+
+    async def runs_known(runs: set[str]) -> set[str]:
+        lookups.append(runs)
+        return runs - {"run-2"}  # vacuumed
+
+    lookups_by_page: dict[int, list[set[str]]] = {}
+    reports_by_page: dict[int, Summary] = {}
+    for page in (1000, 2, 3):
+        lookups.clear()
+        reports_by_page[page] = summary(await verify_ledger(ledger, runs_known, page=page))
+        lookups_by_page[page] = list(lookups)
+
+    expected: Summary = [("demo", True, 8, 8, 2, []), ("k24", True, 3, 3, 0, [])]
+    assert {1000: expected, 2: expected, 3: expected} == reports_by_page
+    every_run, run_1 = {"run-0", "run-1", "run-2"}, {"run-1"}
+    assert {1000: [every_run, run_1],
+            2: [{"run-1", "run-2"}, {"run-0", "run-1"}, {"run-2", "run-0"}, run_1, run_1, run_1],
+            3: [every_run, every_run, run_1, run_1]} == lookups_by_page
+
+
+async def reseal(ledger: Ledger, request_id: str, change: str) -> None:
+    """Change one record's evidence in the database: in place, or sealed again with a fresh digest."""
+    [stored] = await ledger.records(request_id=request_id)
+    body = {**stored.sealed.body, "evidence": {**stored.sealed.body["evidence"], "status": "edited"}}
+    digest = sha256(body) if change == "resealed" else stored.sealed.digest
+    async with ledger.transaction() as connection:
+        await connection.execute(update(records).where(records.c.id == stored.id)
+                                 .values(body=canonical_json(body), digest=digest))
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ("resealed r3", ("r3", "its evidence was changed and sealed again after record #4 (request r4) had sealed the "
+                           "original digest")),
+    ("edited r4", ("r4", "its evidence does not match its SHA-256: changed after sealing")),
+    ("hold row of r4 deleted", ("r4", "its hold rows differ from the ones it sealed (changed, added or deleted "
+                                      "after sealing)")),
+    ("r4 deleted", ("r5", "record #4 before it is missing (deleted)"))])
+async def test_a_record_changed_on_a_page_boundary_is_named(ledger_url, change, named):
+    """Read three records at a time, a change to the last record of a page (named by the first of the next,
+    which sealed its digest) or to the first record of a page is named as when the chain is read in one page,
+    or loaded whole into memory as --verify did before it read in pages."""
+    ledger = await open_ledger(ledger_url)
+    for n in range(1, 7):
+        await ledger.seal(erasure(f"r{n}", BOOKKEEPING))
+    if change.startswith(("resealed", "edited")):
+        await reseal(ledger, change.split()[-1], change.split()[0])
+    else:
+        async with ledger.transaction() as connection:
+            # The derived unreleased hold goes too (PostgreSQL keeps its key to the hold row): the chain is at fault.
+            await connection.execute(delete(unreleased).where(unreleased.c.request_id == "r4"))
+            await connection.execute(delete(holds).where(holds.c.request_id == "r4"))
+            if change == "r4 deleted":
+                await connection.execute(delete(records).where(records.c.request_id == "r4"))
+
+    paged = summary(await verify_ledger(ledger, page=3))
+    whole = summary(await verify_ledger(ledger))
+    loaded = summary(verify_records(await ledger.records(with_holds=True)))
+
+    expected: Summary = [("demo", False, 5 if change == "r4 deleted" else 6, 6, 0, [named])]
+    assert (expected, expected, expected) == (paged, whole, loaded)
+
+
+async def test_a_records_time_changed_in_its_row_is_named(ledger_url):
+    """A record's `recorded` column moved in the database (out of the month a register reads) no longer matches
+    the time it sealed: named, read in pages as in one."""
+    ledger = await open_ledger(ledger_url)
+    for n in range(1, 5):
+        await ledger.seal(erasure(f"r{n}"))
+    async with ledger.transaction() as connection:
+        await connection.execute(update(records).where(records.c.request_id == "r2")
+                                 .values(recorded=datetime(2020, 1, 1, tzinfo=UTC)))
+
+    paged = summary(await verify_ledger(ledger, page=2))
+    whole = summary(await verify_ledger(ledger))
+
+    expected: Summary = [("demo", False, 4, 4, 0, [("r2", "its ledger row's recorded differ from what it sealed")])]
+    assert (expected, expected) == (paged, whole)

@@ -191,3 +191,22 @@ async def test_changed_extension_is_named(deployments, capsys):
     assert 1 == code
     assert f"request {extended_id} (record #{stored.sealed.sequence}): " in out
     assert 0 == (await verify_output(capsys))[0]
+
+
+async def test_runs_still_in_prefect_are_told_from_deleted_ones_whether_a_batch_is_all_there_none_or_some(
+        prefect_server):
+    """Asked which runs Prefect still has, counted a batch at a time: a batch whose runs are all there, one whose
+    runs are all gone (deleted, or never there) and one with some of each each give exactly the runs still there."""
+    async with get_client() as client:
+        runs = [str((await client.create_flow_run(record_at_once, parameters={"controller": "none", "count": 0})).id)
+                for _ in range(3)]
+        await client.delete_flow_run(UUID(runs[1]))
+        never = str(uuid4())
+
+        all_there = await existing_runs(client, [runs[0], runs[2]], counted=2)
+        none_there = await existing_runs(client, [runs[1], never], counted=2)
+        some_there = await existing_runs(client, [*runs, never], counted=4)
+        one_at_a_time = await existing_runs(client, [*runs, never], counted=1)
+
+    assert ({runs[0], runs[2]}, set(), {runs[0], runs[2]}, {runs[0], runs[2]}) == (
+        all_there, none_there, some_there, one_at_a_time)
