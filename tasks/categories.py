@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Literal
 
@@ -45,11 +46,16 @@ def _erased(action: str) -> Literal["delete", "anonymise"]:
     return "anonymise" if action == "anonymise" else "delete"
 
 
-def under_legal_holds(erasures: tuple[CategoryErasure, ...], system: str, legal: list[LegalHold],
-                      day: date) -> tuple[CategoryErasure, ...]:
-    """The erasures, with each category the data map erases at once but a legal hold keeps restricted as it is."""
-    return tuple(CategoryErasure(e.category, Action.RESTRICT, (), RULE, review=True)
-                 if e.rule is None and lasting(legal, system, [e.category], day) else e for e in erasures)
+def under_legal_holds(erasures: tuple[CategoryErasure, ...], system: str, legal: list[LegalHold], day: date,
+                      taken_with: Mapping[str, tuple[str, ...]] | None = None) -> tuple[CategoryErasure, ...]:
+    """The erasures, with each category the data map erases at once but a legal hold keeps restricted as it is,
+    and kept with it each category whose deletion would take a kept one along (a customer and their bookings)."""
+    kept = {e.category for e in erasures if e.rule is None and lasting(legal, system, [e.category], day)}
+    while more := {e.category for e in erasures if e.rule is None and e.action is Action.DELETE
+                   and e.category not in kept and kept & set((taken_with or {}).get(e.category, ()))}:
+        kept |= more
+    return tuple(CategoryErasure(e.category, Action.RESTRICT, (), RULE, review=True) if e.category in kept else e
+                 for e in erasures)
 
 
 def marketing_of(policy: Policy, key: str, holdings: Holdings) -> tuple[CategoryErasure, ...]:

@@ -113,7 +113,8 @@ async def _plan_one(policy: Policy, subject: Subject, key: str, settings: Settin
         h.rule for h in holds if h.holds_record and h.retain_until >= today}
     erasures = erasures_for(policy, key, holdings, ended) if action == rule.action else ()
     if by_category(connector):
-        erasures = under_legal_holds(erasures, rule.system, legal, datetime.now(OSLO).date())
+        erasures = under_legal_holds(erasures, rule.system, legal, datetime.now(OSLO).date(),
+                                     getattr(connector, "taken_with", dict)())
     return SystemPlan(rule.system, rule.role, Action(action), holdings, rule.supplier, key, erasures)
 
 

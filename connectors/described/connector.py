@@ -177,10 +177,20 @@ class DescribedConnector:
             return replace(erasure, keeps=tuple(described.fields), review=True)
         return erasure
 
+    def taken_with(self) -> dict[str, tuple[str, ...]]:
+        """The categories whose deletion takes others with it (deleting a customer deletes their bookings)."""
+        return {name: c.takes for name, c in self.description.categories.items() if c.takes}
+
+    def _kept_as_is(self, described: DataCategory, planned: CategoryErasure) -> bool:
+        """A held category the processor cannot restrict (a customer kept for the bookings a legal hold keeps)."""
+        return planned.review and planned.rule is not None and described.restrict is None
+
     async def erase_category(self, holdings: Holdings, erasure: CategoryErasure, key: str) -> Outcome:
         """One category's described call for each looked-up id; a hold names the vendor's fields it keeps."""
         described = self._category(erasure)
         planned = self._planned(described, erasure)
+        if self._kept_as_is(described, planned):
+            return Outcome(self.system, Status.REFUSED, Action.RESTRICT, detail=self._as_is(erasure))
         calls = described.calls()
         require(self.system, planned.action, *(Action(name) for name in calls),
                 why=f"{erasure.category} in connectors/described/{self.system}.yaml")
@@ -203,6 +213,11 @@ class DescribedConnector:
                 field_of(r, described.restricted or "") is True for r in records)
             checks.append(CategoryCheck(erasure.category, len(records), restricted, tuple(left),
                                         tuple(described.fields)))
+        if self._kept_as_is(described, planned):
+            present = all(check.present for check in checks)
+            return Outcome(self.system, Status.REFUSED if present else Status.FAILED, Action.RESTRICT,
+                           verified=present, detail=self._as_is(erasure) if present else
+                           f"read-back of {erasure.category}: gone, though its hold ({erasure.rule}) keeps it")
         outcome = category_read_back(self.system, planned, checks)
         if outcome.verified and planned.action is Action.DELETE:
             missing = [f"{check.method} {check.path}" for record_id in holdings.ids for check in described.also
@@ -211,6 +226,10 @@ class DescribedConnector:
                 return outcome.with_(status=Status.FAILED, verified=False,
                                      detail=f"read-back of {erasure.category}: {', '.join(missing)} not as expected")
         return outcome
+
+    def _as_is(self, erasure: CategoryErasure) -> str:
+        return (f"{erasure.category} kept as it is under its hold ({erasure.rule}): {self.system} offers no "
+                "restriction of it; it goes when the hold ends")
 
     async def poll(self, reference: str) -> Outcome:
         """A described processor acts at once; asynchronous jobs need a coded connector."""

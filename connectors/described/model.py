@@ -124,6 +124,7 @@ class DataCategory(Strict):
     anonymise: Erase | None = None
     restrict: Erase | None = None  # restricts the records and clears every field not in `{keeps}`
     also: tuple[Check, ...] = ()  # further read-backs once the category is erased (a suppression entry kept)
+    takes: tuple[str, ...] = ()  # the categories its deletion takes with it (a customer's bookings)
 
     @model_validator(mode="after")
     def _complete(self) -> DataCategory:
@@ -134,6 +135,8 @@ class DataCategory(Strict):
             raise ValueError("a review-only category (a journal) needs restrict: how to restrict it as written")
         if self.restrict and not self.restricted:
             raise ValueError("restrict needs `restricted`: the field the read-back finds true once restricted")
+        if self.takes and not self.delete:
+            raise ValueError("takes names what the category's deletion takes with it: describe delete")
         if (self.delete or self.anonymise or self.restrict) and not self.fields:
             raise ValueError("name the category's personal fields (fields: {our_name: vendorField}), so the "
                              "read-back can say which are left")
@@ -181,6 +184,8 @@ class Description(Strict):
         if journals := sorted(n for n, c in self.categories.items() if n in JOURNALS and not c.review_only):
             raise ValueError(f"{journals}: a journal is never deleted, anonymised or de-identified by slett "
                              "(helsepersonelloven §§ 39-40): mark it review_only")
+        if unknown := sorted({t for c in self.categories.values() for t in c.takes} - set(self.categories)):
+            raise ValueError(f"takes names {unknown}: not categories of this processor")
         if (reviewed := [n for n, c in self.categories.items() if c.review_only]) and self.release_refused is None:
             raise ValueError(f"{reviewed} is review-only: say why its release is refused (release_refused)")
         return self

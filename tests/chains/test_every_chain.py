@@ -174,3 +174,30 @@ async def test_a_category_the_police_asked_for_is_kept_restricted_by_a_legal_hol
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))[f"{system}-legal-hold"]
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Kari Drift"])
     assert ("released", []) == (await (await flows.release(scheduled, date.today())).result(), visits())
+
+
+async def test_bookings_under_a_legal_hold_keep_the_customer_that_deleting_would_take_them_with(sandbox, flows):
+    """Spenst: a legal hold on the bookings at Ibooking keeps them restricted, and keeps the customer as it is,
+    since deleting the customer deletes their bookings; the evidence says why; once the hold is lifted the
+    sweep deletes both."""
+    member = sandbox.add_member(chain="spenst")
+    where = ["spenst", member.member_id, "--system", "ibooking", "--category", "bookings"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Politiet ba om timene, sak 26-90",
+                                               "--by", "Kari Drift"])
+
+    run = await flows.erase("spenst", member.member_id)
+
+    evidence = await run.result()
+    step = next(s for s in evidence.steps if s.system == "ibooking")
+    rows = {c.category: (c.action, c.status, c.rule, c.verified) for c in step.categories}
+    [customer] = [c for c in sandbox.ibooking.customers.values() if c.external_id == member.member_id]
+    assert "COMPLETED" == run.state_name
+    assert {"bookings": ("restrict", "restricted", "legal-hold", True),
+            "profile": ("restrict", "refused", "legal-hold", True)} == rows
+    assert (True, [True] * len(customer.bookings)) == (bool(customer.bookings),
+                                                       [b["restricted"] for b in customer.bookings])
+    scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["ibooking-legal-hold"]
+    assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Kari Drift"])
+    assert "released" == await (await flows.release(scheduled, date.today())).result()
+    assert [] == [c for c in sandbox.ibooking.customers.values() if c.external_id == member.member_id]
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,7 +19,9 @@ from config.legal_holds import (
     kept_by_legal_holds,
 )
 from config.policy import load_policy
+from connectors.contract import Action, CategoryErasure
 from connectors.registry import known_systems
+from tasks.categories import under_legal_holds
 from tests.config.test_policy import CONTROLLERS
 
 MOVA = load_policy("mova", CONTROLLERS, known_systems())
@@ -81,3 +84,20 @@ def test_a_held_category_never_goes_before_either_date(recorded, days):
     kept = kept_by_legal_holds(hold, [legal(ends)], recorded)
 
     assert max(hold.retain_until, ends) == kept.release_day
+
+
+def test_a_category_whose_deletion_takes_a_kept_one_is_kept_with_it():
+    """A legal hold on Spenst's door log keeps the log restricted as it is, and with it the card holder and the
+    cards, since every call that deletes one deletes the card holder with the rest; without a hold all go."""
+    erasures = tuple(CategoryErasure(c, Action.DELETE) for c in ("entries", "credentials", "cardholder"))
+    taken = {"cardholder": ("credentials", "entries"), "credentials": ("cardholder", "entries"),
+             "entries": ("cardholder", "credentials")}
+    door_log = replace(legal(category="entries"), system="access")
+
+    kept = under_legal_holds(erasures, "access", [door_log], TODAY, taken)
+    free = under_legal_holds(erasures, "access", [], TODAY, taken)
+
+    assert [("entries", "restrict", "legal-hold"), ("credentials", "restrict", "legal-hold"),
+            ("cardholder", "restrict", "legal-hold")] == [(e.category, e.action.value, e.rule) for e in kept]
+    assert erasures == free
+

@@ -51,7 +51,7 @@ def test_an_unknown_placeholder_is_refused(tmp_path):
     path = written(tmp_path, IBOOKING.replace('"/customers/{id}/bookings"', '"/customers/{customer}/bookings"'))
 
     with pytest.raises(DescriptionError,
-                       match=r"line 20, categories.bookings.read: unknown placeholder\(s\) \[.customer.]"):
+                       match=r"line 21, categories.bookings.read: unknown placeholder\(s\) \[.customer.]"):
         load_description(path)
 
 
@@ -60,6 +60,14 @@ def test_a_call_must_name_one_method(tmp_path):
     path = written(tmp_path, IBOOKING.replace("{get: /customers, ", "{path: /customers, "))
 
     with pytest.raises(DescriptionError, match="line 13, lookup: name exactly one method"):
+        load_description(path)
+
+
+def test_takes_names_the_processors_own_categories(tmp_path):
+    """What a category's deletion takes with it must be a category of the same processor."""
+    path = written(tmp_path, IBOOKING.replace("takes: [bookings]", "takes: [invoices]"))
+
+    with pytest.raises(DescriptionError, match=r"takes names \['invoices'\]: not categories of this processor"):
         load_description(path)
 
 
