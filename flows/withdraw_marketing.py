@@ -54,7 +54,7 @@ async def withdraw_marketing(controller: str, member_id: str, request_id: str | 
     withdrawn = [await stop_marketing(request, replace(plan, erasures=marketing_of(policy, plan.step, plan.holdings)),
                                       settings)
                  for plan in found[-1:] if plan.step in {p.key for p in policy.first_step()}]
-    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased)
+    stopped, confirmed = await confirm_by_person(request, policy, marketing, erased, settings)
     steps = [*with_confirmations(await verify_each(request, marketing, stopped, settings), confirmed), *withdrawn]
     acted = {p.key for p in policy.marketing()}
     untouched: list[tuple[str, str]] = [(p.role, p.key) for p in policy.processors if p.key not in acted]

@@ -24,6 +24,7 @@ from tests.evidence.conftest import create
 from tests.evidence.test_deadlines import set_created
 from tests.evidence.test_register import slett
 from tests.flow_driver import Flows, pause_key
+from tests.flow_driver import execute as run_deployment
 from tests.flows.conftest import Run, execute
 
 pytestmark = pytest.mark.slow
@@ -146,6 +147,29 @@ async def test_a_run_waiting_for_a_persons_step_past_the_deadline_sends_one_lett
     assert "A step at Kalibrert AS, a supplier without an API, waits for one of our staff" in text
     assert "Et steg hos Kalibrert AS, en leverandør uten API" in text
     assert (False, False) == ("Marketing has already stopped." in text, member.member_id in text)
+
+
+async def test_a_withdrawal_waiting_for_a_persons_step_past_the_deadline_sends_one_letter_naming_the_step(
+        sandbox, deployments):
+    """An Aktiv365 withdrawal of marketing consent received five weeks ago waits for Kalibrert (no API): before it
+    suspends, the member gets one delay letter naming Kalibrert AS, and confirming the step sends no other."""
+    request_id = f"letters-withdrawn-{uuid4().hex[:8]}"
+    member = sandbox.add_member(chain="aktiv365")
+    async with get_client() as client:
+        queued = await client.create_flow_run_from_deployment(
+            deployments["withdraw-marketing"], idempotency_key=request_id,
+            parameters={"controller": "aktiv365", "member_id": member.member_id, "request_id": request_id})
+    await set_created(queued.id, datetime.now(UTC) - timedelta(weeks=5))
+    async with get_client() as client:
+        flow_run = await client.read_flow_run(queued.id)
+
+    first = await run_deployment("withdraw-marketing", flow_run)
+    done, confirmed = await Flows(deployments).confirm_all(first, by="Ola Drift", what="removed at the agency")
+
+    sent = await letters(request_id)
+    assert ("SUSPENDED", "COMPLETED", ["manual-kalibrert-as"]) == (first.state_name, done.state_name, confirmed)
+    assert [(DELAY, ["person"], ["Kalibrert AS"])] == [
+        (letter["kind"], letter["waits_for"], letter["at"]) for letter in sent]
 
 
 async def test_the_daily_check_tells_a_waiting_request_of_its_delay_on_its_deadline(sandbox, run_erasure):
