@@ -78,6 +78,9 @@ def check_legal_hold(policy: Policy, system: str, category: str, ends_on: date |
     if category not in known:
         raise LegalHoldRefused(f"{system} at {policy.controller} holds no category {category!r}; its data map "
                                f"names: {known}")
+    if next(c for c in processor.data if c.category == category).marketing:
+        raise LegalHoldRefused(f"{category} at {system} is marketing, which every request deletes in its first step "
+                               "(GDPR Art. 21(3)): keep the data at the processor by hand and hold its export instead")
     if not by_category:
         raise LegalHoldRefused(f"{system} is erased as a whole, not per category, so slett cannot keep one category "
                                "there: keep the data at the processor by hand and hold its export instead")

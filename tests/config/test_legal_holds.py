@@ -40,11 +40,13 @@ def legal(ends_on: date | None = None, category: str = "camera", lifted_on: date
     ("exceline", "camera", None, "sak 1", "", "needs the person"),
     ("exceline", "camera", TODAY, "sak 1", "Kari", "not after today"),
     ("ibooking", "bookings", None, "sak 1", "Kari", "erased as a whole"),
+    ("crm", "purchases", None, "sak 1", "Kari", "is marketing, which every request deletes in its first step"),
 ])
 def test_a_legal_hold_names_a_processor_and_category_of_the_chain_its_reason_its_setter_and_a_later_end(
         system, category, ends_on, reason, by, why):
     """A legal hold is refused, saying what to give, unless the chain's data map has the processor and category,
-    erased per category, it has a reason and a person, and its end is after today."""
+    erased per category and not marketing (deleted in the first step), it has a reason and a person, and its end
+    is after today."""
     with pytest.raises(LegalHoldRefused, match=why):
         check_legal_hold(MOVA, system, category, ends_on, TODAY, reason, by, system != "ibooking")
 
