@@ -11,6 +11,7 @@ from connectors.actions import (
     erase_by_category,
     read_back,
     require,
+    together,
     verify_by_category,
 )
 from connectors.contract import (
@@ -112,18 +113,19 @@ class ExcelineConnector:
         if found.status_code == 404:
             return Holdings.of(self.system)
         member = found.json()
-        invoices = await self._list(subject.member_id, "invoices")
+        # The member's parts are read at once: under a slow API each call is a round trip on the erasure's path.
+        parts: list[Any] = await together(
+            self._list(subject.member_id, "invoices"), self._list(subject.member_id, "visits"),
+            self._list(subject.member_id, "consents"), self._client.get(f"{MEMBERS}/{subject.member_id}/records"))
+        invoices, visits, consents, found_records = parts
         categories = {"invoices"} if invoices else set()
         if any(member[field] for field in CONTACT_FIELDS):
             categories.add("profile")
         if member["hasPhoto"]:
             categories.add("photo")
-        for part in ("visits", "consents"):
-            if await self._list(subject.member_id, part):
-                categories.add(part)
+        categories |= {part for part, held in (("visits", visits), ("consents", consents)) if held}
         if any(i.get("collectionCase") for i in invoices):
             categories.add("claim")
-        found_records = await self._client.get(f"{MEMBERS}/{subject.member_id}/records")
         records = {} if found_records.status_code == 404 else dict(found_records.json())
         categories |= {kind for kind, held in records.items() if held}
         claims = [i for i in invoices if i.get("collectionCase")]
