@@ -152,3 +152,15 @@ async def test_exceline_categories_are_erased_in_stages_and_read_back_at_once(op
     assert [*({f"POST {categories}/{c}" for c in stage} for stage in posts),
             {f"GET {categories}/{e.category}" for e in plan.erasures}] == rounds.rounds()
     assert (["profile"], True) == (posts[-1], checked.verified)
+
+
+async def test_eziteq_lookup_reads_the_member_then_its_lists_at_once(opened, slow_sandbox):
+    """Eziteq's lookup reads the member record first, then the first page of each of its invoices, journal notes,
+    contracts and check-ins in one round (a list's further pages follow its first)."""
+    member_id = slow_sandbox.add_member(chain="k24").member_id
+    async with opened("eziteq") as (eziteq, _, rounds):
+        await eziteq.lookup(Subject("k24", member_id))
+
+    member = f"/api/v3/members/{member_id}"
+    parts = ("invoices", "journal-notes", "contracts", "checkins")
+    assert [{f"GET {member}"}, {f"GET {member}/{part}" for part in parts}] == rounds.rounds()[:2]
