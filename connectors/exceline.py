@@ -73,6 +73,8 @@ class ExcelineConnector:
     """Exceline's partner API as we assume it (no published spec found); the member's id is Exceline's id."""
 
     system = "exceline"
+    # Each category is a resource of its own (…/categories/<name>): their calls may go at once.
+    categories_at_once = True
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client

@@ -63,6 +63,8 @@ class EziteqConnector:
     """Eziteq's partner API as we assume it (no published spec found); the member number is Eziteq's id."""
 
     system = "eziteq"
+    # Each category is a resource of its own (…/categories/<name>): their calls may go at once.
+    categories_at_once = True
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client

@@ -99,6 +99,8 @@ class NetsConnector:
     """Nets: Nexi Checkout's stored cards (read: real), mandates (a person's step), payments (assumed API)."""
 
     system = "nets"
+    # Each category is a resource of its own (…/categories/<name>): their calls may go at once.
+    categories_at_once = True
     address = staticmethod(address)
 
     def __init__(self, client: ProcessorClient) -> None:

@@ -164,3 +164,22 @@ async def test_eziteq_lookup_reads_the_member_then_its_lists_at_once(opened, slo
     member = f"/api/v3/members/{member_id}"
     parts = ("invoices", "journal-notes", "contracts", "checkins")
     assert [{f"GET {member}"}, {f"GET {member}/{part}" for part in parts}] == rounds.rounds()[:2]
+
+
+async def test_categories_that_may_share_a_resource_are_erased_and_read_back_one_at_a_time(opened, slow_sandbox,
+                                                                                          settings):
+    """A processor described in YAML may reach two categories through one resource (MOVA's image bank: a person and
+    their images): its categories are erased and read back one after the other, never two calls at once, so a
+    throttle's Retry-After for one is never met by the other."""
+    policy = load_policy("mova", settings.controllers_dir)
+    member_id = slow_sandbox.add_member(chain="mova").member_id
+    async with opened("imagebank") as (imagebank, _, rounds):
+        holdings = await imagebank.lookup(Subject("mova", member_id))
+        plan = SystemPlan("imagebank", "processor", Action.DELETE, holdings, key="imagebank",
+                          erasures=erasures_for(policy, "imagebank", holdings))
+        rounds.seen.clear()
+        categorised = by_category(imagebank)
+        assert categorised is not None
+        await verify_categories(categorised, plan, await erase_categories(categorised, plan, "test-one-at-a-time"))
+
+    assert (True, [1] * len(rounds.seen)) == (len(plan.erasures) > 1, [len(r) for r in rounds.rounds()])
