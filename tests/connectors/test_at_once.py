@@ -183,3 +183,10 @@ async def test_categories_that_may_share_a_resource_are_erased_and_read_back_one
         await verify_categories(categorised, plan, await erase_categories(categorised, plan, "test-one-at-a-time"))
 
     assert (True, [1] * len(rounds.seen)) == (len(plan.erasures) > 1, [len(r) for r in rounds.rounds()])
+
+
+async def test_a_described_processor_goes_at_once_only_where_no_two_categories_share_a_resource(opened):
+    """iBooking's bookings and customer are separate resources, so their calls may go at once; MOVA's image bank
+    deletes a person's images with the person (one DELETE for both categories), so its calls go one at a time."""
+    async with opened("ibooking") as (ibooking, _, _), opened("imagebank") as (imagebank, _, _):
+        assert (True, False) == (ibooking.categories_at_once, imagebank.categories_at_once)
