@@ -92,8 +92,9 @@ def stages(erasures: tuple[CategoryErasure, ...]) -> list[tuple[CategoryErasure,
 
 
 async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
-    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor:
-    a person's step (MANUAL, its words first) while any category is one no call can erase."""
+    """Erase each planned category (each call idempotent by its own key), in stages where the processor's
+    categories are resources of their own, else one after the other; one outcome for the processor: a person's
+    step (MANUAL, its words first) while any category is one no call can erase."""
     results: list[CategoryResult] = []
     for stage in stages(plan.erasures) if at_once(connector) else [(e,) for e in plan.erasures]:
         outcomes = await together(*(connector.erase_category(plan.holdings, e, f"{key}:{e.category}")
