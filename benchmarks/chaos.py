@@ -58,6 +58,7 @@ PROFILES: dict[str, list[tuple[str, int, dict[str, Any]]]] = {
 }
 CONFIRMATION = {"confirmed_by": "chaos operator", "what_was_done": "deleted at the supplier"}
 # Patience with processors under this much failure: 0.35 ** 8, so about 1 call in 4,000 runs out of tries.
+RESUMED_LOOK_S = 1.0  # after a round that resumed runs: their next suspension is answered this soon
 PROCESSOR_PATIENCE = {"MAX_ATTEMPTS": "8", "MAX_DELAY_S": "10", "TOTAL_RETRY_S": "90", "READ_TIMEOUT": "10"}
 
 
@@ -192,6 +193,11 @@ async def answer_waiting(runs: dict[UUID, FlowRun], asks: dict[UUID, Ask], sandb
     return resumed
 
 
+def next_look_s(plan: Plan, resumed: int) -> float:
+    """Seconds until the suite looks at the runs again: soon after a round that resumed runs, else a poll."""
+    return min(plan.poll_s, RESUMED_LOOK_S) if resumed else plan.poll_s
+
+
 async def kill(killer: Killer, kind: str, running: list[UUID], steps_hit: set[str]) -> bool:
     """One planned kill (an after-apply kill is armed, and lands on the next applied call); whether it went."""
     if kind == AFTER_APPLY:
@@ -234,6 +240,7 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask]
     restart_at, restart_after_kills = started + plan.budget_s * 0.3, (plan.kills + 1) // 2
     last_kill, deadline = 0.0, started + plan.budget_s
     done: dict[UUID, FlowRun] = {}  # runs done with change no more: not read again (the server is busy enough)
+    resumed = 0
     while time.monotonic() < deadline:
         try:
             runs = {**done, **await read_runs([run_id for run_id in by_run if run_id not in done])}
@@ -245,7 +252,8 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask]
         running = [run_id for run_id, run in runs.items() if run.state and run.state.is_running()]
         try:
             unsent = await send(unsent, runs, plan, by_run, killer)
-            progress.resumed += await answer_waiting(runs, by_run, sandbox)
+            resumed = await answer_waiting(runs, by_run, sandbox)
+            progress.resumed += resumed
             due = plan_kills and running and time.monotonic() - last_kill > gap and not killer.armed
             if due and await kill(killer, plan_kills[0], running, progress.steps_hit):
                 plan_kills.pop(0)
@@ -267,7 +275,9 @@ async def drive(plan: Plan, stack: ProofStack, sandbox: Sandbox, asks: list[Ask]
             if plan_kills or killer.armed:  # nothing left to kill: the figures say how many kills landed
                 say(f"every request ended with {len(plan_kills)} kill(s) still planned")
             break
-        await asyncio.sleep(plan.poll_s)
+        # A resumed run is back within seconds, often suspended for its next person's step: looked at again soon,
+        # as an operator working through a queue would, rather than a whole round later.
+        await asyncio.sleep(next_look_s(plan, resumed))
     return await figures(plan, sandbox, needles, by_run, killer, progress, started, unsent)
 
 

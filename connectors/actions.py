@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from connectors.contract import Action, CategoryCheck, CategoryErasure, Outcome, Permanent, Status
 from connectors.http import ProcessorClient
 
+T = TypeVar("T")
 Unwrap = Callable[[Any], dict[str, Any]]  # a processor's answer to its body (Eziteq wraps it in "data")
 
 # A patient journal is never deleted, anonymised or de-identified by slett, whatever a policy says
@@ -19,6 +21,15 @@ JOURNAL_LAW = "a patient journal is kept by law (helsepersonelloven §§ 39-40, 
 
 CATEGORY_STATUS = {Action.DELETE: Status.ERASED, Action.ANONYMISE: Status.ANONYMISED,
                    Action.RESTRICT: Status.RESTRICTED, Action.RELEASE: Status.ERASED}
+
+
+async def together(*calls: Awaitable[T]) -> list[T]:
+    """Await the calls at once; their results in order, or the first error once every call has ended."""
+    # Each call ends before the error leaves: none is left running on a client its connector is about to close.
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    if error := next((a for a in answers if isinstance(a, BaseException)), None):
+        raise error
+    return answers  # type: ignore[return-value]
 
 
 def require(system: str, action: Action, *offered: Action, why: str = "") -> None:

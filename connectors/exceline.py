@@ -11,6 +11,7 @@ from connectors.actions import (
     erase_by_category,
     read_back,
     require,
+    together,
     verify_by_category,
 )
 from connectors.contract import (
@@ -72,6 +73,8 @@ class ExcelineConnector:
     """Exceline's partner API as we assume it (no published spec found); the member's id is Exceline's id."""
 
     system = "exceline"
+    # Each category is a resource of its own (…/categories/<name>): their calls may go at once.
+    categories_at_once = True
 
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client
@@ -112,18 +115,19 @@ class ExcelineConnector:
         if found.status_code == 404:
             return Holdings.of(self.system)
         member = found.json()
-        invoices = await self._list(subject.member_id, "invoices")
+        # The member's parts are read at once: under a slow API each call is a round trip on the erasure's path.
+        parts: list[Any] = await together(
+            self._list(subject.member_id, "invoices"), self._list(subject.member_id, "visits"),
+            self._list(subject.member_id, "consents"), self._client.get(f"{MEMBERS}/{subject.member_id}/records"))
+        invoices, visits, consents, found_records = parts
         categories = {"invoices"} if invoices else set()
         if any(member[field] for field in CONTACT_FIELDS):
             categories.add("profile")
         if member["hasPhoto"]:
             categories.add("photo")
-        for part in ("visits", "consents"):
-            if await self._list(subject.member_id, part):
-                categories.add(part)
+        categories |= {part for part, held in (("visits", visits), ("consents", consents)) if held}
         if any(i.get("collectionCase") for i in invoices):
             categories.add("claim")
-        found_records = await self._client.get(f"{MEMBERS}/{subject.member_id}/records")
         records = {} if found_records.status_code == 404 else dict(found_records.json())
         categories |= {kind for kind, held in records.items() if held}
         claims = [i for i in invoices if i.get("collectionCase")]

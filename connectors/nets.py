@@ -35,7 +35,15 @@ from datetime import date
 from typing import Any
 
 from config.settings import ProcessorSettings
-from connectors.actions import CATEGORY_STATUS, done, erase_by_category, read_back, require, verify_by_category
+from connectors.actions import (
+    CATEGORY_STATUS,
+    done,
+    erase_by_category,
+    read_back,
+    require,
+    together,
+    verify_by_category,
+)
 from connectors.contract import (
     Action,
     Category,
@@ -91,6 +99,8 @@ class NetsConnector:
     """Nets: Nexi Checkout's stored cards (read: real), mandates (a person's step), payments (assumed API)."""
 
     system = "nets"
+    # Each category is a resource of its own (…/categories/<name>): their calls may go at once.
+    categories_at_once = True
     address = staticmethod(address)
 
     def __init__(self, client: ProcessorClient) -> None:
@@ -192,12 +202,11 @@ class NetsConnector:
 
     async def _stored(self, member_id: str) -> list[str]:
         """The member's stored cards at Nexi Checkout, found by their external reference (Nexi answers one)."""
-        found = []
-        for kind, path, field in STORED:
-            answer = await self._client.get(path, params={"externalReference": member_id})
-            if answer.status_code != 404:
-                found.append(f"{kind}/{answer.json()[field]}")
-        return found
+        # Both kinds at once: a lookup's round trips are on the erasure's path.
+        answers = await together(*(self._client.get(path, params={"externalReference": member_id})
+                                   for _, path, _ in STORED))
+        return [f"{kind}/{answer.json()[field]}" for (kind, _, field), answer in zip(STORED, answers, strict=True)
+                if answer.status_code != 404]
 
     async def _cards_left(self, holdings: Holdings) -> int:
         """How many of the holdings' stored cards Nexi still has; a token older code found cannot be read."""

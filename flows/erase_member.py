@@ -170,6 +170,9 @@ async def erase_each(request: Request, plans: list[SystemPlan], settings: Settin
 
 async def _erase_one(request: Request, plan: SystemPlan, settings: Settings) -> Outcome:
     """Erase in one processor and wait for its job, if it runs one; a failure becomes a failed outcome."""
+    if not plan.holdings.found and not plan.by_person:
+        # Nothing there to erase, so no call: a task run would cost the server and the worker for nothing.
+        return Outcome.already_absent(plan.system, plan.action)
     try:
         outcome = await erase_in_system(request, plan, settings)
         # A task run costs the server and the worker tens of milliseconds: only a job gets one to poll it.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from itertools import groupby
 from typing import Literal
 
 from config.legal_holds import RULE, LegalHold, lasting
 from config.policy import CategoryRule, Policy
-from connectors.actions import CATEGORY_STATUS
+from connectors.actions import CATEGORY_STATUS, together
 from connectors.contract import (
     Action,
     CategoryConnector,
@@ -84,11 +85,27 @@ def result(erasure: CategoryErasure, outcome: Outcome) -> CategoryResult:
                           erasure.rule, outcome.detail)
 
 
+def at_once(connector: CategoryConnector) -> bool:
+    """Whether the connector's categories are separate resources at the processor, so that their calls may go
+    together: two calls to one resource at once would meet a throttle's Retry-After meant for the other."""
+    return bool(getattr(connector, "categories_at_once", False))
+
+
+def stages(erasures: tuple[CategoryErasure, ...]) -> list[tuple[CategoryErasure, ...]]:
+    """The erasures as stages carried out one after the other, in the data map's order (held ones first, the
+    profile last: other processors look the member up by it); the categories of one stage at once."""
+    return [tuple(stage) for _, stage in groupby(erasures, key=lambda e: (e.rule is None, e.category == "profile"))]
+
+
 async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
-    """Erase each planned category in turn (each call idempotent by its own key); one outcome for the processor:
-    a person's step (MANUAL, its words first) while any category is one no call can erase."""
-    results = [result(e, await connector.erase_category(plan.holdings, e, f"{key}:{e.category}"))
-               for e in plan.erasures]
+    """Erase each planned category (each call idempotent by its own key), in stages where the processor's
+    categories are resources of their own, else one after the other; one outcome for the processor: a person's
+    step (MANUAL, its words first) while any category is one no call can erase."""
+    results: list[CategoryResult] = []
+    for stage in stages(plan.erasures) if at_once(connector) else [(e,) for e in plan.erasures]:
+        outcomes = await together(*(connector.erase_category(plan.holdings, e, f"{key}:{e.category}")
+                                    for e in stage))
+        results += map(result, stage, outcomes)
     changed = any(r.status != Status.ALREADY_ABSENT for r in results)
     status = CATEGORY_STATUS.get(plan.action, Status.ERASED) if changed else Status.ALREADY_ABSENT
     by_person = [r.detail for r in results if r.status == Status.MANUAL]
@@ -100,7 +117,10 @@ async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: 
 async def verify_categories(connector: CategoryConnector, plan: SystemPlan, outcome: Outcome) -> Outcome:
     """Read every planned category back; verified only when each is as its erasure left it. A category no call
     reads back (verified None) rests on the person's confirmation of the step."""
-    checks = [await connector.verify_category(plan.holdings, e) for e in plan.erasures]
+    if at_once(connector):
+        checks = await together(*(connector.verify_category(plan.holdings, e) for e in plan.erasures))
+    else:
+        checks = [await connector.verify_category(plan.holdings, e) for e in plan.erasures]
     confirmed = outcome.status is Status.CONFIRMED
     results = tuple(CategoryResult(r.category, r.action,
                                    Status.CONFIRMED.value if confirmed and r.status == Status.MANUAL else r.status,

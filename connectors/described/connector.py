@@ -66,6 +66,14 @@ class DescribedConnector:
     def __init__(self, client: ProcessorClient) -> None:
         self._client = client
 
+    @property
+    def categories_at_once(self) -> bool:
+        """Whether the categories' calls may go at once: no two categories reach one resource (a method and path),
+        so a throttle's Retry-After for one category's call is never met by another's."""
+        resources = [{(call.method, call.path) for call in (category.read, *category.calls().values(), *category.also)}
+                     for category in self.description.categories.values()]
+        return sum(map(len, resources)) == len(set().union(*resources))
+
     async def _send(self, call: Call, values: Values, key: str | None = None, *,
                     allow: frozenset[int] | None = None) -> httpx.Response:
         params = {name: value for name, template in call.params.items()

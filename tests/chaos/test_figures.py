@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.chaos import reason_of
+from benchmarks.chaos import Plan, next_look_s, reason_of
 from benchmarks.pii import Needles
 from benchmarks.tally import Ask, Ending
 
@@ -39,3 +39,11 @@ def test_a_message_longer_than_a_line_of_the_figures_is_cut():
     end = Ending(ASK, "FAILED", "x" * 500, 0, False, ())
 
     assert "FAILED: " + "x" * 200 == reason_of(end, NEEDLES)
+
+
+def test_the_suite_looks_again_soon_after_a_round_that_resumed_runs():
+    """After a round that resumed runs the suite looks again within a second (a resumed run is soon suspended for
+    its next person's step); after a round that resumed none, a poll later."""
+    plan = Plan(poll_s=5.0)
+
+    assert (1.0, 5.0) == (next_look_s(plan, resumed=3), next_look_s(plan, resumed=0))
