@@ -57,7 +57,8 @@ DEMO_REQUESTS: list[DemoRequest] = [
                 "years; the LifeVision contact is deleted at once, a hashed suppression entry kept"),
     DemoRequest("spenst", "M1401", "termination",
                 "the last invoice is open: only LifeVision goes until it is paid, then everything within "
-                "Spenst's three months; card purchases are kept two years, invoices five", settles=True),
+                "Spenst's three months, once a person has told the partners; card purchases are kept two years, "
+                "invoices five", settles=True, confirms=True),
     DemoRequest("mova", "M1501", "termination",
                 "marketing consents withdrawn at once; anonymised within MOVA's six months; the journal kept "
                 "under journalforskriften § 14, an "

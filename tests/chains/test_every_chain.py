@@ -162,7 +162,7 @@ async def test_a_category_the_police_asked_for_is_kept_restricted_by_a_legal_hol
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Politiet ba om besøkene, sak 26-77",
                                                "--by", "Kari Drift"])
 
-    run = await flows.erase(chain, member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase(chain, member.member_id))
 
     evidence = await run.result()
     step = next(s for s in evidence.steps if s.system == system)
@@ -185,7 +185,7 @@ async def test_bookings_under_a_legal_hold_keep_the_customer_that_deleting_would
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--reason", "Politiet ba om timene, sak 26-90",
                                                "--by", "Kari Drift"])
 
-    run = await flows.erase("spenst", member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id))
 
     evidence = await run.result()
     step = next(s for s in evidence.steps if s.system == "ibooking")

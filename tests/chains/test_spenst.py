@@ -31,7 +31,7 @@ async def test_spenst_deletes_personal_data_incl_visit_history_within_3_months_a
     assert 3 == len(sandbox.exceline.members[member.member_id].visits)
 
     sandbox.settle(member.member_id)
-    run = await flows.resume(waiting, {"confirmed_by": "test"})
+    run, _ = await flows.confirm_all(await flows.resume(waiting, {"confirmed_by": "test"}))
 
     evidence = await run.result()
     record = sandbox.exceline.members[member.member_id]
@@ -53,7 +53,7 @@ async def test_spenst_deletes_purchase_data_after_2_years(sandbox, flows):
     add_record(record, "purchases", PURCHASED)
     request_id = f"spenst-purchases-{member.member_id}"
 
-    run = await flows.erase("spenst", member.member_id, request_id=request_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id, request_id=request_id))
 
     older, newer = [hold for hold in (await run.result()).holds if hold.key == "exceline-purchases"]
     assert (date(2027, 11, 2), date(2028, 3, 14)) == (older.retain_until, newer.retain_until)
@@ -89,7 +89,7 @@ async def test_spenst_keeps_bookkeeping_5_years(sandbox, flows):
     invoices = sandbox.exceline.members[member.member_id].invoices
     transactions = sandbox.nets.payers[f"NC-{member.number}"].transactions
 
-    run = await flows.erase("spenst", member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id))
 
     request_id = run.flow_run.parameters["request_id"]
     holds = [(h.key, h.retain_until, h.records_through) for h in (await run.result()).holds if h.rule == "bookkeeping"]
@@ -126,7 +126,7 @@ async def test_spenst_keeps_the_signed_contract_5_years_restricted(sandbox, flow
     member = sandbox.add_member(chain="spenst")
     record = sandbox.exceline.members[member.member_id]
 
-    run = await flows.erase("spenst", member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id))
 
     [contract] = [h for h in (await run.result()).holds if h.key == "exceline-contract"]
     assert (date(2031, 12, 31), "bokforingsloven-13-secondary") == (contract.retain_until, contract.basis)
@@ -154,7 +154,7 @@ async def test_spenst_guardian_data_is_erased_with_the_minors_record(sandbox, fl
     record = sandbox.exceline.members[member.member_id]
     add_record(record, "guardians", date(2025, 2, 1))
 
-    run = await flows.erase("spenst", member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id))
 
     evidence = await run.result()
     assert ("COMPLETED", True) == (run.state_name, record.anonymised)
@@ -174,7 +174,7 @@ async def test_spenst_app_push_tokens_and_logs_are_erased(sandbox, flows):
     assert ("SUSPENDED", True) == (waiting.state_name, sandbox.app.of(member.member_id) is not None)
 
     sandbox.settle(member.member_id)
-    run = await flows.resume(waiting, {"confirmed_by": "test"})
+    run, _ = await flows.confirm_all(await flows.resume(waiting, {"confirmed_by": "test"}))
 
     evidence = await run.result()
     calls = sandbox.destructive_calls_for(member.member_id)
@@ -192,7 +192,7 @@ async def test_spenst_access_cards_and_door_log_are_erased_with_the_visit_histor
     code and its door log go with the visit history in the membership system, read back."""
     member = sandbox.add_member(chain="spenst")
 
-    run = await flows.erase("spenst", member.member_id)
+    run, _ = await flows.confirm_all(await flows.erase("spenst", member.member_id))
 
     evidence = await run.result()
     assert ("COMPLETED", None, []) == (run.state_name, sandbox.access.of(member.member_id),
@@ -223,3 +223,22 @@ async def test_spenst_active_member_request_is_answered_and_nothing_is_deleted(s
     assert [True, True, True] == [words in letter for words in (
         f"Medlemskapet ditt løper til og med {until:%d.%m.%Y}", "Så lenge ditt medlemskap består",
         "Your membership runs until")]
+
+
+async def test_spenst_partners_are_told_of_the_erasure_by_a_person(sandbox, flows):
+    """"Tilsvarende informasjon kan bli registrert når ditt medlemskort brukes hos samarbeidspartnere" and "vi
+    pålegger dem å slette informasjon vi har delt om deg etter samme regler som gjelder for oss" (Art. 19): the
+    run waits for a person to tell the partners, before the membership system goes, and the evidence names them
+    as told by that person on the day they gave."""
+    yesterday = today() - timedelta(days=1)
+    member = sandbox.add_member(chain="spenst")
+
+    waiting = await flows.erase("spenst", member.member_id)
+    anonymised_while_waiting = sandbox.exceline.members[member.member_id].anonymised
+    run, confirmed = await flows.confirm_all(waiting, by="Kari Drift", on=yesterday)
+
+    evidence = await run.result()
+    told = {t.recipient: (t.how, t.on, t.by) for t in evidence.told}
+    assert ("SUSPENDED", False) == (waiting.state_name, anonymised_while_waiting)
+    assert ("COMPLETED", ["manual-samarbeidspartnere-medlemsrabatter"]) == (run.state_name, confirmed)
+    assert ("person", yesterday, "Kari Drift") == told["Samarbeidspartnere (medlemsrabatter)"]
