@@ -309,7 +309,7 @@ async def test_mova_active_member_request_is_answered_and_only_marketing_stops(s
     [acknowledgment] = await letters(run.flow_run.parameters["request_id"])
     text = await shown("acknowledgment", run.flow_run.parameters["request_id"])
     assert (["membership"], until.isoformat()) == (acknowledgment["waits_for"], acknowledgment["membership_until"])
-    assert f"Medlemskapet ditt løper til {words('nb').day(until)}." in text
+    assert f"Medlemskapet ditt løper til og med {words('nb').day(until)}." in text
     assert f"Your membership runs until {words('en').day(until)}." in text
     assert ("vi sletter resten nå" in text, "we erase the rest now" in text) == (False, False)
 
