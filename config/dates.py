@@ -130,17 +130,6 @@ def after_financial_year(entry: date, period: Period, year_end: MonthDay = DEC_3
     return year_end.in_year(end.year + period.years)
 
 
-def journal_review_day(last_entry: date, period: Period) -> date:
-    """The day a clinician reviews a patient journal: `period` after its last entry.
-
-    The one day both the member's letter states and the daily sweep hands the journal to a clinician on
-    (config/holds.py gives it to the hold as its date and its release day).
-    """
-    # Pasientjournalloven §25 and helsepersonelloven §§39-40 keep a journal as long as it is needed; a person
-    # decides on that day, nothing is deleted by date.
-    return period.after(last_entry)
-
-
 def gdpr_deadline(received: date, extended: bool = False) -> date:
     """The day a data subject's request must be answered by: one month, or three when extended."""
     # GDPR Art. 12(3): one month from receipt, extendable by two further months.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
-from config.dates import MonthDay, after_financial_year, journal_review_day, latest_action_day
+from config.dates import MonthDay, after_financial_year, latest_action_day
 from config.policy import FINANCIAL_YEAR_CLOCKS, ActionName, Policy, RetentionRule
 
 
@@ -84,8 +84,8 @@ def last_day(rule: RetentionRule, start: date, year_end: MonthDay) -> date:
     """The last day a record is kept under `rule`, its clock started by `start` (the record's date)."""
     if rule.clock in FINANCIAL_YEAR_CLOCKS:
         return after_financial_year(start, rule.period, year_end)
-    if rule.review_only:
-        return journal_review_day(start, rule.period)
+    # A journal's last day is its review day (pasientjournalloven § 25, helsepersonelloven §§ 39-40): a clinician
+    # decides then, and nothing is deleted by date.
     return rule.period.after(start)
 
 

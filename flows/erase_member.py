@@ -199,11 +199,11 @@ async def wait_for_settlement(request: Request, policy: Policy, settings: Settin
             return facts
         log.info("Subject %s owes %d invoice(s); suspending until settlement (round %d)",
                  request.subject_ref, facts.open_invoices, round_)
-        # Art. 12(4): a wait that runs past the deadline is told to the member, with why and until when.
-        await tell_if_late(request, policy.name, (SETTLEMENT,), settings)
         # A resumed run starts from the top: an answered key returns its input at once, so the
-        # loop checks again and only a new key suspends again.
-        await suspend_for(Settlement, f"settlement-{round_}")
+        # loop checks again and only a new key suspends again. Art. 12(4): a wait that runs past the
+        # deadline is told to the member, with why and until when, before the run suspends.
+        await suspend_for(Settlement, f"settlement-{round_}",
+                          lambda: tell_if_late(request, policy.name, (SETTLEMENT,), settings))
 
 
 async def verify_each(request: Request, plans: list[SystemPlan], outcomes: list[Outcome],

@@ -47,10 +47,9 @@ class ManualConfirmation(RunInput):
 
 
 async def confirm_by_person(request: Request, policy: Policy, plans: list[SystemPlan], outcomes: list[Outcome],
-                            settings: Settings | None = None) -> tuple[list[Outcome], dict[str, ManualConfirmation]]:
-    """Wait for a person to confirm each manual step; the outcomes with those steps confirmed. With `settings`, a
-    step that is to wait past the request's deadline first sends the member the delay letter naming it, once
-    (GDPR Art. 12(4))."""
+                            settings: Settings) -> tuple[list[Outcome], dict[str, ManualConfirmation]]:
+    """Wait for a person to confirm each manual step; the outcomes with those steps confirmed. A step that is to
+    wait past the request's deadline first sends the member the delay letter naming it, once (GDPR Art. 12(4))."""
     log = get_run_logger()
     confirmed: list[Outcome] = []
     answers: dict[str, ManualConfirmation] = {}
@@ -86,10 +85,8 @@ async def confirm_release_by_person(request: Request, step: str, supplier: str, 
 
 
 def _tell_if_late(request: Request, policy: Policy, plan: SystemPlan,
-                  settings: Settings | None) -> Callable[[], Awaitable[object]] | None:
+                  settings: Settings) -> Callable[[], Awaitable[object]]:
     """What the run does before it suspends for a person's step: the delay letter, if the wait runs late."""
-    if settings is None:
-        return None
     at = (plan.supplier or plan.system,)
     return lambda: tell_if_late(request, policy.name, (PERSON,), settings, at, plan.role == "marketing")
 

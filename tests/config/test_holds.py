@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.dates import journal_review_day
 from config.holds import Clocks, holds_for, latest_erasure_day, live_holds, moved_hold, planned_action
 from config.policy import load_policy
 from tests.config.test_policy import CONTROLLERS, KNOWN
@@ -159,7 +158,7 @@ def test_spenst_keeps_the_contract_five_years_after_the_year_it_ended():
 
 
 def test_k24_journal_review_day_is_one_value_for_the_letter_and_the_sweep():
-    """K24's journals (Physica, Eziteq notes): the review day is journal_review_day of the last entry, and it is
+    """K24's journals (Physica, Eziteq notes): the review day is ten years after the last entry, and it is
     at once the hold's date, the day the ledger makes it due (the sweep's) and the day the letter states."""
     from evidence.ledger import HELD, hold_row
 
@@ -169,7 +168,7 @@ def test_k24_journal_review_day_is_one_value_for_the_letter_and_the_sweep():
     holds = [hold for system in ("physica", "eziteq") for hold in holds_for(k24, system, Clocks(
         last_journal_entry=last_entry)) if hold.review_only]
 
-    review = journal_review_day(last_entry, k24.rule("journal").period)
+    review = k24.rule("journal").period.after(last_entry)
     assert date(2034, 2, 28) == review  # ten years on; the 29th is not in 2034
     assert 2 == len(holds)
     assert [(review, review, review)] * 2 == [
