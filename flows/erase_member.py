@@ -16,13 +16,13 @@ from config.legal_holds import case_hold, kept_by_legal_holds
 from config.policy import Policy, WhileMember
 from config.settings import Settings
 from connectors.contract import Outcome, RetentionFacts, Status, UnknownMember
+from domain.categories import marketing_of
 from domain.values import MEMBER_ID, OSLO, Evidence, Kind, Request, Step, SystemPlan
 from evidence.interim import SETTLEMENT
 from evidence.recipients import recipients_told
 from flows.manual_steps import ManualConfirmation, confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
 from flows.waiting import suspend_for
-from tasks.categories import marketing_of
 from tasks.deadlines import register_request
 from tasks.erasure import (
     await_job,

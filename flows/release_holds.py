@@ -14,12 +14,12 @@ from config.legal_holds import RULE as LEGAL_HOLD_RULE
 from config.policy import Policy
 from config.settings import Settings
 from connectors.contract import Action, Outcome, Status
+from domain.categories import erasures_for
 from domain.values import OSLO, Kind, Request, SystemPlan
 from evidence.ledger import FAILED, HELD, RELEASED, REVIEW, HoldState, hold_row
 from flows.erase_member import verify_each
 from flows.manual_steps import confirm_release_by_person
 from flows.setup import chain_policy, flow_settings
-from tasks.categories import erasures_for
 from tasks.erasure import await_job, erase_in_system, failed, open_request, plan_in
 from tasks.legal_holds import legal_holds_on
 from tasks.migration import import_request

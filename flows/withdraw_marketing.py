@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from prefect import flow, runtime
 
 from connectors.contract import Status, UnknownMember
+from domain.categories import marketing_of
 from domain.values import MEMBER_ID, Evidence, Kind, Step
 from flows.erase_member import erase_each, verify_each
 from flows.manual_steps import confirm_by_person, with_confirmations
 from flows.setup import chain_policy, flow_settings
-from tasks.categories import marketing_of
 from tasks.deadlines import register_request
 from tasks.erasure import open_request, plan_in
 from tasks.marketing import stop_marketing

@@ -27,15 +27,9 @@ from connectors.contract import (
     UnknownMember,
 )
 from connectors.registry import connect
+from domain.categories import erasures_for, under_legal_holds
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
-from tasks.categories import (
-    as_block,
-    by_category,
-    erase_categories,
-    erasures_for,
-    under_legal_holds,
-    verify_categories,
-)
+from tasks.categories import as_block, by_category, erase_categories, verify_categories
 from tasks.retry import not_connector_error
 
 

@@ -22,10 +22,11 @@ from connectors.contract import Action, CategoryErasure, Holdings, RetentionFact
 from connectors.http import use_transports
 from connectors.nets import NetsConnector
 from connectors.registry import connect
+from domain.categories import erasures_for
 from domain.values import Extension, Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
-from tasks.categories import by_category, erasures_for
+from tasks.categories import by_category
 from tasks.erasure import verify_everywhere
 from tasks.evidence import evidence_rows
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS

@@ -21,7 +21,7 @@ from config.legal_holds import (
 from config.policy import load_policy
 from connectors.contract import Action, CategoryErasure
 from connectors.registry import known_systems
-from tasks.categories import under_legal_holds
+from domain.categories import under_legal_holds
 from tests.config.test_policy import CONTROLLERS
 
 MOVA = load_policy("mova", CONTROLLERS, known_systems())
