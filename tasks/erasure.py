@@ -16,6 +16,7 @@ from config.legal_holds import LegalHold
 from config.policy import OFFLINE, Policy, check_categories, load_policy
 from config.settings import Settings
 from config.workdays import answer_deadline
+from connectors.categories import as_block, by_category, erase_categories, verify_categories
 from connectors.contract import (
     Action,
     ConnectorError,
@@ -29,7 +30,6 @@ from connectors.contract import (
 from connectors.registry import connect
 from domain.categories import erasures_for, under_legal_holds
 from domain.values import OSLO, STEP_KEY, Kind, Request, SystemPlan, subject_reference
-from tasks.categories import as_block, by_category, erase_categories, verify_categories
 from tasks.retry import not_connector_error
 
 

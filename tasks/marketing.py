@@ -7,10 +7,10 @@ from dataclasses import replace
 from prefect import task
 
 from config.settings import Settings
+from connectors.categories import by_category, erase_categories, verify_categories
 from connectors.contract import Action, CategoryResult, ConsentKeeper, Outcome, Status
 from connectors.registry import connect
 from domain.values import Request, Step, SystemPlan
-from tasks.categories import by_category, erase_categories, verify_categories
 from tasks.erasure import request_key
 from tasks.retry import not_connector_error
 

@@ -18,6 +18,7 @@ import pytest
 from config.holds import Clocks, clocks_of, holds_for
 from config.policy import load_policy
 from config.settings import load_settings
+from connectors.categories import by_category
 from connectors.contract import Action, CategoryErasure, Holdings, RetentionFacts, Status, Subject
 from connectors.http import use_transports
 from connectors.nets import NetsConnector
@@ -26,7 +27,6 @@ from domain.categories import erasures_for
 from domain.values import Extension, Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
-from tasks.categories import by_category
 from tasks.erasure import verify_everywhere
 from tasks.evidence import evidence_rows
 from tests.config.test_policy import ALL_KNOWN, CONTROLLERS

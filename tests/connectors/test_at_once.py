@@ -13,13 +13,13 @@ import pytest
 
 from config.policy import load_policy
 from connectors.actions import together
+from connectors.categories import by_category, erase_categories, stages, verify_categories
 from connectors.contract import Action, CategoryErasure, Subject
 from connectors.http import ProcessorClient, RetryPolicy, use_transports
 from connectors.registry import connect
 from domain.categories import erasures_for
 from domain.values import SystemPlan
 from sandbox.world import Sandbox
-from tasks.categories import by_category, erase_categories, stages, verify_categories
 
 LATENCY_S = 0.02  # long enough that calls sent together are in flight together
 

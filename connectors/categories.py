@@ -1,13 +1,41 @@
-"""A processor's erasure per category carried out against its connector and read back."""
+"""A processor's erasure per category carried out against its connector and read back: in stages at once where
+its categories are separate resources, else one after the other."""
 
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Protocol
 
 from config.legal_holds import RULE
 from connectors.actions import CATEGORY_STATUS, together
-from connectors.contract import CategoryConnector, CategoryErasure, CategoryResult, Connector, Outcome, Status
-from domain.values import SystemPlan
+from connectors.contract import (
+    Action,
+    CategoryConnector,
+    CategoryErasure,
+    CategoryResult,
+    Connector,
+    Holdings,
+    Outcome,
+    Status,
+)
+
+
+# A protocol, not domain.values.SystemPlan: domain imports connectors.contract, so connectors import no domain.
+# Its members are read-only, as a frozen SystemPlan's are.
+class CategoryPlan(Protocol):
+    """The part of a processor's plan that carrying it out reads; a SystemPlan has it."""
+
+    @property
+    def system(self) -> str: ...
+
+    @property
+    def action(self) -> Action: ...
+
+    @property
+    def holdings(self) -> Holdings: ...
+
+    @property
+    def erasures(self) -> tuple[CategoryErasure, ...]: ...
 
 
 def by_category(connector: Connector) -> CategoryConnector | None:
@@ -15,7 +43,7 @@ def by_category(connector: Connector) -> CategoryConnector | None:
     return connector if hasattr(connector, "erase_category") else None  # type: ignore[return-value]
 
 
-def as_block(plan: SystemPlan, status: Status, verified: bool) -> tuple[CategoryResult, ...]:
+def as_block(plan: CategoryPlan, status: Status, verified: bool) -> tuple[CategoryResult, ...]:
     """Per category, for a processor erased as a block: held categories kept under their rule, the rest as the
     block ended; the block's read-back stands for each."""
     return tuple(CategoryResult(e.category, "review" if e.review else e.action.value,
@@ -42,7 +70,7 @@ def stages(erasures: tuple[CategoryErasure, ...]) -> list[tuple[CategoryErasure,
     return [tuple(stage) for _, stage in groupby(erasures, key=lambda e: (e.rule is None, e.category == "profile"))]
 
 
-async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: str) -> Outcome:
+async def erase_categories(connector: CategoryConnector, plan: CategoryPlan, key: str) -> Outcome:
     """Erase each planned category (each call idempotent by its own key), in stages where the processor's
     categories are resources of their own, else one after the other; one outcome for the processor: a person's
     step (MANUAL, its words first) while any category is one no call can erase."""
@@ -59,7 +87,7 @@ async def erase_categories(connector: CategoryConnector, plan: SystemPlan, key: 
                    detail="; ".join([*by_person, summary(results)]), categories=tuple(results))
 
 
-async def verify_categories(connector: CategoryConnector, plan: SystemPlan, outcome: Outcome) -> Outcome:
+async def verify_categories(connector: CategoryConnector, plan: CategoryPlan, outcome: Outcome) -> Outcome:
     """Read every planned category back; verified only when each is as its erasure left it. A category no call
     reads back (verified None) rests on the person's confirmation of the step."""
     if at_once(connector):
