@@ -1,4 +1,5 @@
-"""When Prefect may retry a whole task: never for a processor's answer, only for a crash."""
+"""The tasks' retry condition (their retry_condition_fn): Prefect retries a whole task for a crash, never for a
+processor's answer."""
 
 from __future__ import annotations
 
