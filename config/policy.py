@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -425,8 +426,16 @@ def load_policy(controller: str, directory: Path, known_systems: frozenset[str] 
     if not path.is_file():
         available = sorted(p.stem for p in directory.glob("*.yaml"))
         raise PolicyError(f"{path}: no policy for controller {controller!r} (available: {available})")
+    return _checked(controller, path, path.read_text(encoding="utf-8"), known_systems)
+
+
+# A flow run reads its chain's file at several steps, each resumption again: the same text is parsed and checked
+# once per process (about 10 ms each time), a changed file again. A policy is frozen, so sharing it is safe.
+@functools.lru_cache(maxsize=64)
+def _checked(controller: str, path: Path, text: str, known_systems: frozenset[str] | None) -> Policy:
+    """The policy a file's text describes, checked."""
     try:
-        lined = load_lined(path.read_text(encoding="utf-8"))
+        lined = load_lined(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from pathlib import Path
 from typing import Any, Literal
@@ -193,8 +194,15 @@ class Description(Strict):
 
 def load_description(path: Path) -> Description:
     """Load and check one description; a mistake is named by file, line and field."""
+    return _checked(path, path.read_text(encoding="utf-8"))
+
+
+# Each connector made reads its description: the same text is parsed and checked once per process.
+@functools.lru_cache(maxsize=64)
+def _checked(path: Path, text: str) -> Description:
+    """The description a file's text holds, checked."""
     try:
-        lined = load_lined(path.read_text(encoding="utf-8"))
+        lined = load_lined(text)
     except yaml.YAMLError as exc:
         raise DescriptionError(f"{path}: not valid YAML: {exc}") from None
     try:

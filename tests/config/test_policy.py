@@ -37,6 +37,26 @@ def test_demo_policy_loads_with_membership_last():
     assert Basis.BOOKKEEPING == policy.rule("bookkeeping").basis
 
 
+def test_a_file_read_again_unchanged_is_the_same_policy_and_a_changed_one_is_read_anew(tmp_path):
+    """The same text is parsed and checked once per process; a file changed on disk gives the changed policy."""
+    data = demo_data()
+    first = load_policy("demo", write(tmp_path, "demo", data), KNOWN)
+    again = load_policy("demo", tmp_path, KNOWN)
+    data["name"] = "Demo Renamed AS"
+    changed = load_policy("demo", write(tmp_path, "demo", data), KNOWN)
+
+    assert (True, "Demo Renamed AS") == (again is first, changed.name)
+
+
+def test_a_bad_file_fixed_on_disk_loads(tmp_path):
+    """A check that failed is not remembered: the file fixed, it loads."""
+    data = demo_data()
+    with pytest.raises(PolicyError):
+        load_policy("demo", write(tmp_path, "demo", {**data, "controller": "other"}), KNOWN)
+
+    assert "demo" == load_policy("demo", write(tmp_path, "demo", data), KNOWN).controller
+
+
 def test_unknown_processor_is_named(tmp_path):
     """A processor slett has no connector for fails at load, naming it and the file."""
     data = demo_data()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 from typing import Any
+from uuid import uuid4
 
 from prefect import get_client
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.settings import PREFECT_WORKER_QUERY_SECONDS, temporary_settings
 from prefect.states import Cancelling, Running, Scheduled, Suspended
 
@@ -22,7 +23,7 @@ from tests.workers.fakes import (
     until,
     worker_on,
 )
-from workers.in_process import WORKER_LABEL, InProcessWorker
+from workers.in_process import WORKER_LABEL, InProcessJobConfiguration, InProcessWorker
 
 
 async def test_a_run_of_the_pool_completes_in_the_workers_own_process(pool):
@@ -223,3 +224,12 @@ async def test_a_run_of_this_worker_cancelled_before_it_ran_here_is_left_cancell
 
     assert "Cancelled" == ended
     assert "never-ran" not in SEEN
+
+
+def test_a_run_prepared_here_is_named_after_the_run_and_gets_no_process_environment():
+    """Preparing a job for a run writes no settings out as environment variables and no command: no process is
+    started for it."""
+    configuration = InProcessJobConfiguration(env={}, labels={}, name=None, command=None)
+    configuration.prepare_for_flow_run(FlowRun(id=uuid4(), name="brisk-otter", flow_id=uuid4()))
+
+    assert ("brisk-otter", {}, None) == (configuration.name, configuration.env, configuration.command)
