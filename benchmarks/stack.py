@@ -26,7 +26,7 @@ from benchmarks.procs import cpu_seconds, descendants, kill_hard, rss_mb
 from benchmarks.profile import wrapped
 from cli.automations import ensure_crash_detection
 from config.deployments import RECOVER_CRASHED as SWEEPER
-from config.server import SQLITE_SERVER_ENV
+from config.server import NO_CSRF_ENV, SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
 from sandbox.server import running_sandbox
 from sandbox.world import Sandbox
@@ -316,6 +316,7 @@ def stack_env(home: Path, api_port: int, database_url: str, urls: dict[str, str]
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url,
         **SQLITE_SERVER_ENV,
+        **NO_CSRF_ENV,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_STARTUP_TIMEOUT": "180",
         "PREFECT_SERVER_UI_ENABLED": "false",

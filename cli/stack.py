@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from config.deployments import DEPLOYMENTS
-from config.server import SQLITE_SERVER_ENV
+from config.server import NO_CSRF_ENV, SQLITE_SERVER_ENV
 from config.settings import PROJECT_ROOT
 from sandbox.people import SYSTEMS
 
@@ -157,6 +157,7 @@ def stack_env(home: Path, api_port: int, sandbox_port: int, subject_key: str, we
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{prefect_home}/prefect.db",
         **SQLITE_SERVER_ENV,
+        **NO_CSRF_ENV,
         # A 2-core machine: the server's first start migrates the database and builds the UI.
         "PREFECT_SERVER_API_STARTUP_TIMEOUT": "180",
         "PREFECT_API_REQUEST_TIMEOUT": "120",

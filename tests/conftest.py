@@ -8,7 +8,7 @@ import tempfile
 # Before Prefect is imported anywhere: cached task results live under PREFECT_HOME and would
 # otherwise leak between sessions.
 PREFECT_HOME = tempfile.mkdtemp(prefix="slett-test-prefect-")
-from config.server import SQLITE_SERVER_ENV  # noqa: E402 - plain modules: they import no Prefect
+from config.server import NO_CSRF_ENV, SQLITE_SERVER_ENV  # noqa: E402 - plain modules: they import no Prefect
 from sandbox.people import SYSTEMS  # noqa: E402
 
 os.environ.update({
@@ -22,6 +22,7 @@ os.environ.update({
     # The session's ledger: SQLite beside the session's Prefect database.
     "SLETT_LEDGER_URL": f"sqlite:///{PREFECT_HOME}/ledger.sqlite3",
     **SQLITE_SERVER_ENV,  # the session's test server is on SQLite
+    **NO_CSRF_ENV,
 })
 for _system in SYSTEMS:
     os.environ[f"SLETT_PROCESSORS__{_system.upper()}__BASE_URL"] = f"http://{_system}.sandbox"
