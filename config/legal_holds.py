@@ -54,11 +54,15 @@ class LegalHold:
         """Whether it is on this processor and one of these categories."""
         return self.system == system and self.category in set(categories)
 
+    def until(self) -> str:
+        """Until when it keeps the category, in words: lifted on a day by a person, until its end, or until lifted."""
+        if self.lifted_on:
+            return f"lifted on {self.lifted_on} by {self.lifted_by}"
+        return f"until {self.ends_on}" if self.ends_on else "until lifted"
+
     def words(self) -> str:
         """The legal hold in words for the evidence: who set it, why, and until when; never the member."""
-        until = (f"lifted on {self.lifted_on} by {self.lifted_by}" if self.lifted_on
-                 else f"until {self.ends_on}" if self.ends_on else "until lifted")
-        return f"legal hold on {self.category} at {self.system} set by {self.set_by} ({self.reason}), {until}"
+        return f"legal hold on {self.category} at {self.system} set by {self.set_by} ({self.reason}), {self.until()}"
 
 
 class LegalHoldRefused(ValueError):

@@ -17,20 +17,12 @@ from evidence.ledger import HELD, Ledger, NewRecord, StoredRecord, append, holds
 SET, LIFTED = "set", "lifted"
 
 
-@dataclass(frozen=True)
-class SealedLegalHold:
-    """A legal hold's newest state as its record sealed it, for the register: the member by subject reference only."""
+@dataclass(frozen=True, kw_only=True)
+class SealedLegalHold(LegalHold):
+    """A legal hold's newest state as its record sealed it, for the register: the member by subject reference only
+    (its member id is empty)."""
 
-    controller: str
     subject_ref: str
-    system: str
-    category: str
-    reason: str
-    set_by: str
-    set_at: datetime
-    ends_on: date | None
-    lifted_by: str | None
-    lifted_on: date | None
     sequence: int  # the record of the controller's chain that sealed this state
 
     @classmethod
@@ -38,22 +30,11 @@ class SealedLegalHold:
         """The legal hold in a sealed record's `legal_hold` document."""
         def day(name: str) -> date | None:
             return date.fromisoformat(document[name]) if document.get(name) else None
-        return cls(controller, str(document["subject_ref"]), str(document["system"]), str(document["category"]),
-                   str(document["reason"]), str(document["set_by"]), datetime.fromisoformat(document["set_at"]),
-                   day("ends_on"), document.get("lifted_by"), day("lifted_on"), sequence)
-
-    def _legal(self) -> LegalHold:
-        # The register knows the member by reference only: the rules of a legal hold need no member id.
-        return LegalHold(self.controller, "", self.system, self.category, self.reason, self.set_by, self.set_at,
-                         self.ends_on, self.lifted_by, self.lifted_on)
-
-    def lasts_on(self, day: date) -> bool:
-        """Whether it still keeps its category on `day`: not lifted, and not past its end."""
-        return self._legal().lasts_on(day)
-
-    def words(self) -> str:
-        """Who set it, why, and until when (or when and by whom it was lifted)."""
-        return self._legal().words()
+        return cls(controller=controller, member_id="", system=str(document["system"]),
+                   category=str(document["category"]), reason=str(document["reason"]),
+                   set_by=str(document["set_by"]), set_at=datetime.fromisoformat(document["set_at"]),
+                   ends_on=day("ends_on"), lifted_by=document.get("lifted_by"), lifted_on=day("lifted_on"),
+                   subject_ref=str(document["subject_ref"]), sequence=sequence)
 
 
 async def sealed_legal_holds(ledger: Ledger, controller: str | None = None) -> list[SealedLegalHold]:

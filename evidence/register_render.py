@@ -158,7 +158,7 @@ def register_markdown(register: Register) -> str:
                        [(e.request_id, e.subject_ref, ", ".join(e.failed_at), e.reason)
                         for e in register.failures()])
     lines += _md_table("Legal holds in force", ("subject", "processor", "category", "set by", "reason", "until"),
-                       [(h.subject_ref, h.system, h.category, h.set_by, h.reason, _until(h))
+                       [(h.subject_ref, h.system, h.category, h.set_by, h.reason, h.until())
                         for h in register.legal_holds])
     lines += _md_table("Who was told of each erasure (GDPR Art. 19)",
                        ("request", "recipient", "how", "on", "by", "detail"),
@@ -166,16 +166,10 @@ def register_markdown(register: Register) -> str:
                         for t in e.told])
     lines += _md_table("Legal holds on the requests' members",
                        ("request", "processor", "category", "set by", "reason", "until", "state"),
-                       [(e.request_id, h.system, h.category, h.set_by, h.reason, _until(h),
+                       [(e.request_id, h.system, h.category, h.set_by, h.reason, h.until(),
                          "in force" if h.lasts_on(register.today) else "not in force")
                         for e in register.entries for h in e.legal_holds])
     return "\n".join(lines)
-
-
-def _until(legal: SealedLegalHold) -> str:
-    if legal.lifted_on:
-        return f"lifted {legal.lifted_on} by {legal.lifted_by}"
-    return str(legal.ends_on) if legal.ends_on else "until lifted"
 
 
 def _md_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:

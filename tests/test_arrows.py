@@ -18,14 +18,23 @@ MAY_IMPORT = {"config": {"config"}, "evidence": {"evidence", "config", "domain",
 NOT_TASKS = {"__init__.py", "models.py", "retry.py"}
 
 
-def imported_rooms(path: Path) -> set[str]:
-    """The rooms of ours a module imports, at its top or inside a function."""
-    rooms = set()
+# The libraries a room never imports: a connector acts without Prefect, a flow orchestrates without HTTP.
+NEVER_IMPORTS = {"connectors": {"prefect"}, "flows": {"httpx"}}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports, at its top or inside a function."""
+    packages = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-        rooms |= {name.split(".")[0] for name in names} & OURS
-    return rooms
+        packages |= {name.split(".")[0] for name in names}
+    return packages
+
+
+def imported_rooms(path: Path) -> set[str]:
+    """The rooms of ours a module imports, at its top or inside a function."""
+    return imported_packages(path) & OURS
 
 
 @pytest.mark.parametrize("room", sorted(MAY_IMPORT))
@@ -37,6 +46,15 @@ def test_a_room_imports_only_the_rooms_its_arrows_allow(room):
              for path in sorted((ROOT / room).rglob("*.py"))}
 
     assert {} == {path: rooms for path, rooms in wrong.items() if rooms}
+
+
+@pytest.mark.parametrize("room", sorted(NEVER_IMPORTS))
+def test_connectors_never_import_prefect_and_flows_never_import_httpx(room):
+    """No module of connectors/ imports Prefect, and none of flows/ imports httpx."""
+    wrong = {str(path.relative_to(ROOT)): sorted(imported_packages(path) & NEVER_IMPORTS[room])
+             for path in sorted((ROOT / room).rglob("*.py"))}
+
+    assert {} == {path: found for path, found in wrong.items() if found}
 
 
 def decorator_name(decorator: ast.expr) -> str:

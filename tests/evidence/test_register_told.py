@@ -129,12 +129,12 @@ async def test_markdown_has_tables_of_legal_holds_in_force_and_of_who_was_told(s
     requests' members, each as a table row."""
     text = sealed.markdown
 
-    assert (f"| {SUBJECT} | exceline | visits | Kari Drift | Politiet ba om besøksloggen, sak 2026-44 | 2027-03-02 |"
+    assert (f"| {SUBJECT} | exceline | visits | Kari Drift | Politiet ba om besøksloggen, sak 2026-44 | until 2027-03-02 |"
             in text)
     assert f"| {OTHER} | ibooking | profile | Kari Drift | Skade under prøvetime, sak 7 | until lifted |" in text
     assert f"| {REQUEST} | Credicare AS | person | 2026-03-03 | Kari Drift | restrict notice confirmed |" in text
-    assert (f"| {REQUEST} | ibooking | bookings | Kari Drift | Tvist om en booking, sak 12 | lifted 2026-03-01 by "
-            "Ola Jurist | not in force |") in text
+    assert (f"| {REQUEST} | ibooking | bookings | Kari Drift | Tvist om en booking, sak 12 | lifted on 2026-03-01 "
+            "by Ola Jurist | not in force |") in text
     assert "## Legal holds in force" in text and "## Who was told of each erasure (GDPR Art. 19)" in text
 
 
@@ -147,7 +147,7 @@ async def test_html_shows_who_was_told_and_the_legal_holds_under_the_request_and
     assert ('<tr class="told"><td>Credicare AS</td><td>credicare</td><td>person</td><td>2026-03-03</td>'
             "<td>Kari Drift</td><td>restrict notice confirmed</td></tr>") in page
     assert ('<tr class="legal-hold"><td>ibooking</td><td>bookings</td><td>Kari Drift</td><td>2026-02-20 08:00</td>'
-            "<td>Tvist om en booking, sak 12</td><td>lifted 2026-03-01 by Ola Jurist</td><td>no</td></tr>") in page
+            "<td>Tvist om en booking, sak 12</td><td>lifted on 2026-03-01 by Ola Jurist</td><td>no</td></tr>") in page
     assert 8 == page.count('<tr class="told">')
 
 
