@@ -467,3 +467,23 @@ def test_an_unknown_level_is_refused():
     """An unknown level is refused, naming the ones there are."""
     with pytest.raises(ValueError, match=r"log level must be one of DEBUG, INFO, .* \(got 'LOUD'\)"):
         configure_logging("LOUD")
+
+
+def test_a_task_runs_completion_line_is_dropped_and_its_failures_and_retries_are_kept():
+    """Prefect's line that a task run finished Completed or Cached is not logged (its state says so); a failure, a
+    retry and a crash are, as is a flow run's completion."""
+    configure_logging("INFO", "json")
+    task_runs, flow_runs = logging.getLogger("prefect.task_runs"), logging.getLogger("prefect.flow_runs")
+    lines = [
+        (task_runs, "Finished in state Completed()"),
+        (task_runs, "Finished in state Cached(type=COMPLETED)"),
+        (task_runs, "Task run failed with exception: Retryable('500') - Retry 1/1 will start 2 second(s) from now"),
+        (task_runs, "Finished in state Failed('Task run encountered an exception')"),
+        (task_runs, "Finished in state Crashed('Execution was interrupted')"),
+        (flow_runs, "Finished in state Completed()"),
+    ]
+
+    logged = [(logger, text) for logger, text in lines
+              if logger.filter(logger.makeRecord(logger.name, logging.INFO, __file__, 1, text, (), None))]
+
+    assert lines[2:] == logged
