@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,6 +21,7 @@ from cli.runs import FINAL, state_label, wait_for
 from cli.stack import EXE, Stack, local_stack
 from config.settings import PROJECT_ROOT
 from connectors.contract import CategoryResult
+from domain.values import OSLO
 from evidence.ledger import open_ledger
 from queries.runs import confirm_step, start_erasure, waiting_for_person
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
@@ -76,7 +77,7 @@ async def run_demo(stack: Stack) -> int:
         runs: dict[str, tuple[DemoRequest, str, UUID]] = {}
         for asked in demo_requests():
             if asked.legal_hold:
-                print(await set_legal_hold(stack, asked, date.today()))
+                print(await set_legal_hold(stack, asked, datetime.now(OSLO).date()))
             if asked.by_form:
                 request_id = str(uuid4())
                 run_id = (await start_erasure(asked.controller, asked.member_id, asked.kind, request_id)).id
@@ -224,7 +225,7 @@ async def _see_through(sandbox: httpx.AsyncClient, asked: DemoRequest, request_i
         step = waiting_for_person(run)
         if step is not None and asked.confirms:
             print(f"{request_id}: waiting for a person to confirm {step}; confirming it as the UI's form would")
-            await confirm_step(run, "slett demo", f"{step}: done by hand for the demo", date.today())
+            await confirm_step(run, "slett demo", f"{step}: done by hand for the demo", datetime.now(OSLO).date())
         elif step is None and asked.settles:
             print(f"{request_id}: suspended, an invoice is open; paying it in the membership system")
             await sandbox.post(f"/_sandbox/members/{asked.member_id}/settle")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,6 +19,7 @@ from prefect.exceptions import Pause
 from prefect.flow_engine import run_flow
 from prefect.states import Scheduled
 
+from domain.values import OSLO
 from flows.catalog import load
 from queries.runs import step_of_key
 from tests.flows.conftest import Run
@@ -94,7 +95,7 @@ class Flows:
         while run.state_name == "SUSPENDED" and (step := step_of_key(pause_key(run))):
             steps.append(step)
             run = await self.resume(run, {"confirmed_by": by, "what_was_done": what,
-                                          "done_on": (on or date.today()).isoformat()})
+                                          "done_on": (on or datetime.now(OSLO).date()).isoformat()})
         return run, steps
 
     async def resume_release(self, run: Run, run_input: dict[str, Any]) -> Run:

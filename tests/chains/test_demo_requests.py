@@ -4,7 +4,7 @@ request while the membership runs and one for an unknown member; each story runn
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from cli.demo import changed_by_calls, ended_as_told, hold_arguments, letters, notes, sealed, suppression
 from cli.main import main
 from config.settings import load_settings
+from domain.values import OSLO
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
 from sandbox.people import CHAIN_SEEDED, MEMBERSHIP_RUNS_UNTIL, RECORDED_THIS_WEEK
 from sandbox.server import sandbox_app
@@ -78,7 +79,7 @@ async def test_each_demo_request_completes_as_its_story_says(sandbox, flows, req
     """Run as the demo will: set the legal hold first when asked, pay the open invoice when asked, confirm the manual
     steps when asked."""
     if request_.legal_hold:
-        assert 0 == await asyncio.to_thread(main, hold_arguments(request_, date.today()))
+        assert 0 == await asyncio.to_thread(main, hold_arguments(request_, datetime.now(OSLO).date()))
     run = await flows.erase(request_.controller, request_.member_id, kind=request_.kind)
     if request_.settles:
         assert ("SUSPENDED", "settlement-1") == (run.state_name, pause_key(run))
@@ -95,7 +96,7 @@ async def test_the_demo_legal_hold_keeps_this_weeks_footage_restricted_until_the
     """"med mindre det er sannsynlig at opptakene ... utleveres til politiet": the demo's `slett hold` keeps MOVA's
     door-camera footage of this week, restricted, past its day six until the legal hold ends; the rest of the member
     is anonymised; what the demo prints names who set the hold, why and until when."""
-    typed = hold_arguments(LEGAL_HOLD, date.today())
+    typed = hold_arguments(LEGAL_HOLD, datetime.now(OSLO).date())
     ends = date.fromisoformat(typed[typed.index("--until") + 1])
     record = sandbox.exceline.members[LEGAL_HOLD.member_id]
 

@@ -4,7 +4,7 @@ own, a member a re-sync adds back, and the recipients the evidence lists (docs/p
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -131,7 +131,7 @@ async def test_k24_evidence_lists_every_recipient_told_of_the_erasure(sandbox, f
     """"K24 har en databehandleravtale med følgende selskaper" (Art. 19): the sealed evidence names each processor
     told: the newsletter (Magy Media's Mailchimp), LifeVision, Eziteq, Nets and the journal system by the erasure
     call itself on the day it finished, the debt collector by a person's notice (who, and the day)."""
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = datetime.now(OSLO).date() - timedelta(days=1)
     member = sandbox.add_member(chain="k24", in_collection=True)
     run, _ = await flows.confirm_all(await flows.erase("k24", member.member_id), by="Kari Drift", on=yesterday)
 
@@ -173,7 +173,7 @@ async def test_a_category_the_police_asked_for_is_kept_restricted_by_a_legal_hol
     assert ["Politiet ba om besøkene, sak 26-77" in note for note in evidence.notes] == [True]
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))[f"{system}-legal-hold"]
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Kari Drift"])
-    assert ("released", []) == (await (await flows.release(scheduled, date.today())).result(), visits())
+    assert ("released", []) == (await (await flows.release(scheduled, datetime.now(OSLO).date())).result(), visits())
 
 
 async def test_bookings_under_a_legal_hold_keep_the_customer_that_deleting_would_take_them_with(sandbox, flows):
@@ -198,6 +198,6 @@ async def test_bookings_under_a_legal_hold_keep_the_customer_that_deleting_would
                                                        [b["restricted"] for b in customer.bookings])
     scheduled = (await release_runs(run.flow_run.parameters["request_id"]))["ibooking-legal-hold"]
     assert 0 == await asyncio.to_thread(main, ["hold", *where, "--lift", "--by", "Kari Drift"])
-    assert "released" == await (await flows.release(scheduled, date.today())).result()
+    assert "released" == await (await flows.release(scheduled, datetime.now(OSLO).date())).result()
     assert [] == [c for c in sandbox.ibooking.customers.values() if c.external_id == member.member_id]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from config.dates import add_years
 from config.settings import load_settings
+from domain.values import OSLO
 from evidence.ledger import open_ledger
 from evidence.letter import words
 from sandbox.people import JOURNAL_LAST_ENTRY
@@ -129,7 +130,7 @@ async def test_k24_active_member_request_stops_marketing_and_keeps_the_membershi
     """"behandler disse ut fra ... inngåelse av avtale (kontrakt)": the seed says nothing of erasure while the
     membership runs; as assumed in its policy, the newsletter and LifeVision contacts and Eziteq's consents go at
     once and the Eziteq record stays until the contract's last day, which the evidence states."""
-    until = date.today() + timedelta(days=120)
+    until = datetime.now(OSLO).date() + timedelta(days=120)
     member = sandbox.add_member(chain="k24", member_until=until)
 
     run = await flows.erase("k24", member.member_id, kind="erasure")

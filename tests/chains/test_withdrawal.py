@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -14,7 +14,7 @@ from prefect import get_client
 from prefect.settings import PREFECT_API_URL
 
 from config.settings import load_settings
-from domain.values import artifact_key, contact_reference
+from domain.values import OSLO, artifact_key, contact_reference
 from evidence.ledger import open_ledger
 from sandbox.mailchimp import AUDIENCES
 from sandbox.people import DemoMember
@@ -231,7 +231,7 @@ async def test_lifevision_refuses_a_resync_of_a_withdrawn_member_and_the_sweep_s
 
     assert (409, "SUPPRESSED") == (resync.status_code, resync.json()["error"]["code"])
     assert "COMPLETED" == sweep.state_name
-    rows = await artifacts(artifact_key("readded", f"k24-{date.today().isoformat()}"))
+    rows = await artifacts(artifact_key("readded", f"k24-{datetime.now(OSLO).date().isoformat()}"))
     # Mailchimp (Magy Media's newsletter) is read; LifeVision cannot be. The session's tests share one ledger and
     # every sandbox makes the same members: a contact another test suppressed is found re-added here and erased.
     assert [("mailchimp", "read"), ("lifevision", "cannot list contacts")] == [

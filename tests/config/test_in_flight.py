@@ -24,7 +24,7 @@ from connectors.http import use_transports
 from connectors.nets import NetsConnector
 from connectors.registry import connect
 from domain.categories import erasures_for
-from domain.values import Extension, Kind, Request, SystemPlan
+from domain.values import OSLO, Extension, Kind, Request, SystemPlan
 from evidence.letter import render_letter
 from sandbox.world import Sandbox
 from tasks.erasure import verify_everywhere
@@ -159,7 +159,8 @@ async def test_a_block_erasure_cached_before_category_connectors_is_read_back_as
         ended = frozenset({"withdrawal"}) if system == "stripe" else frozenset()
         plan = SystemPlan(system, policy.processor(system).role, action, holdings, None, system,
                           erasures_for(policy, system, holdings, ended))
-        request = Request("old", chain, member.member_id, Kind.ERASURE, "sr-old", datetime.now(UTC), date.today())
+        request = Request("old", chain, member.member_id, Kind.ERASURE, "sr-old", datetime.now(UTC),
+                          datetime.now(OSLO).date())
         [checked] = await verify_everywhere.fn(request, [plan], [old], settings)
 
     assert (True, (), True) == (bool(plan.erasures), old.categories, checked.verified)

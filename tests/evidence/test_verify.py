@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from config.settings import load_settings
 from connectors.http import use_transports
-from domain.values import Evidence, Kind, Request, Step
+from domain.values import OSLO, Evidence, Kind, Request, Step
 from evidence.documents import canonical_json, sha256
 from evidence.ledger import Ledger, records
 from evidence.verify import verify_ledger
@@ -174,7 +174,7 @@ async def test_changed_extension_is_named(deployments, capsys):
     extended_id = f"ev-ext-{uuid4().hex[:8]}"
     extended = await create(deployments["erase-member"], "M1001", extended_id)
     ledger = await session_ledger()
-    await extend_request(ledger, extended_id, "the supplier needs more time", "test dpo", date.today())
+    await extend_request(ledger, extended_id, "the supplier needs more time", "test dpo", datetime.now(OSLO).date())
     intact = await verify_output(capsys)
     [stored] = await ledger.records(request_id=extended_id)
     body = json.loads(canonical_json(stored.sealed.body))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from prefect.settings import get_current_settings
 from cli.audit import scan, scan_database
 from cli.demo import hold_arguments
 from cli.main import main
+from domain.values import OSLO
 from sandbox.demo_requests import DEMO_REQUESTS, DemoRequest
 from sandbox.mailchimp import AUDIENCES, subscriber_hash
 from sandbox.world import Sandbox
@@ -34,7 +35,7 @@ async def run_demo_request(flows: Flows, sandbox: Sandbox, request: DemoRequest)
     """One chain's demo request, as `slett demo` runs it: its legal hold set first, paid when it waits, each manual
     step confirmed."""
     if request.legal_hold:
-        assert 0 == await asyncio.to_thread(main, hold_arguments(request, date.today()))
+        assert 0 == await asyncio.to_thread(main, hold_arguments(request, datetime.now(OSLO).date()))
     if request.kind == "withdrawal":
         return await flows.withdraw(request.controller, request.member_id)
     run = await flows.erase(request.controller, request.member_id, kind=request.kind)
@@ -63,7 +64,7 @@ async def test_no_personal_data_under_prefect_home_or_in_the_database(sandbox, r
         assert (request.member_id, request.ends) == (request.member_id, run.state_name)
         if request.controller == "mova":
             for scheduled in (await release_runs(run.flow_run.parameters["request_id"])).values():
-                await flows.release(scheduled, date.today())
+                await flows.release(scheduled, datetime.now(OSLO).date())
     # A re-sync adds an erased member back; the sweep reads every audience member's address to find them.
     assert sandbox.mailchimp.resync(sandbox.member("M1003"), CAMPAIGNS)
     assert {"demo": 1} == await (await flows.sweep("demo")).result()
