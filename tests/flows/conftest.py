@@ -114,7 +114,8 @@ async def recorded_task_runs(flow_run_id: UUID, enough: Callable[[list[TaskRun]]
     """The flow run's task runs, once the server has recorded enough of them (Prefect records task runs
     from events, a moment after they ran)."""
     async with get_client() as client:
-        for _ in range(100):
+        # Up to a minute: with the suite's two workers busy, the recorder has been seen more than 10 s behind.
+        for _ in range(600):
             tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
             if enough(tasks):
                 break
