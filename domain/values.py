@@ -109,6 +109,11 @@ class SystemPlan:
         """Whether a person carries the step out (a processor with no API), so it runs with no ids found."""
         return self.supplier is not None
 
+    @property
+    def nothing_to_erase(self) -> bool:
+        """Whether the processor holds nothing on the member and no person acts there: the step needs no call."""
+        return not self.holdings.found and not self.by_person
+
     def idempotency_key(self, request_id: str) -> str:
         """The key every destructive call for this step carries: (request, step, action)."""
         return f"slett:{request_id}:{self.step}:{self.action.value}"

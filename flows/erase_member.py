@@ -170,7 +170,7 @@ async def erase_each(request: Request, plans: list[SystemPlan], settings: Settin
 
 async def _erase_one(request: Request, plan: SystemPlan, settings: Settings) -> Outcome:
     """Erase in one processor and wait for its job, if it runs one; a failure becomes a failed outcome."""
-    if not plan.holdings.found and not plan.by_person:
+    if plan.nothing_to_erase:
         # Nothing there to erase, so no call: a task run would cost the server and the worker for nothing.
         return Outcome.already_absent(plan.system, plan.action)
     try:

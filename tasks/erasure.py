@@ -131,7 +131,7 @@ async def note_settlement(request: Request) -> date:
       retries=1, retry_condition_fn=not_connector_error)
 async def erase_in_system(request: Request, plan: SystemPlan, settings: Settings) -> Outcome:
     """Erase the member in one processor as planned; idempotent by (request, step, action)."""
-    if not plan.holdings.found and not plan.by_person:
+    if plan.nothing_to_erase:
         return Outcome.already_absent(plan.system, plan.action)
     async with connect(plan.system, settings) as (connector, client):
         key = plan.idempotency_key(request.request_id)
